@@ -1,0 +1,38 @@
+# clicktrail: `make run` to serve, `make test` to run the whole test suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+WORKERS ?= 2
+INSTANCE := instance
+
+.PHONY: run test lint bench soak setup db clean
+
+$(BIN)/activate: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(BIN)/activate
+
+$(INSTANCE)/config.py: | $(BIN)/activate
+	$(BIN)/python -m shortener.bootstrap $(INSTANCE)/config.py
+
+setup: $(BIN)/activate $(INSTANCE)/config.py
+
+db: setup
+	$(BIN)/flask --app shortener init-db
+
+run: db
+	$(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers $(WORKERS) 'shortener:create_app()'
+
+test: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(BIN)/activate
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

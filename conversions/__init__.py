@@ -1,0 +1,14 @@
+"""Conversions: intake by pixel and webhook, attribution, reports.
+
+Registered by `shortener.create_app`; imports from `shortener`, never the
+other way round.
+"""
+
+
+def init_app(app):
+    from . import cli, pixel, views, webhook
+
+    app.register_blueprint(pixel.bp)
+    app.register_blueprint(webhook.bp)
+    app.register_blueprint(views.bp)
+    cli.init_app(app)

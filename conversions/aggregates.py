@@ -1,0 +1,159 @@
+"""Aggregates that reports read instead of the click log.
+
+`link_day` holds, per day and link, click counts and the set of visitors
+(a roaring bitmap of visitor numbers, so distinct counts over any period
+are an exact union, not a sum). `credit_day` holds attributed conversions,
+revenue and converted visitors per day, link, model, goal, currency and
+verified flag. Both are brought up to date incrementally: `refresh` folds
+in the clicks and credits added since the last run, following their
+never-reused ids, in short batches so redirects never wait long for the
+write lock.
+"""
+
+from collections import defaultdict
+
+from pyroaring import BitMap
+from sqlite_utils import Database
+
+from shortener.db import immediate
+
+BATCH = 20_000
+DIRECT = 0  # link_id standing for conversions with no credited click
+
+
+def bitmap(blob: bytes | None) -> BitMap:
+    return BitMap.deserialize(blob) if blob else BitMap()
+
+
+def union(blobs) -> BitMap:
+    return BitMap.union(BitMap(), *(bitmap(b) for b in blobs if b))
+
+
+def _watermark(db: Database, name: str) -> int:
+    return next(db.query("SELECT last_id FROM aggregate_state WHERE name = ?", [name]))["last_id"]
+
+
+def _set_watermark(db: Database, name: str, last_id: int) -> None:
+    db.execute("UPDATE aggregate_state SET last_id = ? WHERE name = ?", [last_id, name])
+
+
+def visitor_numbers(db: Database, visitor_ids) -> dict[str, int]:
+    ids = sorted(set(v for v in visitor_ids if v))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO visitors (visitor_id) VALUES (?)", [(v,) for v in ids]
+    )
+    numbers = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.query(
+            f"SELECT num, visitor_id FROM visitors WHERE visitor_id IN ({marks})", chunk
+        ):
+            numbers[row["visitor_id"]] = row["num"]
+    return numbers
+
+
+def _fold_clicks(db: Database) -> int:
+    last = _watermark(db, "clicks")
+    rows = list(
+        db.query(
+            "SELECT id, substr(ts, 1, 10) AS day, link_id, visitor_id, is_bot"
+            " FROM clicks WHERE id > ? ORDER BY id LIMIT ?",
+            [last, BATCH],
+        )
+    )
+    if not rows:
+        return 0
+    numbers = visitor_numbers(db, (r["visitor_id"] for r in rows if not r["is_bot"]))
+    groups = defaultdict(lambda: [0, 0, BitMap()])
+    for r in rows:
+        group = groups[(r["day"], r["link_id"])]
+        group[0] += 1
+        if not r["is_bot"]:
+            group[1] += 1
+            if r["visitor_id"]:
+                group[2].add(numbers[r["visitor_id"]])
+    for (day, link_id), (clicks, human, visitors) in groups.items():
+        old = next(
+            db.query("SELECT visitors FROM link_day WHERE day = ? AND link_id = ?", [day, link_id]),
+            None,
+        )
+        merged = visitors | bitmap(old["visitors"]) if old else visitors
+        db.execute(
+            "INSERT INTO link_day (day, link_id, clicks, human_clicks, visitors)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, link_id) DO UPDATE SET"
+            " clicks = clicks + excluded.clicks,"
+            " human_clicks = human_clicks + excluded.human_clicks,"
+            " visitors = excluded.visitors",
+            [day, link_id, clicks, human, merged.serialize()],
+        )
+    _set_watermark(db, "clicks", rows[-1]["id"])
+    return len(rows)
+
+
+def _fold_credits(db: Database) -> int:
+    last = _watermark(db, "credits")
+    rows = list(
+        db.query(
+            "SELECT cr.id, cr.model, coalesce(cr.link_id, 0) AS link_id, cr.weight_ppm,"
+            " cr.revenue_minor, substr(co.occurred_at, 1, 10) AS day, co.goal,"
+            " co.currency, co.verified, co.visitor_id"
+            " FROM credits cr JOIN conversions co ON co.id = cr.conversion_id"
+            " WHERE cr.id > ? ORDER BY cr.id LIMIT ?",
+            [last, BATCH],
+        )
+    )
+    if not rows:
+        return 0
+    numbers = visitor_numbers(db, (r["visitor_id"] for r in rows))
+    groups = defaultdict(lambda: [0, 0, BitMap()])
+    for r in rows:
+        key = (r["day"], r["link_id"], r["model"], r["goal"], r["currency"], r["verified"])
+        group = groups[key]
+        group[0] += r["weight_ppm"]
+        group[1] += r["revenue_minor"]
+        if r["visitor_id"] and r["weight_ppm"]:
+            group[2].add(numbers[r["visitor_id"]])
+    for key, (ppm, revenue, converters) in groups.items():
+        old = next(
+            db.query(
+                "SELECT converters FROM credit_day WHERE day = ? AND link_id = ?"
+                " AND model = ? AND goal = ? AND currency = ? AND verified = ?",
+                list(key),
+            ),
+            None,
+        )
+        merged = converters | bitmap(old["converters"]) if old else converters
+        db.execute(
+            "INSERT INTO credit_day (day, link_id, model, goal, currency, verified,"
+            " conversions_ppm, revenue_minor, converters) VALUES (?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (day, link_id, model, goal, currency, verified) DO UPDATE SET"
+            " conversions_ppm = conversions_ppm + excluded.conversions_ppm,"
+            " revenue_minor = revenue_minor + excluded.revenue_minor,"
+            " converters = excluded.converters",
+            [*key, ppm, revenue, merged.serialize()],
+        )
+    _set_watermark(db, "credits", rows[-1]["id"])
+    return len(rows)
+
+
+def refresh(db: Database) -> int:
+    """Fold everything new into the aggregates; returns rows folded."""
+    folded = 0
+    for fold in (_fold_clicks, _fold_credits):
+        while True:
+            with immediate(db):
+                n = fold(db)
+            folded += n
+            if n < BATCH:
+                break
+    return folded
+
+
+def rebuild(db: Database) -> int:
+    """Recompute every aggregate from the raw tables, e.g. after an erasure."""
+    with immediate(db):
+        db.execute("DELETE FROM link_day")
+        db.execute("DELETE FROM credit_day")
+        db.execute("UPDATE aggregate_state SET last_id = 0")
+    return refresh(db)

@@ -1,0 +1,30 @@
+"""The goal catalogue: what counts as a conversion and what it is worth."""
+
+import re
+
+from sqlite_utils import Database
+
+GOAL_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+
+
+def get_goal(db: Database, name: str) -> dict | None:
+    return next(db.query("SELECT * FROM goals WHERE name = ?", [name]), None)
+
+
+def list_goals(db: Database) -> list[dict]:
+    return list(db.query("SELECT * FROM goals ORDER BY name"))
+
+
+def set_goal(
+    db: Database, name: str, value_minor: int, currency: str | None, description=None
+) -> dict:
+    """Add a goal or change its default value (used when a conversion has none)."""
+    db.execute(
+        "INSERT INTO goals (name, value_minor, currency, description)"
+        " VALUES (?, ?, ?, coalesce(?, ''))"
+        " ON CONFLICT (name) DO UPDATE SET value_minor = excluded.value_minor,"
+        " currency = excluded.currency,"
+        " description = coalesce(?, goals.description)",
+        [name, value_minor, currency, description, description],
+    )
+    return get_goal(db, name)

@@ -1,0 +1,124 @@
+"""The tracking pixels and the site script.
+
+Anyone can load a pixel URL, so pixel conversions are stored as
+unverified, and a pixel request always answers with the GIF: a broken
+pixel must never show as a broken image on a checkout page. What could not
+be stored is logged, not hidden.
+"""
+
+import base64
+import sqlite3
+
+from flask import Blueprint, current_app, make_response, render_template, request
+
+from shortener import cookie
+from shortener.clock import to_db, utcnow
+from shortener.db import get_db
+from shortener.errors import ApiError
+
+from .intake import Conversion, UnknownClick, UnknownGoal, record_conversion, visitor_of_click
+from .money import MoneyError, check_currency, to_minor
+from .policy import current_policy
+
+bp = Blueprint("pixel", __name__, template_folder="templates")
+
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+MAX_PARAM = 128
+MAX_URL = 1024
+
+
+def gif():
+    response = make_response(GIF)
+    response.headers["Content-Type"] = "image/gif"
+    response.headers["Cache-Control"] = "no-store, max-age=0"
+    return response
+
+
+def param(name: str, max_length: int = MAX_PARAM) -> str | None:
+    value = request.args.get(name)
+    if not value:
+        return None
+    if len(value) > max_length or not value.isprintable():
+        raise ApiError(f"{name} is too long or has control characters", field=name)
+    return value
+
+
+def pixel_conversion() -> Conversion:
+    goal = param("goal")
+    if not goal:
+        raise ApiError("goal is required", field="goal")
+    now = utcnow()
+    conversion = Conversion(
+        goal=goal,
+        source="pixel",
+        occurred_at=now,
+        received_at=now,
+        order_id=param("order_id"),
+        click_id=param("click"),
+        visitor_id=cookie.read_visitor(),
+    )
+    try:
+        if param("currency"):
+            conversion.currency = check_currency(param("currency"))
+        if param("value"):
+            conversion.currency = conversion.currency or current_app.config["DEFAULT_CURRENCY"]
+            conversion.value_minor = to_minor(param("value"), conversion.currency)
+    except MoneyError as e:
+        raise ApiError(str(e), field="value") from None
+    return conversion
+
+
+@bp.get("/t/pixel.gif")
+def conversion_pixel():
+    try:
+        conversion = pixel_conversion()
+        try:
+            record_conversion(get_db(), conversion, current_policy())
+        except UnknownClick:
+            # a mangled click id: fall back to the cookie's visitor
+            conversion.click_id = None
+            record_conversion(get_db(), conversion, current_policy())
+    except (ApiError, UnknownGoal) as e:
+        current_app.logger.info("pixel ignored: %s", e)
+    except sqlite3.Error:
+        current_app.logger.exception("pixel conversion could not be stored")
+    return gif()
+
+
+@bp.get("/t/visit.gif")
+def visit_pixel():
+    """A page view on the marketer's site. Visitors known only from these,
+    never from a short link, are the control group."""
+    visitor_id = cookie.read_visitor()
+    db = get_db()
+    click_id = request.args.get("click")
+    if click_id and len(click_id) <= MAX_PARAM:
+        try:
+            visitor_id = visitor_of_click(db, click_id) or visitor_id
+        except UnknownClick:
+            pass  # a mangled click id tells us nothing
+    fresh = visitor_id is None
+    if fresh:
+        visitor_id = cookie.new_visitor_id()
+    url = (request.args.get("url") or request.referrer or "")[:MAX_URL] or None
+    referrer = (request.args.get("ref") or "")[:MAX_URL] or None
+    try:
+        db.execute(
+            "INSERT INTO visits (visitor_id, ts, url, referrer) VALUES (?, ?, ?, ?)",
+            [visitor_id, to_db(utcnow()), url, referrer],
+        )
+    except sqlite3.Error:
+        current_app.logger.exception("visit could not be stored")
+    response = gif()
+    if fresh:
+        cookie.set_visitor_cookie(response, visitor_id)
+    return response
+
+
+@bp.get("/t/ct.js")
+def site_script():
+    body = render_template("ct.js", window_days=current_app.config["ATTRIBUTION_WINDOW_DAYS"])
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response

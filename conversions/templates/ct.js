@@ -1,0 +1,59 @@
+/* clicktrail site script: keeps the click id from the landing URL in a
+   first-party cookie, so conversions can be attributed even where the
+   shortener's own cookie is third-party (another domain, Safari). */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var origin = script ? new URL(script.src).origin : "";
+  var maxAge = {{ window_days|int }} * 86400;
+  var validClick = /^[A-Za-z0-9_-]{8,64}$/;
+
+  function readCookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) {
+        return decodeURIComponent(parts[i].slice(eq + 1));
+      }
+    }
+    return null;
+  }
+
+  function writeCookie(name, value) {
+    document.cookie = name + "=" + encodeURIComponent(value) + "; Max-Age=" + maxAge +
+      "; Path=/; SameSite=Lax" + (location.protocol === "https:" ? "; Secure" : "");
+  }
+
+  var click = new URLSearchParams(location.search).get("ct_click");
+  if (click && validClick.test(click)) {
+    writeCookie("ct_click", click);
+  } else {
+    click = readCookie("ct_click");
+    if (click && !validClick.test(click)) { click = null; }
+  }
+
+  function send(path, data) {
+    var query = new URLSearchParams(data);
+    if (click) { query.set("click", click); }
+    var image = new Image(1, 1);
+    image.src = origin + path + "?" + query.toString();
+    return image;
+  }
+
+  window.clicktrail = {
+    clickId: function () { return click; },
+    visit: function () {
+      return send("/t/visit.gif", { url: location.href, ref: document.referrer });
+    },
+    convert: function (goal, options) {
+      var data = { goal: goal };
+      options = options || {};
+      ["value", "currency", "order_id"].forEach(function (key) {
+        if (options[key] !== undefined && options[key] !== null) { data[key] = String(options[key]); }
+      });
+      return send("/t/pixel.gif", data);
+    }
+  };
+
+  if (!script || !script.hasAttribute("data-no-visit")) { window.clicktrail.visit(); }
+})();

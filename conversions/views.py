@@ -1,0 +1,106 @@
+"""Report and goal endpoints under /api (admin API key required)."""
+
+from datetime import date
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from shortener.auth import require_api_key
+from shortener.db import get_db
+from shortener.errors import ApiError
+
+from . import goals
+from .attribution import MODELS
+from .csvout import csv_lines
+from .money import MoneyError, check_currency, format_minor, to_minor
+from .reports import CHANNEL_COLUMNS, Filters, Period, channel_rows
+
+bp = Blueprint("reports", __name__, url_prefix="/api")
+
+
+def parse_day(name: str) -> date | None:
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(f"{name} must be a date like 2026-03-31", field=name) from None
+
+
+def report_args() -> tuple[Period, str, Filters]:
+    period = Period(parse_day("from"), parse_day("to"))
+    if period.start and period.end and period.start > period.end:
+        raise ApiError("from must not be after to", field="from")
+    model = request.args.get("model", "last_touch")
+    if model not in MODELS:
+        raise ApiError(f"model must be one of {', '.join(MODELS)}", field="model")
+    filters = Filters(
+        channel=request.args.get("channel") or None,
+        campaign=request.args.get("campaign") or None,
+        goal=request.args.get("goal") or None,
+    )
+    return period, model, filters
+
+
+def respond(name: str, columns: list[str], rows: list[dict], period: Period, model: str):
+    fmt = request.args.get("format", "json")
+    if fmt == "csv":
+        response = Response(stream_with_context(csv_lines(columns, rows)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    if fmt != "json":
+        raise ApiError("format must be json or csv", field="format")
+    return jsonify(
+        {
+            "from": period.start.isoformat() if period.start else None,
+            "to": period.end.isoformat() if period.end else None,
+            "model": model,
+            "rows": rows,
+        }
+    )
+
+
+@bp.get("/reports/channels")
+@require_api_key
+def channels_report():
+    period, model, filters = report_args()
+    rows = channel_rows(get_db(), period, model, filters, current_app.config["DEFAULT_CURRENCY"])
+    return respond("channels", CHANNEL_COLUMNS, rows, period, model)
+
+
+def goal_json(goal: dict) -> dict:
+    currency = goal["currency"] or current_app.config["DEFAULT_CURRENCY"]
+    return {
+        "name": goal["name"],
+        "value": format_minor(goal["value_minor"], currency),
+        "currency": currency,
+        "description": goal["description"],
+    }
+
+
+@bp.get("/goals")
+@require_api_key
+def list_goals():
+    return jsonify({"goals": [goal_json(g) for g in goals.list_goals(get_db())]})
+
+
+@bp.put("/goals/<name>")
+@require_api_key
+def put_goal(name):
+    if not goals.GOAL_NAME.match(name):
+        raise ApiError("goal names are lower-case letters, digits and _", field="name")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("body must be a JSON object")
+    try:
+        currency = check_currency(body.get("currency") or current_app.config["DEFAULT_CURRENCY"])
+        value_minor = to_minor(body.get("value", "0"), currency)
+    except MoneyError as e:
+        raise ApiError(str(e), field="value") from None
+    description = body.get("description")
+    if description is not None and (not isinstance(description, str) or len(description) > 200):
+        raise ApiError(
+            "description must be a string of at most 200 characters", field="description"
+        )
+    goal = goals.set_goal(get_db(), name, value_minor, currency, description)
+    return jsonify(goal_json(goal))

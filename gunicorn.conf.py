@@ -1,0 +1,16 @@
+"""Gunicorn settings shared by `make run`, the tests and the benchmarks.
+
+Sync workers: every request finishes its SQLite write before the response
+goes out, so an acknowledged click is on disk in the WAL even if the worker
+is killed right after.
+"""
+
+import multiprocessing
+
+workers = max(2, multiprocessing.cpu_count())
+worker_class = "sync"
+timeout = 30
+graceful_timeout = 10
+accesslog = None
+errorlog = "-"
+loglevel = "warning"

@@ -1,0 +1,36 @@
+"""clicktrail: campaign short links that prove what social marketing earns."""
+
+import os
+
+from flask import Flask
+
+from . import settings
+
+
+def create_app(test_config=None):
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(settings.defaults())
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("CLICKTRAIL")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config["DATABASE"]:
+        app.config["DATABASE"] = os.path.join(app.instance_path, "clicktrail.db")
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # keep report columns in their documented order
+    settings.check(app.config)
+
+    from . import api, cli, db, errors, redirect
+
+    db.init_app(app)
+    errors.init_app(app)
+    cli.init_app(app)
+    app.register_blueprint(api.bp)
+
+    from conversions import init_app as init_conversions
+
+    init_conversions(app)
+    # the catch-all /<code> route goes last so it never shadows another route
+    app.register_blueprint(redirect.bp)
+    return app

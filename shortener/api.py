@@ -1,0 +1,96 @@
+"""The links API under /api/links; every route needs the admin API key."""
+
+from flask import Blueprint, current_app, jsonify, request
+
+from . import links
+from .auth import require_api_key
+from .db import get_db
+from .errors import ApiError
+from .redirect import own_hosts
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+def base_url() -> str:
+    return current_app.config["BASE_URL"] or request.host_url
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError("body must be a JSON object (Content-Type: application/json)")
+    return body
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(f"{name} must be a whole number", field=name) from None
+    if not low <= value <= high:
+        raise ApiError(f"{name} must be between {low} and {high}", field=name)
+    return value
+
+
+def found(code: str) -> dict:
+    link = links.get_link(get_db(), code)
+    if link is None:
+        raise ApiError(f"no link with code '{code}'", 404, field="code")
+    return link
+
+
+@bp.post("/links")
+@require_api_key
+def create():
+    blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
+    link = links.create_link(get_db(), json_body(), own_hosts(), blocked)
+    return jsonify(links.as_dict(link, base_url())), 201
+
+
+@bp.get("/links")
+@require_api_key
+def index():
+    limit = int_arg("limit", 100, 1, 1000)
+    offset = int_arg("offset", 0, 0, 10**9)
+    rows = links.list_links(
+        get_db(),
+        limit=limit,
+        offset=offset,
+        channel=request.args.get("channel"),
+        campaign=request.args.get("campaign"),
+    )
+    return jsonify(
+        {
+            "links": [links.as_dict(r, base_url()) for r in rows],
+            "limit": limit,
+            "offset": offset,
+        }
+    )
+
+
+@bp.get("/links/<code>")
+@require_api_key
+def show(code):
+    return jsonify(links.as_dict(found(code), base_url()))
+
+
+@bp.patch("/links/<code>")
+@require_api_key
+def update(code):
+    found(code)
+    blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
+    link = links.update_link(get_db(), code, json_body(), own_hosts(), blocked)
+    return jsonify(links.as_dict(link, base_url()))
+
+
+@bp.delete("/links/<code>")
+@require_api_key
+def disable(code):
+    """Links are disabled, never deleted: their clicks and conversions stay
+    in every report, and the code is never handed out again."""
+    found(code)
+    link = links.update_link(get_db(), code, {"disabled": True})
+    return jsonify(links.as_dict(link, base_url()))

@@ -1,0 +1,88 @@
+"""`flask --app shortener links ...`: manage links from a shell or a script."""
+
+import json
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from . import links
+from .db import get_db
+from .errors import ApiError
+
+links_cli = AppGroup("links", help="Create and list short links.")
+
+
+def cli_base_url() -> str:
+    return current_app.config["BASE_URL"] or "http://127.0.0.1:5000"
+
+
+def own_hosts() -> list[str]:
+    from urllib.parse import urlsplit
+
+    return [urlsplit(cli_base_url()).hostname or ""]
+
+
+@links_cli.command("create")
+@click.argument("url")
+@click.option("--channel", required=True, help="e.g. twitter, linkedin, email")
+@click.option("--campaign", required=True, help="e.g. spring-sale")
+@click.option("--medium")
+@click.option("--content")
+@click.option("--term")
+@click.option("--code", help="custom code instead of a random one")
+@click.option("--expires-at", help="ISO 8601 date-time")
+@click.option("--tag", "tags", multiple=True, help="may be given several times")
+def create_command(url, channel, campaign, medium, content, term, code, expires_at, tags):
+    """Create a short link and print its short URL.
+
+    Example: flask --app shortener links create https://example.com/sale
+    --channel twitter --campaign spring-sale
+    """
+    fields = {
+        "url": url,
+        "channel": channel,
+        "campaign": campaign,
+        "medium": medium,
+        "content": content,
+        "term": term,
+        "code": code,
+        "expires_at": expires_at,
+        "tags": list(tags),
+    }
+    try:
+        link = links.create_link(
+            get_db(),
+            {k: v for k, v in fields.items() if v is not None},
+            own_hosts(),
+            current_app.config["BLOCKED_DESTINATION_HOSTS"],
+        )
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(links.as_dict(link, cli_base_url())["short_url"])
+
+
+@links_cli.command("list")
+@click.option("--channel")
+@click.option("--campaign")
+@click.option("--limit", default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
+def list_command(channel, campaign, limit, as_json):
+    """List links, newest first.
+
+    Example: flask --app shortener links list --channel twitter
+    """
+    rows = links.list_links(get_db(), limit=limit, channel=channel, campaign=campaign)
+    for row in rows:
+        link = links.as_dict(row, cli_base_url())
+        if as_json:
+            click.echo(json.dumps(link))
+        else:
+            state = " (disabled)" if link["disabled"] else ""
+            click.echo(
+                f"{link['short_url']}\t{link['channel']}\t{link['campaign']}\t{link['url']}{state}"
+            )
+
+
+def init_app(app):
+    app.cli.add_command(links_cli)

@@ -1,0 +1,61 @@
+"""The visitor cookie `ct_vid`: a random visitor id signed with itsdangerous.
+
+Modelled on Flask's own session cookie: a URL-safe timed serializer with a
+salt, the newest key signing and older keys (SECRET_KEY_FALLBACKS) still
+verifying, so the key can be rotated without forgetting every visitor. A
+cookie that fails to verify for any reason simply means "no cookie".
+"""
+
+import re
+import secrets
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE_NAME = "ct_vid"
+SALT = "clicktrail.visitor"
+VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    app = current_app
+    cached = app.extensions.get("clicktrail.cookie")
+    if cached is None:
+        keys = [*app.config["SECRET_KEY_FALLBACKS"], app.config["SECRET_KEY"]]
+        cached = app.extensions["clicktrail.cookie"] = URLSafeTimedSerializer(keys, salt=SALT)
+    return cached
+
+
+def max_age() -> int:
+    return current_app.config["ATTRIBUTION_WINDOW_DAYS"] * 86400
+
+
+def new_visitor_id() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def read_visitor() -> str | None:
+    """The verified visitor id from the request's cookie, or None."""
+    value = request.cookies.get(COOKIE_NAME)
+    if not value or len(value) > 512:
+        return None
+    try:
+        visitor = _serializer().loads(value, max_age=max_age())
+    except BadSignature:  # also covers SignatureExpired
+        return None
+    if not isinstance(visitor, str) or not VISITOR_ID.match(visitor):
+        return None
+    return visitor
+
+
+def set_visitor_cookie(response, visitor_id: str) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        _serializer().dumps(visitor_id),
+        max_age=max_age(),
+        httponly=True,
+        samesite="Lax",
+        secure=request.is_secure,
+        domain=current_app.config["COOKIE_DOMAIN"],
+        path="/",
+    )

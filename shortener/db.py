@@ -1,0 +1,112 @@
+"""SQLite connections: one per worker thread, reused across requests.
+
+Opening a connection and setting its pragmas costs more than a whole
+redirect, so each thread keeps its own open connection in the app's
+extensions (never a module-level global: every app, and so every test,
+has its own). `get_db()` hands it to the request; `close_db()` makes sure
+no transaction outlives the request.
+"""
+
+import contextlib
+import sqlite3
+import threading
+
+import click
+from flask import current_app, g
+from sqlite_utils import Database
+
+from .schema import migrations
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+def connect(path: str) -> Database:
+    """Open the database with the settings every connection must have."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = wal")
+    # NORMAL in WAL mode: a commit survives a crashed process, not a power cut;
+    # conversions switch to FULL for their own transactions (see `durable`).
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return Database(conn, execute_plugins=False)
+
+
+def get_db() -> Database:
+    if "db" not in g:
+        pool = current_app.extensions["clicktrail.db"]
+        db = getattr(pool, "db", None)
+        if db is None:
+            db = pool.db = connect(current_app.config["DATABASE"])
+        g.db = db
+    return g.db
+
+
+def close_db(exc=None):
+    db = g.pop("db", None)
+    if db is not None and db.conn.in_transaction:
+        db.conn.rollback()
+
+
+@contextlib.contextmanager
+def immediate(db: Database, durable: bool = False):
+    """A write transaction that takes the write lock before its first read.
+
+    A deferred transaction that reads and then writes can fail with
+    "database is locked" when another writer got in between; BEGIN IMMEDIATE
+    waits (up to the busy timeout) instead. `durable` makes the commit wait
+    for fsync, for records that must survive a power cut.
+    """
+    if durable:
+        db.conn.execute("PRAGMA synchronous = FULL")
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    else:
+        db.conn.commit()
+    finally:
+        if durable:
+            db.conn.execute("PRAGMA synchronous = NORMAL")
+
+
+def init_db(path: str) -> list[str]:
+    """Apply pending migrations; returns the names of those applied."""
+    db = connect(path)
+    try:
+        pending = [m.name for m in migrations.pending(db)]
+        migrations.apply(db)
+        return pending
+    finally:
+        db.close()
+
+
+def is_ready(db: Database) -> bool:
+    return not migrations.pending(db)
+
+
+@click.command("init-db")
+def init_db_command():
+    """Create the database or bring its schema up to date.
+
+    Safe to run any number of times.
+
+    Example: flask --app shortener init-db
+    """
+    try:
+        applied = init_db(current_app.config["DATABASE"])
+    except sqlite3.Error as e:
+        raise click.ClickException(f"cannot initialise the database: {e}") from e
+    where = current_app.config["DATABASE"]
+    if applied:
+        click.echo(f"Database ready at {where} (applied: {', '.join(applied)})")
+    else:
+        click.echo(f"Database at {where} is up to date")
+
+
+def init_app(app):
+    app.extensions["clicktrail.db"] = threading.local()
+    app.teardown_appcontext(close_db)
+    app.cli.add_command(init_db_command)

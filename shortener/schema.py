@@ -1,0 +1,170 @@
+"""The database schema, as named sqlite-utils migrations.
+
+Applying them is idempotent: `flask --app shortener init-db` (and `make run`)
+applies whatever is pending and nothing else.
+"""
+
+from sqlite_utils import Migrations
+
+migrations = Migrations("clicktrail")
+
+
+def _run(db, script):
+    # executescript() would COMMIT the migration's transaction half-way
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
+
+
+@migrations()
+def m001_core(db):
+    _run(
+        db,
+        """
+        CREATE TABLE links (
+            id INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            campaign TEXT NOT NULL,
+            medium TEXT,
+            content TEXT,
+            term TEXT,
+            tags TEXT NOT NULL DEFAULT '[]',
+            disabled INTEGER NOT NULL DEFAULT 0,
+            expires_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX links_channel_campaign ON links (channel, campaign);
+
+        CREATE TABLE clicks (
+            -- AUTOINCREMENT: ids are never reused, so aggregates can follow them
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            click_id TEXT NOT NULL UNIQUE,
+            link_id INTEGER NOT NULL REFERENCES links (id),
+            visitor_id TEXT,
+            ts TEXT NOT NULL,
+            referrer TEXT,
+            ip_prefix TEXT,
+            user_agent TEXT,
+            device TEXT,
+            browser TEXT,
+            os TEXT,
+            is_bot INTEGER NOT NULL
+        );
+        -- attribution reads a visitor's human clicks before a conversion
+        CREATE INDEX clicks_visitor_ts ON clicks (visitor_id, ts)
+            WHERE visitor_id IS NOT NULL;
+        CREATE INDEX clicks_ts ON clicks (ts);
+
+        CREATE TABLE visits (
+            id INTEGER PRIMARY KEY,
+            visitor_id TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            url TEXT,
+            referrer TEXT
+        );
+        CREATE INDEX visits_visitor ON visits (visitor_id);
+
+        CREATE TABLE goals (
+            name TEXT PRIMARY KEY,
+            value_minor INTEGER NOT NULL DEFAULT 0,
+            currency TEXT,
+            description TEXT NOT NULL DEFAULT ''
+        );
+
+        CREATE TABLE conversions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            goal TEXT NOT NULL REFERENCES goals (name),
+            value_minor INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            order_id TEXT,
+            webhook_id TEXT UNIQUE,
+            click_id TEXT,
+            visitor_id TEXT,
+            customer_id TEXT,
+            source TEXT NOT NULL CHECK (source IN ('pixel', 'webhook')),
+            verified INTEGER NOT NULL,
+            occurred_at TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX conversions_goal_order ON conversions (goal, order_id);
+        CREATE INDEX conversions_visitor ON conversions (visitor_id, occurred_at);
+        CREATE INDEX conversions_customer ON conversions (customer_id);
+
+        -- one row per conversion x model x credited click; weights are parts
+        -- per million and revenue is in minor units, both summing exactly
+        CREATE TABLE credits (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            conversion_id INTEGER NOT NULL REFERENCES conversions (id),
+            model TEXT NOT NULL,
+            click_row INTEGER REFERENCES clicks (id),
+            link_id INTEGER REFERENCES links (id),
+            weight_ppm INTEGER NOT NULL,
+            revenue_minor INTEGER NOT NULL
+        );
+        CREATE INDEX credits_conversion ON credits (conversion_id);
+        CREATE INDEX credits_click ON credits (click_row);
+        """,
+    )
+    goals = [
+        ("lead", "Lead form submitted"),
+        ("signup", "Account created"),
+        ("demo_request", "Demo requested"),
+        ("download", "Asset downloaded"),
+        ("phone_call", "Phone call"),
+        ("rfp", "Request for proposal"),
+        ("purchase", "Purchase; carries its revenue"),
+        ("save", "Customer kept from cancelling"),
+        ("upsell", "Additional purchase by a customer"),
+        ("cancel", "Subscription cancelled"),
+    ]
+    db["goals"].insert_all(
+        [{"name": n, "value_minor": 0, "currency": None, "description": d} for n, d in goals]
+    )
+
+
+@migrations()
+def m002_aggregates(db):
+    _run(
+        db,
+        """
+        -- visitors get a dense integer so distinct counts can be kept as
+        -- mergeable bitmaps (roaring) per day instead of scanning clicks
+        CREATE TABLE visitors (
+            num INTEGER PRIMARY KEY,
+            visitor_id TEXT NOT NULL UNIQUE
+        );
+
+        CREATE TABLE link_day (
+            day TEXT NOT NULL,
+            link_id INTEGER NOT NULL REFERENCES links (id),
+            clicks INTEGER NOT NULL DEFAULT 0,
+            human_clicks INTEGER NOT NULL DEFAULT 0,
+            visitors BLOB,
+            PRIMARY KEY (day, link_id)
+        );
+
+        -- link_id 0 stands for (direct): conversions with no credited click
+        CREATE TABLE credit_day (
+            day TEXT NOT NULL,
+            link_id INTEGER NOT NULL,
+            model TEXT NOT NULL,
+            goal TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            conversions_ppm INTEGER NOT NULL DEFAULT 0,
+            revenue_minor INTEGER NOT NULL DEFAULT 0,
+            converters BLOB,
+            PRIMARY KEY (day, link_id, model, goal, currency, verified)
+        );
+        CREATE INDEX credit_day_model ON credit_day (model, day);
+
+        CREATE TABLE aggregate_state (
+            name TEXT PRIMARY KEY,
+            last_id INTEGER NOT NULL
+        );
+        INSERT INTO aggregate_state VALUES ('clicks', 0), ('credits', 0);
+        """,
+    )
