@@ -3,6 +3,7 @@ import json
 import time
 
 import pytest
+
 from shortener import create_app
 from shortener.db import connect, init_db
 
@@ -19,7 +20,7 @@ IPHONE_UA = (
 )
 
 
-def test_config(tmp_path, **overrides):
+def app_config(tmp_path, **overrides):
     config = {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
@@ -34,7 +35,7 @@ def test_config(tmp_path, **overrides):
 
 @pytest.fixture
 def app(tmp_path):
-    config = test_config(tmp_path)
+    config = app_config(tmp_path)
     init_db(config["DATABASE"])
     return create_app(config)
 
@@ -87,4 +88,6 @@ def signed_headers(body: bytes, secret=WEBHOOK_SECRET, msg_id="msg_1", timestamp
 
 def post_webhook(client, payload: dict, msg_id="msg_1", **kwargs):
     body = json.dumps(payload).encode()
-    return client.post("/t/webhook", data=body, headers=signed_headers(body, msg_id=msg_id, **kwargs))
+    return client.post(
+        "/t/webhook", data=body, headers=signed_headers(body, msg_id=msg_id, **kwargs)
+    )

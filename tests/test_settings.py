@@ -1,0 +1,49 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import app_config
+from shortener import create_app
+from shortener.settings import SETTINGS, ConfigError
+
+README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+@pytest.mark.parametrize("name", [s.name for s in SETTINGS])
+def test_every_setting_is_documented_in_the_readme(name):
+    assert re.search(rf"^\| `{name}` \|", README, re.MULTILINE), f"{name} missing from README"
+
+
+def test_every_setting_has_help_text():
+    assert all(s.help.strip() for s in SETTINGS)
+
+
+def test_app_refuses_to_start_without_a_secret_key(tmp_path):
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app(app_config(tmp_path, SECRET_KEY=None))
+
+
+@pytest.mark.parametrize("window", [0, 401, "30"])
+def test_attribution_window_must_fit_a_cookie_lifetime(tmp_path, window):
+    with pytest.raises(ConfigError, match="ATTRIBUTION_WINDOW_DAYS"):
+        create_app(app_config(tmp_path, ATTRIBUTION_WINDOW_DAYS=window))
+
+
+def test_webhook_secret_must_be_a_standard_webhooks_secret(tmp_path):
+    with pytest.raises(ConfigError, match="whsec_"):
+        create_app(app_config(tmp_path, WEBHOOK_SECRET="plain-password"))
+
+
+def test_environment_overrides_with_json_values(tmp_path, monkeypatch):
+    monkeypatch.setenv("CLICKTRAIL_SECRET_KEY", "from-env")
+    monkeypatch.setenv("CLICKTRAIL_ATTRIBUTION_WINDOW_DAYS", "7")
+    monkeypatch.setenv("CLICKTRAIL_WEBHOOK_SECRET", '["whsec_bmV3", "whsec_b2xk"]')
+    monkeypatch.setenv("CLICKTRAIL_SOCIAL_CHANNELS", '["Twitter", "Mastodon"]')
+    monkeypatch.setenv("CLICKTRAIL_DATABASE", str(tmp_path / "env.db"))
+    app = create_app()
+    assert app.config["SECRET_KEY"] == "from-env"
+    assert app.config["ATTRIBUTION_WINDOW_DAYS"] == 7
+    assert app.config["WEBHOOK_SECRETS"] == ["whsec_bmV3", "whsec_b2xk"]
+    assert app.config["SOCIAL_CHANNELS"] == ["twitter", "mastodon"]
+    assert app.config["DATABASE"] == str(tmp_path / "env.db")
