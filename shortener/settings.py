@@ -98,6 +98,22 @@ SETTINGS = [
         ["bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly"],
         "Other shorteners' hosts refused as destinations, so links cannot loop.",
     ),
+    Setting(
+        "DASHBOARD_SESSION_HOURS",
+        12,
+        "How long a dashboard sign-in lasts before the user must sign in again.",
+    ),
+    Setting(
+        "SIGN_IN_MAX_FAILURES",
+        5,
+        "Failed dashboard sign-ins allowed per user name (four times as many per network) "
+        "within SIGN_IN_WINDOW_SECONDS before further attempts are refused.",
+    ),
+    Setting(
+        "SIGN_IN_WINDOW_SECONDS",
+        900,
+        "The window over which failed sign-ins are counted.",
+    ),
 ]
 
 
