@@ -53,20 +53,19 @@ def create():
 @bp.get("/links")
 @require_api_key
 def index():
+    """Newest first; page with `limit` and `offset`, filter by `channel`
+    and `campaign`. `total` counts every link the filters match."""
     limit = int_arg("limit", 100, 1, 1000)
     offset = int_arg("offset", 0, 0, 10**9)
-    rows = links.list_links(
-        get_db(),
-        limit=limit,
-        offset=offset,
-        channel=request.args.get("channel"),
-        campaign=request.args.get("campaign"),
-    )
+    filters = {"channel": request.args.get("channel"), "campaign": request.args.get("campaign")}
+    db = get_db()
+    rows = links.list_links(db, limit=limit, offset=offset, **filters)
     return jsonify(
         {
             "links": [links.as_dict(r, base_url()) for r in rows],
             "limit": limit,
             "offset": offset,
+            "total": links.count_links(db, **filters),
         }
     )
 

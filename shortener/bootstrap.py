@@ -32,12 +32,16 @@ def generate() -> dict[str, str]:
 
 
 def write_config(path: str) -> dict[str, str] | None:
-    """Create the config file unless it exists; returns the secrets written."""
-    if os.path.exists(path):
-        return None
+    """Create the config file unless it exists; returns the secrets written.
+
+    O_EXCL makes "unless it exists" hold even against a concurrent run, and
+    the file is private (0600) from the moment it exists."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
     values = generate()
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return None
     with os.fdopen(fd, "w") as f:
         f.write(TEMPLATE.format(**values))
     return values

@@ -1,6 +1,9 @@
 """`flask --app shortener links ...`: manage links from a shell or a script."""
 
+import contextlib
 import json
+import sqlite3
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
@@ -18,18 +21,30 @@ def cli_base_url() -> str:
 
 
 def own_hosts() -> list[str]:
-    from urllib.parse import urlsplit
-
     return [urlsplit(cli_base_url()).hostname or ""]
+
+
+@contextlib.contextmanager
+def clean_errors():
+    """Refusals and database trouble as one-line errors, never a traceback."""
+    try:
+        yield
+    except ApiError as e:
+        where = f"{e.field}: " if e.field and e.field not in e.message else ""
+        raise click.ClickException(f"{where}{e.message}") from None
+    except sqlite3.Error as e:
+        raise click.ClickException(
+            f"database error ({e}); has `flask --app shortener init-db` been run?"
+        ) from None
 
 
 @links_cli.command("create")
 @click.argument("url")
 @click.option("--channel", required=True, help="e.g. twitter, linkedin, email")
 @click.option("--campaign", required=True, help="e.g. spring-sale")
-@click.option("--medium")
-@click.option("--content")
-@click.option("--term")
+@click.option("--medium", help="utm_medium; default `social` for social channels")
+@click.option("--content", help="utm_content")
+@click.option("--term", help="utm_term")
 @click.option("--code", help="custom code instead of a random one")
 @click.option("--expires-at", help="ISO 8601 date-time")
 @click.option("--tag", "tags", multiple=True, help="may be given several times")
@@ -50,29 +65,30 @@ def create_command(url, channel, campaign, medium, content, term, code, expires_
         "expires_at": expires_at,
         "tags": list(tags),
     }
-    try:
+    blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
+    with clean_errors():
         link = links.create_link(
-            get_db(),
-            {k: v for k, v in fields.items() if v is not None},
-            own_hosts(),
-            current_app.config["BLOCKED_DESTINATION_HOSTS"],
+            get_db(), {k: v for k, v in fields.items() if v is not None}, own_hosts(), blocked
         )
-    except ApiError as e:
-        raise click.ClickException(e.message) from None
     click.echo(links.as_dict(link, cli_base_url())["short_url"])
 
 
 @links_cli.command("list")
 @click.option("--channel")
 @click.option("--campaign")
-@click.option("--limit", default=100, show_default=True)
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
-def list_command(channel, campaign, limit, as_json):
-    """List links, newest first.
+def list_command(channel, campaign, limit, offset, as_json):
+    """List links, newest first, one per line (tab-separated: short URL,
+    channel, campaign, destination).
 
     Example: flask --app shortener links list --channel twitter
     """
-    rows = links.list_links(get_db(), limit=limit, channel=channel, campaign=campaign)
+    with clean_errors():
+        rows = links.list_links(
+            get_db(), limit=limit, offset=offset, channel=channel, campaign=campaign
+        )
     for row in rows:
         link = links.as_dict(row, cli_base_url())
         if as_json:

@@ -10,11 +10,11 @@ import re
 import secrets
 
 from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 COOKIE_NAME = "ct_vid"
 SALT = "clicktrail.visitor"
-VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+VISITOR_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -41,11 +41,22 @@ def read_visitor() -> str | None:
         return None
     try:
         visitor = _serializer().loads(value, max_age=max_age())
-    except BadSignature:  # also covers SignatureExpired
+    except BadData:  # tampered, truncated, expired, signed with another key
         return None
-    if not isinstance(visitor, str) or not VISITOR_ID.match(visitor):
+    if not isinstance(visitor, str) or not VISITOR_ID.fullmatch(visitor):
         return None
     return visitor
+
+
+def is_https() -> bool:
+    """Whether the visitor reached us over https; behind our own proxy
+    (TRUST_PROXY_HEADERS) the proxy says so in `X-Forwarded-Proto`."""
+    if request.is_secure:
+        return True
+    if not current_app.config["TRUST_PROXY_HEADERS"]:
+        return False
+    proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1]
+    return proto.strip().lower() == "https"
 
 
 def set_visitor_cookie(response, visitor_id: str) -> None:
@@ -55,7 +66,7 @@ def set_visitor_cookie(response, visitor_id: str) -> None:
         max_age=max_age(),
         httponly=True,
         samesite="Lax",
-        secure=request.is_secure,
+        secure=is_https(),
         domain=current_app.config["COOKIE_DOMAIN"],
         path="/",
     )

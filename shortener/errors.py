@@ -8,11 +8,12 @@ from werkzeug.exceptions import HTTPException
 class ApiError(Exception):
     """A refused request; `field` names the input at fault when there is one."""
 
-    def __init__(self, message: str, status: int = 400, field: str | None = None):
+    def __init__(self, message: str, status: int = 400, field: str | None = None, headers=None):
         super().__init__(message)
         self.message = message
         self.status = status
         self.field = field
+        self.headers = headers or {}
 
     def to_json(self) -> dict:
         body = {"error": self.message}
@@ -26,7 +27,7 @@ def wants_json() -> bool:
 
 
 def handle_api_error(e: ApiError):
-    return jsonify(e.to_json()), e.status
+    return jsonify(e.to_json()), e.status, e.headers
 
 
 def handle_http_error(e: HTTPException):

@@ -5,11 +5,14 @@ redirect time, so a row put straight into the database cannot turn the
 shortener into an open redirect to `javascript:` or a loop.
 """
 
+import ipaddress
 import json
 import re
 import secrets
 import sqlite3
-from urllib.parse import urlsplit
+import unicodedata
+from datetime import datetime
+from urllib.parse import quote, urlsplit
 
 from sqlite_utils import Database
 
@@ -17,68 +20,124 @@ from .clock import parse_moment, to_db, utcnow
 from .errors import ApiError
 
 CODE_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-CODE_LENGTH = 7
-CUSTOM_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
+CODE_LENGTH = 7  # 57**7 is about 2e12 codes: not worth guessing
+CUSTOM_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{2,63}")
 RESERVED_CODES = {
     "api", "t", "static", "healthz", "admin", "login", "logout", "dashboard",
     "favicon.ico", "robots.txt", "app", "assets", "docs",
 }  # fmt: skip
-CHANNEL = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,39}$")
+CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
+HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 MAX_URL_LENGTH = 2048
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 20
-CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+ASCII_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+TEXT_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TAG_FIELDS = ("medium", "content", "term")
+CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS}
+PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS}
 COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
     "disabled, expires_at, created_at, updated_at"
 )
 
 
-def _host_matches(host: str, hosts) -> bool:
-    return any(host == h or host.endswith("." + h) for h in hosts)
+# -- destinations ---------------------------------------------------------
 
 
-def destination_problem(url, own_hosts=(), blocked_hosts=()) -> str | None:
-    """Why `url` may not be a destination, or None when it may."""
+def _bad_character(url: str) -> bool:
+    """Spaces, control characters, and (beyond ASCII) any invisible or
+    separator character that could disguise where a link goes."""
+    if ASCII_CONTROL_OR_SPACE.search(url):
+        return True
+    if url.isascii():
+        return False
+    return any(unicodedata.category(ch)[0] in "CZ" for ch in url if ord(ch) > 0x7F)
+
+
+def _ascii_host(host: str) -> str:
+    """The host as it goes on the wire (IDNA for international names);
+    raises ValueError when it cannot be a host name."""
+    if ":" in host:
+        return str(ipaddress.IPv6Address(host))
+    if not host.isascii():
+        host = host.encode("idna").decode("ascii")
+    if not HOST_NAME.fullmatch(host):
+        raise ValueError(host)
+    return host.lower()
+
+
+def _host_matches(host: str, hosts, subdomains: bool) -> bool:
+    for h in hosts:
+        h = (h or "").rstrip(".").lower()
+        if h and (host == h or (subdomains and host.endswith("." + h))):
+            return True
+    return False
+
+
+def normalise_destination(url, own_hosts=(), blocked_hosts=()) -> str:
+    """The destination as it will be sent in `Location`, or ValueError with
+    the reason it may not be one. International characters are percent- or
+    IDNA-encoded; every ASCII byte is kept exactly as given."""
     if not isinstance(url, str) or not url:
-        return "url is required and must be a string"
+        raise ValueError("url is required and must be a string")
     if len(url) > MAX_URL_LENGTH:
-        return f"url is longer than {MAX_URL_LENGTH} characters"
-    if CONTROL_OR_SPACE.search(url):
-        return "url must not contain spaces or control characters"
+        raise ValueError(f"url is longer than {MAX_URL_LENGTH} characters")
+    if _bad_character(url):
+        raise ValueError("url must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 -- raises on a malformed port
     except ValueError:
-        return "url is malformed"
+        raise ValueError("url is malformed") from None
     if parts.scheme.lower() not in ("http", "https"):
-        return "url must start with http:// or https://"
-    host = (parts.hostname or "").rstrip(".").lower()
-    if not host:
-        return "url must name a host"
+        raise ValueError("url must start with http:// or https://")
     if parts.username is not None or parts.password is not None:
-        return "url must not carry a user name or password"
-    if _host_matches(host, [h.lower() for h in own_hosts if h]):
-        return "url points back at this shortener"
-    if _host_matches(host, [h.lower() for h in blocked_hosts]):
-        return "url points at another link shortener"
-    return None
+        raise ValueError("url must not carry a user name or password")
+    try:
+        host = _ascii_host((parts.hostname or "").rstrip("."))
+    except (UnicodeError, ValueError):
+        raise ValueError("url must name a valid host") from None
+    if _host_matches(host, own_hosts, subdomains=False):
+        raise ValueError("url points back at this shortener")
+    if _host_matches(host, blocked_hosts, subdomains=True):
+        raise ValueError("url points at another link shortener")
+    return url if url.isascii() else _as_uri(url, parts, host)
+
+
+def _as_uri(url: str, parts, host: str) -> str:
+    """Percent-encode an IRI's non-ASCII characters (UTF-8) and put its host
+    in IDNA form, so the `Location` header is plain ASCII."""
+    netloc = parts.netloc
+    if not netloc.isascii():
+        netloc = host if parts.port is None else f"{host}:{parts.port}"
+    rest = url.split("//", 1)[1][len(parts.netloc) :]
+    uri = f"{parts.scheme}://{netloc}" + NON_ASCII.sub(lambda m: quote(m.group(), safe=""), rest)
+    if len(uri) > MAX_URL_LENGTH:
+        raise ValueError(f"url is longer than {MAX_URL_LENGTH} characters once encoded")
+    return uri
 
 
 def check_destination(url, own_hosts=(), blocked_hosts=(), field="url") -> str:
-    problem = destination_problem(url, own_hosts, blocked_hosts)
-    if problem:
-        raise ApiError(problem, field=field)
-    return url
+    try:
+        return normalise_destination(url, own_hosts, blocked_hosts)
+    except ValueError as e:
+        raise ApiError(str(e), field=field) from None
+
+
+# -- the other fields -----------------------------------------------------
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    while True:
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if code.lower() not in RESERVED_CODES:
+            return code
 
 
 def check_code(code) -> str:
-    if not isinstance(code, str) or not CUSTOM_CODE.match(code):
+    if not isinstance(code, str) or not CUSTOM_CODE.fullmatch(code):
         raise ApiError(
             "code must be 3-64 letters, digits, '-' or '_', starting with a letter or digit",
             field="code",
@@ -89,27 +148,29 @@ def check_code(code) -> str:
 
 
 def check_channel(channel) -> str:
-    if not isinstance(channel, str) or not CHANNEL.match(channel.strip().lower()):
+    value = channel.strip().lower() if isinstance(channel, str) else None
+    if not value or not CHANNEL.fullmatch(value):
         raise ApiError(
-            "channel is required: lower-case letters, digits, '.', '-', '_' (max 40)",
+            "channel is required: letters, digits, '.', '-', '_' (max 40)",
             field="channel",
         )
-    return channel.strip().lower()
+    return value
 
 
 def check_text(value, field: str, required=False, max_length=200) -> str | None:
-    if value is None or value == "":
+    if value is not None and not isinstance(value, str):
+        raise ApiError(f"{field} must be a string", field=field)
+    value = (value or "").strip()
+    if not value:
         if required:
             raise ApiError(f"{field} is required", field=field)
         return None
-    if not isinstance(value, str):
-        raise ApiError(f"{field} must be a string", field=field)
-    if len(value) > max_length or re.search(r"[\x00-\x1f\x7f]", value):
+    if len(value) > max_length or TEXT_CONTROL.search(value):
         raise ApiError(
             f"{field} must be at most {max_length} characters without control characters",
             field=field,
         )
-    return value.strip()
+    return value
 
 
 def check_tags(tags) -> list[str]:
@@ -120,13 +181,39 @@ def check_tags(tags) -> list[str]:
     return sorted({check_text(t, "tags", True, MAX_TAG_LENGTH) for t in tags})
 
 
-def check_expiry(value) -> str | None:
+def check_expiry(value, now: datetime | None = None) -> str | None:
+    """The expiry as stored, or None for "never". With `now`, the moment
+    must still be ahead: a new link that is already dead is a typo."""
     if value is None or value == "":
         return None
+    problem = "expires_at must be an ISO 8601 date-time between 2000 and 9999"
     try:
-        return to_db(parse_moment(value))
-    except (TypeError, ValueError):
-        raise ApiError("expires_at must be an ISO 8601 date-time", field="expires_at") from None
+        moment = parse_moment(value)
+    except (TypeError, ValueError, OverflowError):
+        raise ApiError(problem, field="expires_at") from None
+    if not 2000 <= moment.year <= 9999:  # stored text must stay fixed-width
+        raise ApiError(problem, field="expires_at")
+    if now is not None and moment <= now:
+        raise ApiError("expires_at is in the past", field="expires_at")
+    return to_db(moment)
+
+
+def check_disabled(value) -> int:
+    if not isinstance(value, bool):
+        raise ApiError("disabled must be true or false", field="disabled")
+    return int(value)
+
+
+def refuse_unknown(fields: dict, allowed: set[str], verb: str) -> None:
+    unknown = sorted(set(fields) - allowed)
+    if unknown:
+        raise ApiError(
+            f"cannot {verb} {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
+            field=unknown[0],
+        )
+
+
+# -- storage --------------------------------------------------------------
 
 
 def as_dict(row: dict, base_url: str) -> dict:
@@ -138,47 +225,52 @@ def as_dict(row: dict, base_url: str) -> dict:
     return link
 
 
-def create_link(db: Database, fields: dict, own_hosts=(), blocked_hosts=()) -> dict:
-    """Validate and store a link; returns the stored row."""
+def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None) -> dict:
+    """A validated links row, without its code."""
     if not isinstance(fields, dict):
         raise ApiError("body must be a JSON object")
-    now = to_db(utcnow())
-    row = {
+    refuse_unknown(fields, CREATE_FIELDS, "set")
+    now = now or utcnow()
+    return {
         "url": check_destination(fields.get("url"), own_hosts, blocked_hosts),
         "channel": check_channel(fields.get("channel")),
         "campaign": check_text(fields.get("campaign"), "campaign", required=True),
         **{f: check_text(fields.get(f), f) for f in TAG_FIELDS},
         "tags": json.dumps(check_tags(fields.get("tags"))),
-        "expires_at": check_expiry(fields.get("expires_at")),
-        "created_at": now,
-        "updated_at": now,
+        "expires_at": check_expiry(fields.get("expires_at"), now),
+        "created_at": to_db(now),
+        "updated_at": to_db(now),
     }
+
+
+def create_link(db: Database, fields, own_hosts=(), blocked_hosts=(), now=None) -> dict:
+    """Validate and store a link; returns the stored row. Nothing is stored
+    when any field is refused."""
+    row = new_row(fields, own_hosts, blocked_hosts, now)
     custom = fields.get("code")
-    if custom is not None:
+    if custom is not None and custom != "":
         row["code"] = check_code(custom)
-        if get_link(db, row["code"]) is not None:
+        if not _insert(db, row):
             raise ApiError(f"code '{custom}' is taken", status=409, field="code")
-        return _insert(db, row)
+        return get_link(db, row["code"])
     for _ in range(10):
         row["code"] = new_code()
-        try:
-            return _insert(db, row)
-        except sqlite3.IntegrityError:
-            continue  # a collision: 57^7 codes make this all but impossible
+        if _insert(db, row):
+            return get_link(db, row["code"])
     raise ApiError("could not allocate a unique code, try again", status=503)
 
 
-def _insert(db: Database, row: dict) -> dict:
+def _insert(db: Database, row: dict) -> bool:
+    """Insert the row; False when its code is taken (codes are never reused:
+    deleted links are only disabled)."""
     try:
         db.execute(
             f"INSERT INTO links ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
             list(row.values()),
         )
     except sqlite3.IntegrityError:
-        if row.get("code") and get_link(db, row["code"]):
-            raise
-        raise ApiError("link could not be stored") from None
-    return get_link(db, row["code"])
+        return False
+    return True
 
 
 def get_link(db: Database, code: str) -> dict | None:
@@ -186,48 +278,48 @@ def get_link(db: Database, code: str) -> dict | None:
     return next(rows, None)
 
 
-def list_links(db: Database, limit=100, offset=0, channel=None, campaign=None) -> list:
+def _filters(channel=None, campaign=None) -> tuple[str, list]:
     where, params = [], []
     if channel:
         where.append("channel = ?")
-        params.append(channel.lower())
+        params.append(channel.strip().lower())
     if campaign:
         where.append("campaign = ?")
         params.append(campaign)
-    sql = f"SELECT {COLUMNS} FROM links"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC LIMIT ? OFFSET ?"
+    return (" WHERE " + " AND ".join(where) if where else ""), params
+
+
+def list_links(db: Database, limit=100, offset=0, channel=None, campaign=None) -> list:
+    where, params = _filters(channel, campaign)
+    sql = f"SELECT {COLUMNS} FROM links{where} ORDER BY id DESC LIMIT ? OFFSET ?"
     return list(db.query(sql, [*params, limit, offset]))
 
 
-def update_link(db: Database, code: str, fields: dict, own_hosts=(), blocked_hosts=()):
-    """Change what a marketer may change after sharing: destination, tags,
-    disabled flag and expiry. Channel and campaign stay fixed, because past
-    clicks were counted under them."""
+def count_links(db: Database, channel=None, campaign=None) -> int:
+    where, params = _filters(channel, campaign)
+    return next(db.query(f"SELECT count(*) AS n FROM links{where}", params))["n"]
+
+
+def changes_for(fields, own_hosts=(), blocked_hosts=()) -> dict:
+    """The validated column changes a PATCH body asks for."""
     if not isinstance(fields, dict):
         raise ApiError("body must be a JSON object")
-    allowed = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS}
-    unknown = sorted(set(fields) - allowed)
-    if unknown:
-        raise ApiError(
-            f"cannot change {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}",
-            field=unknown[0],
-        )
-    changes = {}
-    if "url" in fields:
-        changes["url"] = check_destination(fields["url"], own_hosts, blocked_hosts)
-    if "tags" in fields:
-        changes["tags"] = json.dumps(check_tags(fields["tags"]))
-    if "disabled" in fields:
-        if not isinstance(fields["disabled"], bool):
-            raise ApiError("disabled must be true or false", field="disabled")
-        changes["disabled"] = int(fields["disabled"])
-    if "expires_at" in fields:
-        changes["expires_at"] = check_expiry(fields["expires_at"])
-    for f in TAG_FIELDS:
-        if f in fields:
-            changes[f] = check_text(fields[f], f)
+    refuse_unknown(fields, PATCH_FIELDS, "change")
+    checks = {
+        "url": lambda v: check_destination(v, own_hosts, blocked_hosts),
+        "tags": lambda v: json.dumps(check_tags(v)),
+        "disabled": check_disabled,
+        "expires_at": check_expiry,
+        **{f: (lambda v, f=f: check_text(v, f)) for f in TAG_FIELDS},
+    }
+    return {name: checks[name](value) for name, value in fields.items()}
+
+
+def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=()):
+    """Change what a marketer may change after sharing: destination, tags,
+    disabled flag, expiry and the utm_medium/content/term values. Channel,
+    campaign and code stay fixed, because past clicks were counted under them."""
+    changes = changes_for(fields, own_hosts, blocked_hosts)
     changes["updated_at"] = to_db(utcnow())
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE links SET {assignments} WHERE code = ?", [*changes.values(), code])
