@@ -4,8 +4,9 @@ It must be fast and must never lose a click, so it does exactly one read
 (the link) and one write (the click) and nothing else on the database.
 """
 
+import os
 import sqlite3
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
@@ -14,7 +15,7 @@ from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import to_db, utcnow
 from .db import get_db, is_ready
-from .links import destination_problem
+from .links import normalise_destination
 
 bp = Blueprint("redirect", __name__)
 
@@ -24,12 +25,17 @@ LINK_LOOKUP = (
 )
 
 
+def _hostname(netloc: str) -> str:
+    try:
+        return urlsplit(f"//{netloc}").hostname or ""
+    except ValueError:  # a Host header such as "[" names no host
+        return ""
+
+
 def own_hosts() -> list[str]:
-    hosts = [request.host.split(":")[0]]
-    base = current_app.config["BASE_URL"]
-    if base:
-        hosts.append(urlsplit(base).hostname or "")
-    return hosts
+    """Hosts a destination may not point at: a link to ourselves would loop."""
+    base = current_app.config["BASE_URL"] or ""
+    return [_hostname(request.host), _hostname(base.split("://", 1)[-1])]
 
 
 def utm_parameters(link: dict, social_channels) -> dict[str, str]:
@@ -44,29 +50,38 @@ def utm_parameters(link: dict, social_channels) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
+def _key(pair: str) -> str:
+    return unquote_plus(pair.split("=", 1)[0])
+
+
 def build_destination(url: str, utm: dict[str, str], click_id: str | None) -> str:
-    """The destination with UTM tags the site does not already set, and the
-    click id; existing query parameters are left byte for byte."""
-    parts = urlsplit(url)
-    present = {k for k, _ in parse_qsl(parts.query, keep_blank_values=True)}
+    """The destination with the UTM tags it does not already carry and our
+    click id. The existing query and fragment are kept byte for byte (a
+    stale `ct_click` copied into the destination is the one thing dropped)."""
+    head, hash_, fragment = url.partition("#")
+    base, question, query = head.partition("?")
+    present = {_key(p) for p in query.split("&") if p}
     added = {k: v for k, v in utm.items() if k not in present}
-    query = parts.query
     if click_id:
         if "ct_click" in present:
-            kept = parse_qsl(query, keep_blank_values=True)
-            query = urlencode([(k, v) for k, v in kept if k != "ct_click"])
+            query = "&".join(p for p in query.split("&") if p and _key(p) != "ct_click")
         added["ct_click"] = click_id
     if added:
-        query = f"{query}&{urlencode(added)}" if query else urlencode(added)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+        joiner = "&" if query and not query.endswith("&") else ""
+        query += joiner + urlencode(added)
+        question = "?"
+    return f"{base}{question}{query}{hash_}{fragment}"
 
 
 def client_ip() -> str | None:
+    """The visitor's address. Behind our own proxy it is the last address
+    in `X-Forwarded-For` -- the one the proxy saw; earlier entries are
+    whatever the client chose to send."""
     if current_app.config["TRUST_PROXY_HEADERS"]:
         forwarded = request.headers.get("X-Forwarded-For", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first
+        last = forwarded.split(",")[-1].strip()
+        if last:
+            return last
     return request.remote_addr
 
 
@@ -76,13 +91,21 @@ def unavailable(status: int):
 
 @bp.get("/healthz")
 def healthz():
+    """For load balancers: 200 only when the schema is there to serve links."""
+    if not os.path.exists(current_app.config["DATABASE"]):
+        return _down("database file missing: run init-db")
     try:
         ready = is_ready(get_db())
-    except (sqlite3.Error, OSError) as e:
-        return jsonify({"status": "down", "database": str(e)}), 503
+    except (sqlite3.Error, OSError):
+        current_app.logger.exception("health check: database unreachable")
+        return _down("database unreachable")
     if not ready:
-        return jsonify({"status": "down", "database": "schema not initialised"}), 503
+        return _down("schema not initialised: run init-db")
     return jsonify({"status": "ok", "database": "ok"})
+
+
+def _down(reason: str):
+    return jsonify({"status": "down", "database": reason}), 503
 
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
@@ -97,12 +120,14 @@ def follow(code: str):
     if link["disabled"] or (link["expires_at"] and link["expires_at"] <= to_db(now)):
         return unavailable(410)
     config = current_app.config
-    if destination_problem(link["url"], own_hosts(), config["BLOCKED_DESTINATION_HOSTS"]):
-        current_app.logger.warning("link %s has an unsafe destination; refused", code)
+    try:
+        url = normalise_destination(link["url"], own_hosts(), config["BLOCKED_DESTINATION_HOSTS"])
+    except ValueError as e:
+        current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
     utm = utm_parameters(link, config["SOCIAL_CHANNELS"])
     if request.method == "HEAD":
-        return _redirect(build_destination(link["url"], utm, None))
+        return _redirect(build_destination(url, utm, None))
 
     user_agent = request.headers.get("User-Agent", "")
     agent = classify(user_agent[:512])
@@ -119,7 +144,7 @@ def follow(code: str):
         referrer=request.headers.get("Referer"),
         ip=client_ip(),
     )
-    response = _redirect(build_destination(link["url"], utm, click_id))
+    response = _redirect(build_destination(url, utm, click_id))
     if visitor_id:
         cookie.set_visitor_cookie(response, visitor_id)
     return response
