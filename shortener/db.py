@@ -13,6 +13,7 @@ import threading
 
 import click
 from flask import current_app, g
+from flask.cli import with_appcontext
 from sqlite_utils import Database
 
 from .schema import migrations
@@ -88,6 +89,7 @@ def is_ready(db: Database) -> bool:
 
 
 @click.command("init-db")
+@with_appcontext  # `flask` pushes one anyway; test runners and scripts do not
 def init_db_command():
     """Create the database or bring its schema up to date.
 

@@ -1,0 +1,101 @@
+"""The database: idempotent schema, connection settings, indexes, init-db."""
+
+import sqlite3
+
+import pytest
+
+from conftest import app_config
+from shortener import create_app
+from shortener.db import BUSY_TIMEOUT_MS, connect, immediate, init_db
+from shortener.redirect import LINK_LOOKUP
+
+
+def schema(path) -> list[tuple]:
+    with sqlite3.connect(path) as conn:
+        return conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+
+
+def test_init_db_is_idempotent(tmp_path):
+    path = str(tmp_path / "ct.db")
+    applied = init_db(path)
+    assert applied  # a fresh file gets every migration
+    first = schema(path)
+    assert init_db(path) == []
+    assert schema(path) == first
+    goals = sqlite3.connect(path).execute("SELECT count(*) FROM goals").fetchone()[0]
+    assert goals == 10  # the seeded catalogue, not seeded twice
+
+
+def test_wal_mode_is_on_and_persists(tmp_path):
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    # a plain connection with no pragmas of its own sees the file's mode
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_every_connection_enforces_foreign_keys_and_waits_when_busy(tmp_path):
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db = connect(path)
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] == BUSY_TIMEOUT_MS
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("INSERT INTO clicks (click_id, link_id, ts, is_bot) VALUES ('c1', 999, 'x', 0)")
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+
+
+def plan(db, sql, params) -> str:
+    return " ".join(row[-1] for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+def test_redirect_lookup_and_click_joins_use_indexes(tmp_path):
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db = connect(path)
+    assert "USING INDEX sqlite_autoindex_links" in plan(db, LINK_LOOKUP, ["abc"])
+    by_click_id = plan(db, "SELECT id FROM clicks WHERE click_id = ?", ["x"])
+    assert "INDEX sqlite_autoindex_clicks" in by_click_id
+    visitor_clicks = "SELECT id FROM clicks WHERE visitor_id = ? AND ts <= ? ORDER BY ts"
+    assert "clicks_visitor_ts" in plan(db, visitor_clicks, ["v", "t"])
+    credits_of_click = "SELECT * FROM credits WHERE click_row = ?"
+    assert "credits_click" in plan(db, credits_of_click, [1])
+
+
+def test_immediate_commits_or_rolls_back_as_a_whole(tmp_path):
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db = connect(path)
+    insert = "INSERT INTO goals (name, value_minor) VALUES (?, 0)"
+    with pytest.raises(RuntimeError), immediate(db):
+        db.execute(insert, ["first"])
+        raise RuntimeError("half-way")
+    with immediate(db, durable=True):
+        db.execute(insert, ["second"])
+    names = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM goals")}
+    assert "second" in names and "first" not in names
+    # durable is only for that transaction
+    assert db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL
+
+
+def test_init_db_command_runs_twice(tmp_path):
+    app = create_app(app_config(tmp_path))
+    runner = app.test_cli_runner()
+    first = runner.invoke(args=["init-db"])
+    assert first.exit_code == 0, first.output
+    assert "Database ready" in first.output
+    before = schema(app.config["DATABASE"])
+    second = runner.invoke(args=["init-db"])
+    assert second.exit_code == 0
+    assert "up to date" in second.output
+    assert schema(app.config["DATABASE"]) == before
+
+
+def test_init_db_command_reports_an_unwritable_path_cleanly(tmp_path):
+    app = create_app(app_config(tmp_path, DATABASE=str(tmp_path / "no" / "such" / "ct.db")))
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash
+    assert "cannot initialise the database" in result.output
+    assert "Traceback" not in result.output
