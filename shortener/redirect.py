@@ -86,7 +86,12 @@ def client_ip() -> str | None:
 
 
 def unavailable(status: int):
-    return render_template("unavailable.html", status=status), status
+    response = current_app.make_response(
+        (render_template("unavailable.html", status=status), status)
+    )
+    # a link switched back on must work at once, not after a cache expires
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/healthz")
@@ -110,13 +115,11 @@ def _down(reason: str):
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str):
-    if len(code) > 64:
-        return unavailable(404)
+    now = utcnow()
     db = get_db()
-    link = next(db.query(LINK_LOOKUP, [code]), None)
+    link = next(db.query(LINK_LOOKUP, [code]), None) if len(code) <= 64 else None
     if link is None:
         return unavailable(404)
-    now = utcnow()
     if link["disabled"] or (link["expires_at"] and link["expires_at"] <= to_db(now)):
         return unavailable(410)
     config = current_app.config
@@ -126,16 +129,25 @@ def follow(code: str):
         current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
     utm = utm_parameters(link, config["SOCIAL_CHANNELS"])
-    if request.method == "HEAD":
+    if request.method == "HEAD":  # link checkers, not people: not a click
         return _redirect(build_destination(url, utm, None))
+    click_id, visitor_id = record_follow(db, link["id"], now)
+    response = _redirect(build_destination(url, utm, click_id))
+    if visitor_id:
+        cookie.set_visitor_cookie(response, visitor_id)
+    return response
 
+
+def record_follow(db, link_id: int, now) -> tuple[str, str | None]:
+    """Store the click; returns its id and the visitor (None for bots and
+    prefetches, which get no cookie and never count as visitors)."""
     user_agent = request.headers.get("User-Agent", "")
     agent = classify(user_agent[:512])
     is_bot = agent.is_bot or is_prefetch(request.headers)
     visitor_id = None if is_bot else (cookie.read_visitor() or cookie.new_visitor_id())
     click_id = record_click(
         db,
-        link_id=link["id"],
+        link_id=link_id,
         visitor_id=visitor_id,
         now=now,
         agent=agent,
@@ -144,10 +156,7 @@ def follow(code: str):
         referrer=request.headers.get("Referer"),
         ip=client_ip(),
     )
-    response = _redirect(build_destination(url, utm, click_id))
-    if visitor_id:
-        cookie.set_visitor_cookie(response, visitor_id)
-    return response
+    return click_id, visitor_id
 
 
 def _redirect(location: str):

@@ -245,6 +245,7 @@ def test_unknown_code_is_a_404_page_and_records_nothing(client, db, path):
     assert response.status_code == 404
     assert response.mimetype == "text/html"
     assert b"Link not found" in response.data
+    assert response.headers["Cache-Control"] == "no-store"
     assert "Set-Cookie" not in response.headers
     assert clicks(db) == []
 
@@ -256,6 +257,7 @@ def test_disabled_link_is_410_and_records_nothing(client, db):
     assert response.status_code == 410
     assert response.mimetype == "text/html"
     assert b"no longer available" in response.data
+    assert response.headers["Cache-Control"] == "no-store"  # it may be switched on again
     assert "Location" not in response.headers and "Set-Cookie" not in response.headers
     assert clicks(db) == []
 
