@@ -31,6 +31,10 @@ def create_app(test_config=None):
     from conversions import init_app as init_conversions
 
     init_conversions(app)
+
+    from dashboard import init_app as init_dashboard
+
+    init_dashboard(app)
     # the catch-all /<code> route goes last so it never shadows another route
     app.register_blueprint(redirect.bp)
     return app

@@ -1,0 +1,179 @@
+"""Links: the list with search, filters and per-link numbers; create, edit,
+disable. Validation is `shortener.links`' own, so a link made here obeys
+exactly the rules of `POST /api/links`."""
+
+import json
+
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+
+from shortener import links
+from shortener.api import base_url
+from shortener.db import get_db
+from shortener.errors import ApiError
+from shortener.redirect import build_destination, own_hosts, utm_parameters
+
+from . import integrations, linkquery, stats
+from .params import MODEL_LABELS, PRESET_LABELS, read_view
+from .web import bp
+
+PAGE_SIZE = 50
+FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at")
+EDITABLE = ("url", "medium", "content", "term", "expires_at")
+
+
+def page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", 1)), 100_000))
+    except ValueError:
+        return 1
+
+
+@bp.get("/links")
+def links_index():
+    view = read_view(default_preset="all")
+    q = request.args.get("q", "").strip()[:200]
+    status = request.args.get("status", "all")
+    status = status if status in linkquery.STATUSES else "all"
+    picked = {k: request.args.get(k, "").strip() or None for k in ("channel", "campaign", "tag")}
+    page = page_number()
+    db = get_db()
+    rows, total = linkquery.search_links(
+        db, q or None, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **picked
+    )
+    numbers = stats.link_stats(db, [r["id"] for r in rows], view.period, view.model)
+    base = base_url()
+    return render_template(
+        "dashboard/links.html",
+        view=view,
+        links=[{**r, "short_url": f"{base.rstrip('/')}/{r['code']}"} for r in rows],
+        numbers=numbers,
+        total=total,
+        page=page,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        q=q,
+        status=status,
+        picked=picked,
+        choices=linkquery.choices(db),
+        presets=PRESET_LABELS,
+        models=MODEL_LABELS,
+    )
+
+
+def form_values(form) -> dict:
+    values = {f: form.get(f, "").strip() for f in FORM_FIELDS}
+    values["tags"] = form.get("tags", "").strip()
+    return values
+
+
+def tag_list(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def expiry_input(stored: str | None) -> str:
+    """A stored expiry as a datetime-local input value (UTC, minutes)."""
+    return stored[:16] if stored else ""
+
+
+def preview_context() -> dict:
+    return {"social_channels": json.dumps(current_app.config["SOCIAL_CHANNELS"])}
+
+
+def final_url(link: dict) -> str:
+    """The destination a click lands on, UTM tags included (the click id,
+    different for every click, shown as a placeholder)."""
+    utm = utm_parameters(link, current_app.config["SOCIAL_CHANNELS"])
+    return build_destination(link["url"], utm, "CLICK_ID")
+
+
+@bp.route("/links/new", methods=["GET", "POST"])
+def link_new():
+    values = form_values(request.form) if request.method == "POST" else {}
+    error = None
+    if request.method == "POST":
+        fields = {k: v for k, v in values.items() if k != "tags" and v != ""}
+        fields["tags"] = tag_list(values["tags"])
+        try:
+            link = links.create_link(
+                get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
+            )
+        except ApiError as e:
+            error = e
+        else:
+            flash(f"Link {link['code']} created.", "success")
+            return redirect(url_for("dashboard.link_edit", code=link["code"]), 303)
+    page = render_template(
+        "dashboard/link_form.html",
+        link=None,
+        values=values,
+        error=error,
+        **preview_context(),
+    )
+    return page, (error.status if error else 200)
+
+
+@bp.route("/links/<code>", methods=["GET", "POST"])
+def link_edit(code):
+    db = get_db()
+    link = links.get_link(db, code)
+    if link is None:
+        abort(404, f"There is no link with the code '{code}'.")
+    error = None
+    if request.method == "POST":
+        values = form_values(request.form)
+        fields = {k: values[k] for k in EDITABLE}
+        fields["tags"] = tag_list(values["tags"])
+        try:
+            links.update_link(
+                db, code, fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
+            )
+        except ApiError as e:
+            error = e
+        else:
+            flash("Changes saved.", "success")
+            return redirect(url_for("dashboard.link_edit", code=code), 303)
+    else:
+        values = {
+            **{k: link[k] or "" for k in ("url", "channel", "campaign", "medium", "content")},
+            "term": link["term"] or "",
+            "code": link["code"],
+            "expires_at": expiry_input(link["expires_at"]),
+            "tags": ", ".join(json.loads(link["tags"])),
+        }
+    view = read_view(default_preset="all")
+    numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
+    page = render_template(
+        "dashboard/link_form.html",
+        link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},
+        final_url=final_url(link),
+        values=values,
+        error=error,
+        numbers=numbers,
+        view=view,
+        qr=integrations.qr_formats(),
+        **preview_context(),
+    )
+    return page, (error.status if error else 200)
+
+
+def set_disabled(code: str, disabled: bool):
+    db = get_db()
+    if links.get_link(db, code) is None:
+        abort(404, f"There is no link with the code '{code}'.")
+    links.update_link(db, code, {"disabled": disabled})
+    if disabled:
+        flash(
+            f"Link {code} disabled: it now answers 410; its clicks stay in every report.", "success"
+        )
+    else:
+        flash(f"Link {code} enabled again.", "success")
+    return redirect(request.form.get("back") or url_for("dashboard.link_edit", code=code), 303)
+
+
+@bp.post("/links/<code>/disable")
+def link_disable(code):
+    return set_disabled(code, True)
+
+
+@bp.post("/links/<code>/enable")
+def link_enable(code):
+    return set_disabled(code, False)

@@ -1,0 +1,123 @@
+/* clicktrail dashboard: small progressive enhancements. Every page works
+   without this file; it saves clicks (auto-apply filters), copies text and
+   previews a link's final URL while the form is filled in. */
+(function () {
+  "use strict";
+
+  /* Filters apply as soon as a menu changes. Choosing "Custom" shows the
+     date fields instead and waits for the Apply button. */
+  document.querySelectorAll("form[data-autosubmit]").forEach(function (form) {
+    form.addEventListener("change", function (event) {
+      var target = event.target;
+      if (target.tagName !== "SELECT") { return; }
+      if (target.hasAttribute("data-period")) {
+        var custom = target.value === "custom";
+        form.querySelectorAll(".custom-dates").forEach(function (el) {
+          el.toggleAttribute("data-hidden", !custom);
+        });
+        if (custom) { form.querySelector("input[type=date]").focus(); return; }
+      }
+      if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
+    });
+  });
+
+  /* Copy buttons: data-copy holds the text. */
+  function announce(button, text) {
+    var original = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", original);
+    button.textContent = text;
+    button.classList.add("copied");
+    setTimeout(function () {
+      button.textContent = original;
+      button.classList.remove("copied");
+    }, 1800);
+  }
+
+  function fallbackCopy(text) {
+    var area = document.createElement("textarea");
+    area.value = text;
+    area.setAttribute("readonly", "");
+    area.className = "visually-hidden";
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok;
+  }
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-copy]");
+    if (!button) { return; }
+    var text = button.getAttribute("data-copy");
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { announce(button, "Copied"); },
+        function () { announce(button, fallbackCopy(text) ? "Copied" : "Press Ctrl+C"); }
+      );
+    } else {
+      announce(button, fallbackCopy(text) ? "Copied" : "Press Ctrl+C");
+    }
+  });
+
+  /* Live preview of the destination with UTM tags: the same rules as the
+     redirect (shortener/redirect.py build_destination): tags the URL
+     already has are kept, the query and fragment stay byte for byte. */
+  function quotePlus(value) {
+    // Python's urllib.parse.quote_plus: only letters, digits and _.-~ stay
+    return encodeURIComponent(value)
+      .replace(/[!'()*]/g, function (c) { return "%" + c.charCodeAt(0).toString(16).toUpperCase(); })
+      .replace(/%20/g, "+");
+  }
+
+  function keyOf(pair) {
+    var key = pair.split("=")[0].replace(/\+/g, " ");
+    try { return decodeURIComponent(key); } catch (e) { return key; }
+  }
+
+  function finalUrl(url, tags) {
+    var hashAt = url.indexOf("#");
+    var head = hashAt < 0 ? url : url.slice(0, hashAt);
+    var fragment = hashAt < 0 ? "" : url.slice(hashAt);
+    var qAt = head.indexOf("?");
+    var base = qAt < 0 ? head : head.slice(0, qAt);
+    var query = qAt < 0 ? "" : head.slice(qAt + 1);
+    var present = {};
+    query.split("&").forEach(function (pair) { if (pair) { present[keyOf(pair)] = true; } });
+    if (present.ct_click) {
+      query = query.split("&").filter(function (p) { return p && keyOf(p) !== "ct_click"; }).join("&");
+    }
+    var added = [];
+    tags.forEach(function (pair) {
+      if (pair[1] && !present[pair[0]]) { added.push(quotePlus(pair[0]) + "=" + quotePlus(pair[1])); }
+    });
+    added.push("ct_click=CLICK_ID");
+    var joiner = query && query.charAt(query.length - 1) !== "&" ? "&" : "";
+    return base + "?" + query + joiner + added.join("&") + fragment;
+  }
+
+  var form = document.getElementById("link-form");
+  var preview = document.getElementById("preview");
+  if (form && preview) {
+    var social = JSON.parse(form.getAttribute("data-social") || "[]");
+    var value = function (name) { return (form.elements[name].value || "").trim(); };
+    var update = function () {
+      var url = value("url");
+      if (!/^https?:\/\/[^\/?#]+/i.test(url)) {
+        preview.textContent = url ? "The destination must start with http:// or https://" : "Enter a destination URL…";
+        return;
+      }
+      var channel = value("channel").toLowerCase();
+      var medium = value("medium") || (social.indexOf(channel) >= 0 ? "social" : "");
+      preview.textContent = finalUrl(url, [
+        ["utm_source", channel],
+        ["utm_medium", medium],
+        ["utm_campaign", value("campaign")],
+        ["utm_content", value("content")],
+        ["utm_term", value("term")]
+      ]);
+    };
+    form.addEventListener("input", update);
+    update();
+  }
+})();

@@ -1,0 +1,304 @@
+"""Numbers for the dashboard's tables, read from the report aggregates.
+
+The pages read `link_day` and `credit_day` -- the same aggregates as
+`conversions.reports.channel_rows` -- with one query per table whatever
+the number of rows (no query per link or per campaign), and count distinct
+visitors by the same bitmap unions, so a figure on a page always equals
+the API's figure for the same period, model and filters.
+"""
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from sqlite_utils import Database
+
+from conversions.aggregates import DIRECT, refresh, union
+from conversions.attribution import MODELS
+from conversions.money import format_minor
+from conversions.reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
+
+# what a breakdown groups by -> the links column; fixed names, never input
+GROUPS = {"channel": "l.channel", "campaign": "l.campaign", "link": "l.id"}
+NO_FILTERS = Filters()
+JOURNEY_MODEL = "linear"  # every touch of a journey gets some credit under it
+
+
+def _link_clause(filters: Filters, link_ids) -> tuple[str, list]:
+    sql, params = filters.link_where()
+    if link_ids is not None:
+        ids = list(link_ids) or [-1]
+        sql += f" AND l.id IN ({','.join('?' * len(ids))})"
+        params = [*params, *ids]
+    return sql, params
+
+
+def click_rows(db: Database, period: Period, filters: Filters, by: str, link_ids=None):
+    """(key, day, clicks, human_clicks, visitors bitmap) per link and day."""
+    day_sql, day_params = period.where("d.day")
+    link_sql, link_params = _link_clause(filters, link_ids)
+    return db.query(
+        f"SELECT {GROUPS[by]} AS key, d.day, d.clicks, d.human_clicks, d.visitors"
+        f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
+        [*day_params, *link_params],
+    )
+
+
+def credit_rows(db: Database, period: Period, filters: Filters, model: str, by: str, link_ids=None):
+    """(key, day, currency, conversions_ppm, revenue_minor, converters) rows;
+    the key is None for conversions with no credited click (direct)."""
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}")
+    day_sql, day_params = period.where("c.day")
+    link_sql, link_params = _link_clause(filters, link_ids)
+    if filters.channel or filters.campaign or link_ids is not None:
+        link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
+    goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("1", [])
+    return db.query(
+        f"SELECT {GROUPS[by]} AS key, c.day, c.currency, c.conversions_ppm, c.revenue_minor,"
+        " c.converters FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"
+        f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}",
+        [model, *day_params, *link_params, *goal_params],
+    )
+
+
+def breakdown_rows(
+    db: Database,
+    period: Period,
+    model: str,
+    by: str,
+    filters: Filters = NO_FILTERS,
+    default_currency: str = "USD",
+) -> list[dict]:
+    """Rows like `channel_rows`, grouped by channel or campaign: one per key
+    and currency of its revenue (click columns repeat on each currency row)."""
+    refresh(db)
+    clicks = defaultdict(lambda: {"clicks": 0, "human_clicks": 0, "blobs": []})
+    for r in click_rows(db, period, filters, by):
+        c = clicks[r["key"]]
+        c["clicks"] += r["clicks"]
+        c["human_clicks"] += r["human_clicks"]
+        c["blobs"].append(r["visitors"])
+    credits = defaultdict(lambda: {"ppm": 0, "revenue_minor": 0, "blobs": []})
+    for r in credit_rows(db, period, filters, model, by):
+        key = r["key"] if r["key"] is not None else DIRECT_CHANNEL
+        c = credits[(key, r["currency"])]
+        c["ppm"] += r["conversions_ppm"]
+        c["revenue_minor"] += r["revenue_minor"]
+        c["blobs"].append(r["converters"])
+    currencies = defaultdict(list)
+    for key, currency in credits:
+        currencies[key].append(currency)
+    rows = []
+    for key in sorted(set(clicks) | set(currencies), key=lambda k: (k == DIRECT_CHANNEL, k)):
+        c = clicks.get(key)
+        visitors = len(union(c["blobs"])) if c else 0
+        for currency in sorted(currencies[key]) or [default_currency]:
+            credit = credits.get((key, currency))
+            converted = len(union(credit["blobs"])) if credit else 0
+            rows.append(
+                {
+                    by: key,
+                    "currency": currency,
+                    "clicks": c["clicks"] if c else 0,
+                    "human_clicks": c["human_clicks"] if c else 0,
+                    "unique_visitors": visitors,
+                    "conversions": conversions_number(credit["ppm"] if credit else 0),
+                    "converted_visitors": converted,
+                    "conversion_rate": ratio(converted, visitors),
+                    "revenue": format_minor(credit["revenue_minor"] if credit else 0, currency),
+                }
+            )
+    return rows
+
+
+def link_stats(db: Database, link_ids, period: Period, model: str) -> dict[int, dict]:
+    """Clicks, visitors, conversions and revenue (per currency) per link, for
+    a page of links in two queries."""
+    refresh(db)
+    link_ids = list(link_ids)
+    stats = {
+        i: {"clicks": 0, "human_clicks": 0, "unique_visitors": 0, "conversions": 0,
+            "converted_visitors": 0, "revenue": {}, "_v": [], "_c": [], "_ppm": 0}
+        for i in link_ids
+    }  # fmt: skip
+    if not link_ids:
+        return stats
+    for r in click_rows(db, period, NO_FILTERS, "link", link_ids):
+        s = stats[r["key"]]
+        s["clicks"] += r["clicks"]
+        s["human_clicks"] += r["human_clicks"]
+        s["_v"].append(r["visitors"])
+    minor = defaultdict(lambda: defaultdict(int))
+    for r in credit_rows(db, period, NO_FILTERS, model, "link", link_ids):
+        s = stats[r["key"]]
+        s["_ppm"] += r["conversions_ppm"]
+        s["_c"].append(r["converters"])
+        minor[r["key"]][r["currency"]] += r["revenue_minor"]
+    for link_id, s in stats.items():
+        s["unique_visitors"] = len(union(s.pop("_v")))
+        s["converted_visitors"] = len(union(s.pop("_c")))
+        s["conversions"] = conversions_number(s.pop("_ppm"))
+        s["conversion_rate"] = ratio(s["converted_visitors"], s["unique_visitors"])
+        s["revenue"] = {
+            currency: format_minor(amount, currency)
+            for currency, amount in sorted(minor[link_id].items())
+        }
+    return stats
+
+
+def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTERS) -> dict:
+    """The headline figures of a page. Visitors are distinct over all the
+    links in view (a visitor of two channels counts once); conversions
+    include direct ones unless a channel or campaign is chosen."""
+    refresh(db)
+    clicks = human = 0
+    visitor_blobs = []
+    for r in click_rows(db, period, filters, "channel"):
+        clicks += r["clicks"]
+        human += r["human_clicks"]
+        visitor_blobs.append(r["visitors"])
+    ppm = 0
+    revenue = defaultdict(int)
+    converter_blobs, linked_converter_blobs = [], []
+    for r in credit_rows(db, period, filters, model, "channel"):
+        ppm += r["conversions_ppm"]
+        revenue[r["currency"]] += r["revenue_minor"]
+        converter_blobs.append(r["converters"])
+        if r["key"] is not None:
+            linked_converter_blobs.append(r["converters"])
+    visitors = union(visitor_blobs)
+    # the rate's numerator: converted visitors who are among the link visitors
+    converted_from_links = len(union(linked_converter_blobs) & visitors)
+    return {
+        "clicks": clicks,
+        "human_clicks": human,
+        "unique_visitors": len(visitors),
+        "conversions": conversions_number(ppm),
+        "converted_visitors": len(union(converter_blobs)),
+        "conversion_rate": ratio(converted_from_links, len(visitors)),
+        "revenue": {c: format_minor(m, c) for c, m in sorted(revenue.items())},
+    }
+
+
+def bucket_of(day: date, size: str) -> date:
+    if size == "week":
+        return day - timedelta(days=day.weekday())
+    if size == "month":
+        return day.replace(day=1)
+    return day
+
+
+def bucket_size(start: date, end: date) -> str:
+    span = (end - start).days
+    return "day" if span <= 92 else "week" if span <= 730 else "month"
+
+
+def buckets(start: date, end: date, size: str) -> list[date]:
+    out, current = [], bucket_of(start, size)
+    while current <= end:
+        out.append(current)
+        if size == "day":
+            current += timedelta(days=1)
+        elif size == "week":
+            current += timedelta(days=7)
+        else:
+            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return out
+
+
+def growth_series(db: Database, period: Period, model: str, filters: Filters, today: date) -> dict:
+    """Human clicks and attributed conversions per channel over time, with
+    empty days as zeros so the chart has no gaps. Days, weeks or months,
+    whichever keeps the chart readable for the period's length."""
+    refresh(db)
+    points = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    days = []
+    for r in click_rows(db, period, filters, "channel"):
+        points[r["key"]][r["day"]][0] += r["human_clicks"]
+        days.append(r["day"])
+    for r in credit_rows(db, period, filters, model, "channel"):
+        key = r["key"] if r["key"] is not None else DIRECT_CHANNEL
+        points[key][r["day"]][1] += r["conversions_ppm"]
+        days.append(r["day"])
+    start = period.start or (date.fromisoformat(min(days)) if days else today)
+    end = period.end or (max(today, date.fromisoformat(max(days))) if days else today)
+    size = bucket_size(start, end)
+    labels = buckets(start, end, size)
+    index = {b: i for i, b in enumerate(labels)}
+    series = []
+    for channel in sorted(points, key=lambda k: (k == DIRECT_CHANNEL, k)):
+        clicks, ppm = [0] * len(labels), [0] * len(labels)
+        for day, (h, p) in points[channel].items():
+            i = index.get(bucket_of(date.fromisoformat(day), size))
+            if i is not None:
+                clicks[i] += h
+                ppm[i] += p
+        series.append(
+            {
+                "channel": channel,
+                "human_clicks": clicks,
+                "conversions": [conversions_number(p) for p in ppm],
+            }
+        )
+    return {"bucket": size, "labels": [b.isoformat() for b in labels], "series": series}
+
+
+def conversion_list(
+    db: Database,
+    period: Period,
+    filters: Filters,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[dict]:
+    """The latest conversions; with a channel or campaign, those whose
+    journey touched it."""
+    day_sql, day_params = period.where("substr(c.occurred_at, 1, 10)")
+    where, params = [day_sql], list(day_params)
+    if filters.goal:
+        where.append("c.goal = ?")
+        params.append(filters.goal)
+    if filters.channel or filters.campaign:
+        link_sql, link_params = filters.link_where()
+        where.append(
+            "EXISTS (SELECT 1 FROM credits cr JOIN links l ON l.id = cr.link_id"
+            f" WHERE cr.conversion_id = c.id AND cr.model = ? AND {link_sql})"
+        )
+        params += [JOURNEY_MODEL, *link_params]
+    return list(
+        db.query(
+            "SELECT c.id, c.goal, c.value_minor, c.currency, c.order_id, c.source, c.verified,"
+            " c.customer_id, c.occurred_at FROM conversions c"
+            f" WHERE {' AND '.join(where)} ORDER BY c.occurred_at DESC, c.id DESC"
+            " LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
+    )
+
+
+def journeys(db: Database, conversion_ids, model: str) -> dict[int, dict]:
+    """For each conversion: its touches in order (from the linear model's
+    credits, which name every touch) and the credit under `model`."""
+    ids = list(conversion_ids)
+    out = {i: {"touches": [], "credit": []} for i in ids}
+    if not ids:
+        return out
+    marks = ",".join("?" * len(ids))
+    for r in db.query(
+        "SELECT cr.conversion_id, cr.model, cr.weight_ppm, k.ts, l.code, l.channel, l.campaign"
+        " FROM credits cr LEFT JOIN clicks k ON k.id = cr.click_row"
+        " LEFT JOIN links l ON l.id = cr.link_id"
+        f" WHERE cr.conversion_id IN ({marks}) AND cr.model IN (?, ?)"
+        " ORDER BY cr.conversion_id, k.ts, cr.id",
+        [*ids, JOURNEY_MODEL, model],
+    ):
+        entry = out[r["conversion_id"]]
+        if r["model"] == JOURNEY_MODEL and r["code"] is not None:
+            entry["touches"].append(
+                {"ts": r["ts"], "code": r["code"], "channel": r["channel"],
+                 "campaign": r["campaign"]}
+            )  # fmt: skip
+        if r["model"] == model:
+            entry["credit"].append(
+                {"channel": r["channel"] or DIRECT_CHANNEL, "share": r["weight_ppm"] / 1_000_000}
+            )
+    return out
