@@ -1,8 +1,10 @@
 """The /api/links routes: create, read, list, change, disable."""
 
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import AUTH, app_config, browser, make_link
 from shortener import create_app
@@ -334,3 +336,74 @@ def test_wrong_method_and_unknown_api_path_answer_json(client):
     assert put.status_code == 405 and "error" in put.get_json()
     missing = client.get("/api/nothing-here", headers=AUTH)
     assert missing.status_code == 404 and "error" in missing.get_json()
+
+
+# -- no input is a server error -------------------------------------------------
+
+# any character, with lone surrogates (valid JSON, not UTF-8) and controls made
+# common; joined by hand because st.text() drops surrogates from a one_of alphabet
+ANY_CHAR = (
+    st.characters(exclude_categories=())
+    | st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF)
+    | st.characters(max_codepoint=0x20)
+)
+
+
+def any_text(min_size=0, max_size=30):
+    return st.lists(ANY_CHAR, min_size=min_size, max_size=max_size).map("".join)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | any_text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
+    max_leaves=6,
+)
+FIELDS = ["url", "channel", "campaign", "medium", "content", "term", "code", "expires_at"]
+VALID = {"url": "https://shop.example.com/", "channel": "x", "campaign": "c"}
+# a valid body with one or two fields replaced, so each field's own checks are reached
+BODIES = st.dictionaries(
+    st.sampled_from([*FIELDS, "tags", "disabled", "x"]),
+    any_text() | st.lists(any_text(max_size=5)) | JSON_VALUES,
+    min_size=1,
+    max_size=2,
+).map(lambda changes: {**VALID, **changes})
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(body=BODIES, patch=st.booleans())
+def test_no_json_body_causes_a_server_error(tmp_path_factory, body, patch):
+    client = fuzz_client(tmp_path_factory)
+    if patch:
+        response = client.patch("/api/links/fuzz", json=body, headers=AUTH)
+    else:
+        response = client.post("/api/links", json=body, headers=AUTH)
+    assert response.status_code in (200, 201, 400, 409), response.data
+    assert "error" in response.get_json() or response.status_code in (200, 201)
+    assert client.get("/fuzz").status_code in (302, 410)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=any_text(min_size=1, max_size=80))
+def test_no_path_or_query_causes_a_server_error(tmp_path_factory, text):
+    client = fuzz_client(tmp_path_factory)
+    part = quote(text.encode("utf-8", "surrogatepass"), safe="")
+    # ("%2F" decodes to "/": werkzeug may answer 308 to merge slashes)
+    assert client.get(f"/{part}").status_code < 500
+    assert client.get(f"/api/links/{part}", headers=AUTH).status_code < 500
+    listed = client.get(f"/api/links?limit={part}&offset={part}&channel={part}", headers=AUTH)
+    assert listed.status_code in (200, 400)
+
+
+_FUZZ = {}
+
+
+def fuzz_client(tmp_path_factory):
+    """One app for every example (hypothesis runs a test body many times)."""
+    if "client" not in _FUZZ:
+        path = tmp_path_factory.mktemp("fuzz")
+        config = app_config(path)
+        init_db(config["DATABASE"])
+        client = browser(create_app(config))
+        make_link(client, code="fuzz")
+        _FUZZ["client"] = client
+    return _FUZZ["client"]

@@ -351,3 +351,24 @@ def test_a_new_link_cannot_already_be_expired(client, db):
     yesterday = (datetime.now(UTC) - timedelta(days=1)).isoformat()
     body = refused(client, db, "expires_at", expires_at=yesterday)
     assert "past" in body["error"]
+
+
+@pytest.mark.parametrize(
+    "field, raw",
+    [
+        ("campaign", '"\\ud800"'),  # a lone surrogate: valid JSON, not valid UTF-8
+        ("content", '"a\\udfffb"'),
+        ("tags", '["\\ud800"]'),
+        ("url", '"https://shop.example.com/\\ud800"'),
+        ("code", '"ab\\ud800c"'),
+    ],
+)
+def test_lone_surrogates_are_refused_not_a_500(client, db, field, raw):
+    body = {**GOOD, field: "PLACEHOLDER"}
+    data = json.dumps(body).replace('"PLACEHOLDER"', raw)
+    response = client.post(
+        "/api/links", data=data, headers={**AUTH, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert response.get_json()["field"] == field
+    assert link_count(db) == 0
