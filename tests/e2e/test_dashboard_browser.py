@@ -1,0 +1,384 @@
+"""The dashboard in a real browser: headless Chromium (Debian's) driven by
+Playwright, against clicktrail under a real gunicorn on 127.0.0.1 and a
+small shop site that loads ct.js.
+
+Screenshots of the main pages go to test-artifacts/screenshots/ (printed at
+the end of the run) for a reviewer to look at.
+"""
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+import requests
+
+from conftest import API_KEY, BROWSER_UA, IPHONE_UA, app_config
+from servers import ROOT, gunicorn
+from shortener.clock import utcnow
+from shortener.db import connect, init_db
+
+CHROMIUM = os.environ.get("CLICKTRAIL_CHROMIUM", "/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not Path(CHROMIUM).exists(),
+    reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run does)",
+)
+
+from shopsite import shop  # noqa: E402
+
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+USER, PASSWORD = "marketer@example.com", "spring-is-coming-2026"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"user_agent": BROWSER_UA, "viewport": {"width": 1360, "height": 900}}
+
+
+@pytest.fixture(scope="module")
+def chromium(request):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.write_line(f"\ndashboard screenshots: {SHOTS}")
+
+
+@pytest.fixture
+def server(tmp_path):
+    config = app_config(tmp_path)
+    del config["BASE_URL"]  # short links use the address gunicorn really serves
+    init_db(config["DATABASE"])
+    db = connect(config["DATABASE"])
+    try:
+        from dashboard import accounts
+
+        accounts.create_user(db, USER, PASSWORD, utcnow())
+    finally:
+        db.close()
+    with gunicorn(config) as base:
+        yield base, config
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page, base: str, path: str = "/dashboard/") -> None:
+    page.goto(base + path)
+    page.fill("#username", USER)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r".*/dashboard/(?!login).*"))
+
+
+def cells(page, row_selector: str) -> dict[str, str]:
+    row = page.locator(row_selector)
+    return {
+        col: row.locator(f'[data-col="{col}"]').inner_text().strip()
+        for col in ("clicks", "unique_visitors", "conversions", "revenue")
+    }
+
+
+def create_link(page, base, site, channel, medium="") -> tuple[str, str]:
+    page.goto(base + "/dashboard/links/new")
+    page.fill("#url", f"{site}/landing.html")
+    page.fill("#channel", channel)
+    page.fill("#campaign", "spring-sale")
+    if medium:
+        page.fill("#medium", medium)
+    preview = page.locator("#preview").inner_text()
+    page.click("text=Create link")
+    page.wait_for_url(re.compile(r".*/dashboard/links/[A-Za-z0-9]+$"))
+    return page.input_value("#short-url"), preview
+
+
+def test_link_click_purchase_and_the_numbers_under_two_models(chromium, server, tmp_path):
+    base, config = server
+    with shop(base) as site:
+        marketer = chromium.new_context(**DESKTOP, accept_downloads=True)
+        page = marketer.new_page()
+
+        # signed out: the dashboard sends us to sign in, and back afterwards
+        page.goto(base + "/dashboard/links")
+        assert "/dashboard/login?next=" in page.url
+        shot(page, "01-sign-in")
+        page.fill("#username", USER)
+        page.fill("#password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(base + "/dashboard/links")
+        shot(page, "02-links-empty")
+
+        # two links of one campaign: an email newsletter and a tweet; the live
+        # preview shows the UTM tags the redirect will add
+        email_url, email_preview = create_link(page, base, site, "newsletter", medium="email")
+        assert email_preview == (
+            f"{site}/landing.html?utm_source=newsletter&utm_medium=email"
+            "&utm_campaign=spring-sale&ct_click=CLICK_ID"
+        )
+        tweet_url, tweet_preview = create_link(page, base, site, "twitter")
+        assert tweet_preview == (
+            f"{site}/landing.html?utm_source=twitter&utm_medium=social"
+            "&utm_campaign=spring-sale&ct_click=CLICK_ID"
+        )
+        assert page.inner_text("#final-url") == tweet_preview
+        shot(page, "03-link")
+
+        # a visitor reads the newsletter, later clicks the tweet, and buys
+        visitor = chromium.new_context(**DESKTOP)
+        shopper = visitor.new_page()
+        for short_url, preview in ((email_url, email_preview), (tweet_url, tweet_preview)):
+            with shopper.expect_response(lambda r: "/t/visit.gif" in r.url):
+                shopper.goto(short_url)
+            landed = shopper.url
+            assert landed.startswith(f"{site}/landing.html?")
+            # the redirect sent the browser exactly where the preview said
+            assert re.sub(r"ct_click=[^&]+", "ct_click=CLICK_ID", landed) == preview
+        with shopper.expect_response(lambda r: "/t/pixel.gif" in r.url) as fired:
+            shopper.goto(f"{site}/thanks.html")
+        assert "goal=purchase" in fired.value.url and "value=49.9" in fired.value.url
+        visitor.close()
+
+        # back in the dashboard, last touch (the default): the purchase goes to
+        # the tweet, the visitor's last click; one person clicked twice
+        page.goto(base + "/dashboard/")
+        assert page.inner_text("#total-human-clicks") == "2"
+        assert page.inner_text("#total-visitors") == "1"
+        assert page.inner_text("#total-conversions") == "1"
+        assert page.inner_text("#total-revenue") == "49.90 USD"
+        assert cells(page, 'tr[data-channel="twitter"]') == {
+            "clicks": "1", "unique_visitors": "1", "conversions": "1", "revenue": "49.90 USD",
+        }  # fmt: skip
+        assert cells(page, 'tr[data-channel="newsletter"]') == {
+            "clicks": "1", "unique_visitors": "1", "conversions": "0", "revenue": "0.00 USD",
+        }  # fmt: skip
+        assert page.locator("#recent-table tbody tr").count() == 1
+        journey = page.locator("#recent-table .journey li").all_inner_texts()
+        assert [j.split(" /")[0] for j in journey] == ["newsletter", "twitter"]
+        shot(page, "04-overview")
+
+        # the CSV download is the API's CSV, and its rows are the numbers above
+        with page.expect_download() as download:
+            page.click("#channels-csv")
+        got = Path(download.value.path()).read_bytes()
+        today = utcnow().date()
+        api = requests.get(
+            f"{base}/api/reports/channels",
+            params={
+                "format": "csv",
+                "model": "last_touch",
+                "from": (today.fromordinal(today.toordinal() - 29)).isoformat(),
+                "to": today.isoformat(),
+            },
+            headers={"Authorization": f"Bearer {API_KEY}"},
+            timeout=10,
+        )
+        assert got == api.content
+        rows = list(csv.DictReader(io.StringIO(got.decode())))
+        assert [(r["channel"], r["clicks"], r["unique_visitors"], r["conversions"],
+                 r["revenue"]) for r in rows] == [
+            ("newsletter", "1", "1", "0", "0.00"),
+            ("twitter", "1", "1", "1", "49.90"),
+        ]  # fmt: skip
+
+        # the link list reads the same aggregates
+        page.goto(base + "/dashboard/links")
+        tweet_code = tweet_url.rsplit("/", 1)[1]
+        email_code = email_url.rsplit("/", 1)[1]
+        assert cells(page, f'tr[data-code="{tweet_code}"]') == {
+            "clicks": "1", "unique_visitors": "1", "conversions": "1", "revenue": "49.90 USD",
+        }  # fmt: skip
+        assert cells(page, f'tr[data-code="{email_code}"]')["conversions"] == "0"
+        shot(page, "05-links")
+
+        # first touch: the same purchase now belongs to the newsletter
+        page.goto(base + "/dashboard/")
+        with page.expect_navigation():
+            page.select_option("#model", "first_touch")
+        assert "model=first_touch" in page.url
+        assert cells(page, 'tr[data-channel="newsletter"]')["conversions"] == "1"
+        assert cells(page, 'tr[data-channel="newsletter"]')["revenue"] == "49.90 USD"
+        assert cells(page, 'tr[data-channel="twitter"]')["conversions"] == "0"
+        assert cells(page, 'tr[data-channel="twitter"]')["revenue"] == "0.00 USD"
+        assert page.inner_text("#total-conversions") == "1"  # a model moves credit only
+        shot(page, "06-overview-first-touch")
+
+        # linear: two touches share it half and half, 49.90 / 2 = 24.95 each
+        with page.expect_navigation():
+            page.select_option("#model", "linear")
+        for channel in ("newsletter", "twitter"):
+            row = cells(page, f'tr[data-channel="{channel}"]')
+            assert (row["conversions"], row["revenue"]) == ("0.5", "24.95 USD")
+
+        with page.expect_download() as download:
+            page.click("#channels-csv")
+        rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+        assert [(r["channel"], r["conversions"], r["revenue"]) for r in rows] == [
+            ("newsletter", "0.5", "24.95"),
+            ("twitter", "0.5", "24.95"),
+        ]
+
+        # the other main pages, for the reviewer
+        page.goto(base + "/dashboard/conversions")
+        assert page.locator("#conversions-table tbody tr").count() == 1
+        assert page.inner_text('#conversions-table [data-col="value"]') == "49.90 USD"
+        shot(page, "07-conversions")
+        page.goto(base + "/dashboard/channels/twitter")
+        shot(page, "08-channel")
+        page.goto(base + "/dashboard/install")
+        assert f"{base}/t/ct.js" in page.inner_text("#snippet-script")
+        assert config["WEBHOOK_SECRET"] in page.inner_text("#snippet-webhook")
+        assert page.locator("#hits-conversions li").first.inner_text().count("purchase") == 1
+        shot(page, "09-install")
+        page.goto(base + "/dashboard/goals")
+        shot(page, "10-goals")
+        marketer.close()
+
+
+def test_form_posts_without_the_csrf_token_are_refused(chromium, server):
+    base, config = server
+    context = chromium.new_context(**DESKTOP)
+    page = context.new_page()
+    sign_in(page, base, "/dashboard/links/new")
+    form = {"url": "https://shop.example.com/", "channel": "twitter", "campaign": "forged"}
+    # the browser holds a valid session cookie; a post without the token is
+    # still refused, and so is one with a wrong token
+    refused = page.request.post(base + "/dashboard/links/new", form=form, max_redirects=0)
+    assert refused.status == 400
+    assert "security token" in refused.text()
+    wrong = page.request.post(
+        base + "/dashboard/links/new", form={**form, "csrf_token": "x" * 43}, max_redirects=0
+    )
+    assert wrong.status == 400
+    # a script's fetch() without the header is refused the same way
+    status = page.evaluate(
+        """async () => (await fetch('/dashboard/keys', {method: 'POST',
+             headers: {'Content-Type': 'application/x-www-form-urlencoded'},
+             body: 'name=forged'})).status"""
+    )
+    assert status == 400
+    db = connect(config["DATABASE"])
+    try:
+        assert next(db.query("SELECT count(*) AS n FROM links"))["n"] == 0
+        assert next(db.query("SELECT count(*) AS n FROM api_keys"))["n"] == 0
+    finally:
+        db.close()
+    # the real form, with its token, goes through
+    page.fill("#url", form["url"])
+    page.fill("#channel", "twitter")
+    page.fill("#campaign", "real")
+    page.click("text=Create link")
+    page.wait_for_url(re.compile(r".*/dashboard/links/[A-Za-z0-9]+$"))
+    context.close()
+
+
+PAGES = [
+    "/dashboard/",
+    "/dashboard/links",
+    "/dashboard/links/new",
+    "/dashboard/conversions",
+    "/dashboard/channels/twitter",
+    "/dashboard/campaigns/spring",
+    "/dashboard/costs",
+    "/dashboard/goals",
+    "/dashboard/install",
+    "/dashboard/keys",
+    "/dashboard/export/reports/channels?format=csv",
+]
+
+
+def test_signed_out_pages_redirect_to_sign_in(chromium, server):
+    base, _ = server
+    context = chromium.new_context(**DESKTOP)
+    page = context.new_page()
+    for path in PAGES:
+        response = page.goto(base + path)
+        assert response.url.startswith(base + "/dashboard/login?next="), path
+        assert page.locator("#password").is_visible()
+
+    # signing out ends the session on the server: the old cookie, replayed
+    # by another browser, no longer opens anything
+    sign_in(page, base)
+    stolen = context.cookies()
+    page.click("text=Sign out")
+    page.wait_for_url(re.compile(r".*/dashboard/login\?signed_out=1$"))
+    assert "You are signed out" in page.inner_text("main")
+    page.goto(base + "/dashboard/")
+    assert "/dashboard/login" in page.url
+    other = chromium.new_context(**DESKTOP)
+    other.add_cookies(stolen)
+    replay = other.new_page()
+    replay.goto(base + "/dashboard/links")
+    assert "/dashboard/login" in replay.url
+    other.close()
+    context.close()
+
+
+def test_api_keys_are_shown_once_work_and_can_be_revoked(chromium, server):
+    base, config = server
+    context = chromium.new_context(**DESKTOP)
+    page = context.new_page()
+    sign_in(page, base, "/dashboard/keys")
+    page.fill("#key-name", "Reporting script")
+    page.click("text=Create key")
+    key = page.input_value("#new-key-value")
+    assert key.startswith("ctk_")
+    shot(page, "11-api-key-created")
+    api = f"{base}/api/links"
+    assert requests.get(api, headers={"Authorization": f"Bearer {key}"}, timeout=5).ok
+    # shown once: the list shows only its prefix, and the database only a hash
+    page.goto(base + "/dashboard/keys")
+    assert key not in page.content()
+    db = connect(config["DATABASE"])
+    try:
+        stored = next(db.query("SELECT prefix, key_hash FROM api_keys"))
+    finally:
+        db.close()
+    assert key.startswith(stored["prefix"]) and key not in stored.values()
+    page.click('#keys-table button:has-text("Revoke")')
+    assert "revoked" in page.inner_text("#keys-table")
+    revoked = requests.get(api, headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    assert revoked.status_code == 401
+    context.close()
+
+
+def test_phone_width_and_keyboard(chromium, server):
+    base, _ = server
+    context = chromium.new_context(
+        user_agent=IPHONE_UA,
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+    )
+    page = context.new_page()
+    # keyboard only: the user name field has focus, Tab moves to the password
+    page.goto(base + "/dashboard/")
+    page.keyboard.type(USER)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.wait_for_url(base + "/dashboard/")
+    # the first Tab reaches the skip link, which jumps to the content
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    for path, name in (("/dashboard/", "phone-overview"), ("/dashboard/links", "phone-links")):
+        page.goto(base + path)
+        # nothing is wider than the phone: wide tables scroll inside their box
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
+        shot(page, name)
+    context.close()
