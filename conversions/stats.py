@@ -1,0 +1,116 @@
+"""Statistics for the analytics reports, as pure functions.
+
+Proportions get Wilson score intervals, and a difference of two
+independent proportions gets Newcombe's hybrid score interval (Newcombe
+1998, method 10): unlike the textbook Wald interval it stays inside
+[-1, 1] and behaves with the small counts a new campaign has. Durations
+with customers still active get a Kaplan-Meier estimate, so an active
+customer counts as "at least this long", never as churned. No Flask, no
+database, no clock: callers pass `now`.
+"""
+
+import math
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+Z95 = 1.959963984540054  # two-sided 95 %: the 0.975 quantile of the normal distribution
+SECONDS_PER_DAY = 86_400
+
+
+def wilson_interval(successes: int, n: int, z: float = Z95) -> tuple[float, float] | None:
+    """Wilson score interval for successes / n; None when n is 0."""
+    if n <= 0:
+        return None
+    if not 0 <= successes <= n:
+        raise ValueError("successes must be between 0 and n")
+    p = successes / n
+    z2 = z * z
+    denominator = 1 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half = z / denominator * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n))
+    # the exact ends at 0 and n, without rounding noise
+    low = 0.0 if successes == 0 else max(0.0, centre - half)
+    high = 1.0 if successes == n else min(1.0, centre + half)
+    return low, high
+
+
+def newcombe_difference(
+    x1: int, n1: int, x2: int, n2: int, z: float = Z95
+) -> tuple[float, float, float] | None:
+    """(p1 - p2, low, high): Newcombe's hybrid score interval for the
+    difference of two independent proportions; None when a group is empty."""
+    first = wilson_interval(x1, n1, z)
+    second = wilson_interval(x2, n2, z)
+    if first is None or second is None:
+        return None
+    p1, p2 = x1 / n1, x2 / n2
+    l1, u1 = first
+    l2, u2 = second
+    difference = p1 - p2
+    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return difference, low, high
+
+
+def lift(rate: float | None, baseline: float | None) -> float | None:
+    """rate / baseline - 1: how much better (or worse) than the baseline."""
+    if rate is None or not baseline:
+        return None
+    return rate / baseline - 1
+
+
+def median(values: Iterable[float]) -> float | None:
+    """The middle value (the mean of the two middle ones for an even count)."""
+    ordered = sorted(values)
+    n = len(ordered)
+    if n == 0:
+        return None
+    middle = n // 2
+    if n % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def days_between(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / SECONDS_PER_DAY
+
+
+def kaplan_meier(observations: Iterable[tuple[float, bool]]) -> list[tuple[float, float]]:
+    """Survival steps [(time, S(time))] at each event time.
+
+    `observations` are (duration, ended): ended=False is a censored
+    observation (still active when last seen). At a time with both events
+    and censorings the events are counted first, as is usual.
+    """
+    ordered = sorted(observations, key=lambda o: (o[0], not o[1]))
+    at_risk = len(ordered)
+    survival = 1.0
+    steps = []
+    i = 0
+    while i < len(ordered):
+        time = ordered[i][0]
+        events = censored = 0
+        while i < len(ordered) and ordered[i][0] == time:
+            if ordered[i][1]:
+                events += 1
+            else:
+                censored += 1
+            i += 1
+        if events:
+            survival *= 1 - events / at_risk
+            steps.append((time, survival))
+        at_risk -= events + censored
+    return steps
+
+
+def km_median(observations: Sequence[tuple[float, bool]]) -> tuple[float | None, float | None]:
+    """(median, at_least): the median survival time -- the first time at
+    which the Kaplan-Meier estimate falls to 0.5 or below -- or, when it
+    never does, None and the longest time observed: the median is at least
+    that. (None, None) with no observations."""
+    if not observations:
+        return None, None
+    for time, survival in kaplan_meier(observations):
+        if survival <= 0.5 + 1e-12:
+            return time, None
+    return None, max(duration for duration, _ in observations)
