@@ -34,10 +34,10 @@ CONTENT_SECURITY_POLICY = (
 
 def safe_next(target) -> str | None:
     """`next` only ever leads to a dashboard page on this host."""
-    if not isinstance(target, str) or not target.startswith("/dashboard"):
+    if not isinstance(target, str) or not target.startswith(("/dashboard/", "/dashboard?")):
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
+    if parts.scheme or parts.netloc or "\\" in target or "/.." in parts.path:
         return None
     return target
 

@@ -1,0 +1,166 @@
+"""The links pages: create, edit, disable, search and per-link numbers."""
+
+import json
+
+from conftest import AUTH, browser
+from dashboard_support import build_dataset, signed_in
+from shortener.db import connect
+
+
+def links_in(app) -> list[dict]:
+    db = connect(app.config["DATABASE"])
+    try:
+        return list(db.query("SELECT * FROM links ORDER BY id"))
+    finally:
+        db.close()
+
+
+def test_a_link_created_in_the_form_is_the_apis_link(app):
+    client, token = signed_in(app)
+    response = client.post(
+        "/dashboard/links/new",
+        data={
+            "csrf_token": token,
+            "url": "https://shop.example.com/sale?ref=nl",
+            "channel": "LinkedIn",
+            "campaign": "spring-sale",
+            "content": "post-1",
+            "code": "spring",
+            "tags": "q2, launch, q2",
+            "expires_at": "2099-12-31T23:30",
+            "medium": "",
+            "term": "",
+        },
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/dashboard/links/spring"
+    api = client.get("/api/links/spring", headers=AUTH).get_json()
+    assert api["url"] == "https://shop.example.com/sale?ref=nl"
+    assert (api["channel"], api["campaign"], api["content"]) == (
+        "linkedin",
+        "spring-sale",
+        "post-1",
+    )
+    assert api["medium"] is None and api["term"] is None
+    assert api["tags"] == ["launch", "q2"]
+    assert api["expires_at"] == "2099-12-31T23:30:00.000000Z"
+    page = client.get("/dashboard/links/spring").get_data(as_text=True)
+    assert "Link spring created." in page
+    # what the page says a click lands on is what the redirect does
+    final = (
+        "https://shop.example.com/sale?ref=nl&amp;utm_source=linkedin&amp;utm_medium=social"
+        "&amp;utm_campaign=spring-sale&amp;utm_content=post-1&amp;ct_click=CLICK_ID"
+    )
+    assert f'<p class="mono final-url" id="final-url">{final}</p>' in page
+    hop = browser(app).get("/spring")
+    assert (
+        hop.headers["Location"].rsplit("&ct_click=", 1)[0]
+        == final.replace("&amp;", "&").rsplit("&ct_click=", 1)[0]
+    )
+
+
+def test_a_refused_link_says_why_and_stores_nothing(app):
+    client, token = signed_in(app)
+    response = client.post(
+        "/dashboard/links/new",
+        data={"csrf_token": token, "url": "javascript:alert(1)", "channel": "x", "campaign": "c"},
+    )
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert 'id="url-error">url must start with http:// or https://</p>' in page
+    assert 'aria-invalid="true"' in page
+    assert 'value="javascript:alert(1)"' in page  # the form keeps what was typed
+    assert links_in(app) == []
+    taken = client.post(
+        "/dashboard/links/new",
+        data={"csrf_token": token, "url": "https://a.example/", "channel": "x", "campaign": "c",
+              "code": "api"},
+    )  # fmt: skip
+    assert taken.status_code == 400
+    assert "code &#39;api&#39; is reserved" in taken.get_data(as_text=True)
+
+
+def test_edit_changes_what_may_change(app):
+    client, token = signed_in(app)
+    client.post(
+        "/dashboard/links/new",
+        data={"csrf_token": token, "url": "https://a.example/", "channel": "email",
+              "campaign": "c", "code": "promo"},
+    )  # fmt: skip
+    response = client.post(
+        "/dashboard/links/promo",
+        data={"csrf_token": token, "url": "https://b.example/new", "medium": "newsletter",
+              "tags": "vip", "channel": "twitter", "campaign": "other", "expires_at": ""},
+    )  # fmt: skip
+    assert response.status_code == 303
+    (row,) = links_in(app)
+    assert (row["url"], row["medium"], json.loads(row["tags"])) == (
+        "https://b.example/new", "newsletter", ["vip"],
+    )  # fmt: skip
+    # channel and campaign stay as they were: past clicks were counted under them
+    assert (row["channel"], row["campaign"]) == ("email", "c")
+    bad = client.post(
+        "/dashboard/links/promo", data={"csrf_token": token, "url": "ftp://x.example/"}
+    )
+    assert bad.status_code == 400
+    assert links_in(app)[0]["url"] == "https://b.example/new"
+    assert client.get("/dashboard/links/nope").status_code == 404
+
+
+def test_disable_and_enable(app):
+    client, token = signed_in(app)
+    client.post(
+        "/dashboard/links/new",
+        data={"csrf_token": token, "url": "https://a.example/", "channel": "x", "campaign": "c",
+              "code": "gone"},
+    )  # fmt: skip
+    assert (
+        client.post("/dashboard/links/gone/disable", data={"csrf_token": token}).status_code == 303
+    )
+    assert browser(app).get("/gone").status_code == 410
+    page = client.get("/dashboard/links/gone").get_data(as_text=True)
+    assert "Link gone disabled" in page and "Enable link" in page
+    client.post("/dashboard/links/gone/enable", data={"csrf_token": token})
+    assert browser(app).get("/gone").status_code == 302
+
+
+def test_the_list_shows_each_links_numbers_from_the_aggregates(app):
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+    page = client.get("/dashboard/links").get_data(as_text=True)
+    # newest first; numbers as worked out in dashboard_support.build_dataset
+    assert page.index('data-code="em-spring"') < page.index('data-code="tw-spring"')
+    row = page[page.index('data-code="tw-spring"') :]
+    row = row[: row.index("</tr>")]
+    # human clicks 2 (3 with the bot), 2 visitors, 1 conversion, 0.00 USD
+    assert 'title="3 with bots">2</td>' in row
+    assert 'data-col="unique_visitors">2</td>' in row
+    assert 'data-col="conversions">1</td>' in row
+    assert "0.00 USD" in row
+    first = client.get("/dashboard/links?model=first_touch").get_data(as_text=True)
+    row = first[first.index('data-code="tw-spring"') :]
+    assert 'data-col="conversions">2</td>' in row[: row.index("</tr>")]  # v1's buy + v2
+
+
+def test_search_and_filters(app):
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+
+    def codes(query: str) -> list[str]:
+        page = client.get(f"/dashboard/links?{query}").get_data(as_text=True)
+        return [part.split('"')[0] for part in page.split('data-code="')[1:]]
+
+    assert codes("") == ["em-spring", "tw-autumn", "tw-spring"]
+    assert codes("channel=twitter") == ["tw-autumn", "tw-spring"]
+    assert codes("campaign=spring") == ["em-spring", "tw-spring"]
+    assert codes("q=autumn") == ["tw-autumn"]
+    assert codes("q=%25") == []  # a LIKE wildcard typed by the user is just a character
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE links SET tags = '[\"vip\"]', disabled = 1 WHERE code = 'tw-autumn'")
+    db.close()
+    assert codes("tag=vip") == ["tw-autumn"]
+    assert codes("status=disabled") == ["tw-autumn"]
+    assert codes("status=active") == ["em-spring", "tw-spring"]
+    assert "No link matches these filters." in client.get("/dashboard/links?q=zzz").get_data(
+        as_text=True
+    )

@@ -1,0 +1,96 @@
+"""Overview, channel and campaign pages over the hand-worked data set
+(dashboard_support.build_dataset): the figures shown are worked out there."""
+
+import json
+import re
+
+import pytest
+
+from dashboard_support import build_dataset, signed_in
+
+ALL = "period=custom&from=2026-03-01&to=2026-03-31"
+
+
+@pytest.fixture
+def client(app):
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+    return client
+
+
+def text(client, url) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return response.get_data(as_text=True)
+
+
+def kpi(page, name) -> str:
+    return re.search(rf'id="total-{name}">(.*?)</p>', page, re.S).group(1)
+
+
+def cell(page, channel, column, currency="USD") -> str:
+    row = re.search(
+        rf'<tr data-channel="{re.escape(channel)}" data-currency="{currency}">(.*?)</tr>',
+        page,
+        re.S,
+    ).group(1)
+    return re.search(rf'data-col="{column}">(.*?)</td>', row).group(1)
+
+
+def test_overview_totals_and_channel_rows(client):
+    page = text(client, f"/dashboard/?{ALL}")
+    assert kpi(page, "human-clicks") == "5"  # 6 clicks less the bot
+    assert kpi(page, "visitors") == "3"  # v1, v2, v3
+    assert kpi(page, "conversions") == "4"
+    assert kpi(page, "rate") == "100.0 %"  # 3 converted of 3 link visitors
+    assert "100.00 USD" in kpi(page, "revenue") and "30.00 EUR" in kpi(page, "revenue")
+    # last touch: email gets v1's 100.00; twitter v2's signup and v3's 30.00 EUR
+    assert cell(page, "email", "revenue") == "100.00 USD"
+    assert cell(page, "twitter", "conversions") == "1"
+    assert cell(page, "twitter", "revenue", "EUR") == "30.00 EUR"
+    assert cell(page, "twitter", "conversion_rate") == "33.3 %"  # 1 of 3 visitors
+    assert cell(page, "(direct)", "conversions") == "1"  # v4's lead
+    assert cell(page, "(direct)", "conversion_rate") == "—"  # no visitors: no rate
+
+
+def test_the_attribution_switch(client):
+    first = text(client, f"/dashboard/?{ALL}&model=first_touch")
+    assert '<option value="first_touch" selected>' in first
+    assert cell(first, "email", "conversions") == "0"
+    assert cell(first, "twitter", "revenue") == "100.00 USD"  # v1's purchase, first touch
+    linear = text(client, f"/dashboard/?{ALL}&model=linear")
+    assert cell(linear, "email", "conversions") == "0.5"
+    assert cell(linear, "email", "revenue") == "50.00 USD"  # 100.00 / 2
+    assert kpi(linear, "conversions") == "4"  # the model moves credit, never adds any
+
+
+def test_growth_chart_data_is_in_the_page(client):
+    page = text(client, "/dashboard/?period=custom&from=2026-03-01&to=2026-03-05")
+    data = json.loads(re.search(r'id="growth-data">(.*?)</script>', page, re.S).group(1))
+    twitter = next(s for s in data["series"] if s["channel"] == "twitter")
+    assert twitter["human_clicks"] == [2, 0, 0, 0, 2]
+
+
+def test_channel_page_breaks_down_by_campaign(client):
+    page = text(client, f"/dashboard/channels/twitter?{ALL}")
+    assert "<h1>twitter</h1>" in page
+    assert 'data-campaign="autumn"' in page and 'data-campaign="spring"' in page
+    assert 'data-channel="email"' not in page
+    assert kpi(page, "visitors") == "3"  # v1, v2 on spring; v3 on autumn
+    # conversions whose journey touched twitter: v3's, v1's and v2's, not v4's lead
+    assert page.count('<ol class="journey">') == 3
+
+
+def test_campaign_page(client):
+    page = text(client, f"/dashboard/campaigns/autumn?{ALL}")
+    assert kpi(page, "human-clicks") == "2"
+    assert cell(page, "twitter", "revenue", "EUR") == "30.00 EUR"
+
+
+def test_a_mistyped_period_shows_a_warning_not_an_error(client):
+    page = text(client, "/dashboard/?period=custom&from=2026-13-01&model=best")
+    assert "is not a date like 2026-03-31" in page
+    assert "unknown attribution model" in page
+    page = text(client, "/dashboard/?period=custom&from=2026-03-31&to=2026-03-01")
+    assert "were swapped" in page
+    assert kpi(page, "visitors") == "3"

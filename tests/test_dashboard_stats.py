@@ -1,0 +1,171 @@
+"""dashboard.stats against the hand-worked data set of dashboard_support:
+every figure below is worked out from the story in build_dataset."""
+
+from datetime import date
+
+import pytest
+
+from conversions.reports import Filters, Period, channel_rows
+from dashboard import stats
+from dashboard_support import build_dataset, insert_link
+from shortener.db import connect
+
+
+@pytest.fixture
+def data(app):
+    ids = build_dataset(app.config["DATABASE"])
+    database = connect(app.config["DATABASE"])
+    yield database, ids
+    database.close()
+
+
+def test_link_numbers_under_last_touch(data):
+    db, ids = data
+    got = stats.link_stats(db, ids.values(), Period(), "last_touch")
+    # tw-spring: v1, v2 and the bot = 3 clicks, 2 human, 2 visitors; its only
+    # last-touch conversion is v2's signup (0.00 USD); v1's purchase went to email
+    assert got[ids["tw-spring"]] == {
+        "clicks": 3, "human_clicks": 2, "unique_visitors": 2, "conversions": 1,
+        "converted_visitors": 1, "revenue": {"USD": "0.00"}, "conversion_rate": 0.5,
+    }  # fmt: skip
+    # tw-autumn: v3 twice = 2 clicks, 1 visitor; 30.00 EUR
+    assert got[ids["tw-autumn"]]["clicks"] == 2
+    assert got[ids["tw-autumn"]]["unique_visitors"] == 1
+    assert got[ids["tw-autumn"]]["revenue"] == {"EUR": "30.00"}
+    # em-spring: v1's last touch before the 100.00 USD purchase
+    assert got[ids["em-spring"]]["conversions"] == 1
+    assert got[ids["em-spring"]]["revenue"] == {"USD": "100.00"}
+
+
+def test_link_numbers_move_with_the_model(data):
+    db, ids = data
+    first = stats.link_stats(db, ids.values(), Period(), "first_touch")
+    # first touch: v1's purchase goes to tw-spring (its first click) -> 1 + 1
+    assert first[ids["tw-spring"]]["conversions"] == 2
+    assert first[ids["tw-spring"]]["revenue"] == {"USD": "100.00"}  # 100.00 + 0.00
+    assert first[ids["em-spring"]]["conversions"] == 0
+    linear = stats.link_stats(db, ids.values(), Period(), "linear")
+    # linear: v1's two touches share 1 conversion and 100.00 -> 0.5 and 50.00
+    assert linear[ids["tw-spring"]]["conversions"] == 1.5  # 0.5 + v2's 1
+    assert linear[ids["tw-spring"]]["revenue"] == {"USD": "50.00"}
+    assert linear[ids["em-spring"]]["conversions"] == 0.5
+    assert linear[ids["em-spring"]]["revenue"] == {"USD": "50.00"}
+
+
+def test_a_period_narrows_clicks_and_conversions(data):
+    db, ids = data
+    got = stats.link_stats(
+        db, ids.values(), Period(date(2026, 3, 1), date(2026, 3, 1)), "last_touch"
+    )
+    assert got[ids["tw-spring"]]["clicks"] == 3  # all on 03-01
+    assert got[ids["em-spring"]]["clicks"] == 0  # 03-02
+    assert got[ids["em-spring"]]["conversions"] == 0  # the purchase was on 03-02
+    assert got[ids["tw-autumn"]] == {
+        "clicks": 0, "human_clicks": 0, "unique_visitors": 0, "conversions": 0,
+        "converted_visitors": 0, "revenue": {}, "conversion_rate": None,
+    }  # fmt: skip
+
+
+def test_channel_breakdown_is_the_reports_channel_rows(data):
+    db, _ = data
+    for model in ("last_touch", "first_touch", "linear", "position_based", "time_decay"):
+        mine = stats.breakdown_rows(db, Period(), model, "channel")
+        theirs = channel_rows(db, Period(), model)
+        assert mine == theirs, model
+
+
+def test_campaign_breakdown_within_a_channel(data):
+    db, _ = data
+    rows = stats.breakdown_rows(db, Period(), "last_touch", "campaign", Filters(channel="twitter"))
+    # autumn: v3's 2 clicks and 30.00 EUR; spring: tw-spring's numbers above
+    assert rows == [
+        {"campaign": "autumn", "currency": "EUR", "clicks": 2, "human_clicks": 2,
+         "unique_visitors": 1, "conversions": 1, "converted_visitors": 1,
+         "conversion_rate": 1.0, "revenue": "30.00"},
+        {"campaign": "spring", "currency": "USD", "clicks": 3, "human_clicks": 2,
+         "unique_visitors": 2, "conversions": 1, "converted_visitors": 1,
+         "conversion_rate": 0.5, "revenue": "0.00"},
+    ]  # fmt: skip
+
+
+def test_totals(data):
+    db, _ = data
+    got = stats.totals(db, Period(), "last_touch")
+    assert got == {
+        "clicks": 6,  # 3 + 2 + 1
+        "human_clicks": 5,  # less the bot
+        "unique_visitors": 3,  # v1, v2, v3 (v1 clicked two channels, counted once)
+        "conversions": 4,  # v1's purchase, v2's signup, v3's purchase, v4's lead
+        "converted_visitors": 4,
+        "conversion_rate": 1.0,  # v1, v2, v3 all converted: 3 / 3
+        "revenue": {"EUR": "30.00", "USD": "100.00"},  # never summed across currencies
+    }
+    email = stats.totals(db, Period(), "first_touch", Filters(channel="email"))
+    # under first touch email earns nothing; its one visitor (v1) converted
+    # through twitter, and the rate counts only conversions credited here
+    assert (email["unique_visitors"], email["conversions"], email["revenue"]) == (1, 0, {})
+    assert email["conversion_rate"] == 0.0
+
+
+def test_growth_series_has_every_day_with_zeros(data):
+    db, _ = data
+    got = stats.growth_series(
+        db, Period(date(2026, 3, 1), date(2026, 3, 5)), "last_touch", Filters(), date(2026, 3, 9)
+    )
+    assert got["bucket"] == "day"
+    assert got["labels"] == [f"2026-03-0{d}" for d in range(1, 6)]
+    series = {s["channel"]: s for s in got["series"]}
+    assert list(series) == ["email", "twitter", "(direct)"]
+    assert series["twitter"]["human_clicks"] == [2, 0, 0, 0, 2]  # the bot is not in it
+    assert series["twitter"]["conversions"] == [1, 0, 0, 0, 1]  # v2's signup, v3's buy
+    assert series["email"]["human_clicks"] == [0, 1, 0, 0, 0]
+    assert series["email"]["conversions"] == [0, 1, 0, 0, 0]
+    assert series["(direct)"]["conversions"] == [0, 1, 0, 0, 0]  # v4's lead
+
+
+def test_long_periods_are_drawn_by_week_or_month():
+    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "day"  # 89 days
+    assert stats.bucket_size(date(2026, 1, 1), date(2026, 12, 31)) == "week"
+    assert stats.bucket_size(date(2024, 1, 1), date(2026, 12, 31)) == "month"
+    # weeks start on Monday; 2026-03-05 is a Thursday
+    assert stats.buckets(date(2026, 3, 5), date(2026, 3, 16), "week") == [
+        date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16),
+    ]  # fmt: skip
+    assert stats.buckets(date(2025, 12, 15), date(2026, 2, 1), "month") == [
+        date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1),
+    ]  # fmt: skip
+
+
+def test_conversions_with_their_journeys(data):
+    db, _ = data
+    rows = stats.conversion_list(db, Period(), Filters())
+    assert [r["goal"] for r in rows] == ["purchase", "lead", "purchase", "signup"]  # newest first
+    journeys = stats.journeys(db, [r["id"] for r in rows], "last_touch")
+    v1_purchase = journeys[rows[2]["id"]]
+    assert [t["code"] for t in v1_purchase["touches"]] == ["tw-spring", "em-spring"]
+    assert v1_purchase["credit"] == [{"channel": "email", "share": 1.0}]
+    lead = journeys[rows[1]["id"]]
+    assert lead == {"touches": [], "credit": [{"channel": "(direct)", "share": 1.0}]}
+    # a channel's conversions are those whose journey touched it
+    email = stats.conversion_list(db, Period(), Filters(channel="email"))
+    assert [r["order_id"] for r in email] == ["A-1"]
+    spring = stats.conversion_list(db, Period(), Filters(campaign="spring"))
+    assert [r["goal"] for r in spring] == ["purchase", "signup"]  # v1's and v2's
+
+
+def test_page_queries_do_not_grow_with_the_number_of_links(app, data):
+    """No N+1: numbers for 3 links or 30 links cost the same statements."""
+    db, ids = data
+    more = [insert_link(db, f"extra-{n}", "reddit", "spring") for n in range(27)]
+
+    def statements(link_ids) -> int:
+        seen = []
+        db.conn.set_trace_callback(seen.append)
+        try:
+            stats.link_stats(db, link_ids, Period(), "last_touch")
+        finally:
+            db.conn.set_trace_callback(None)
+        return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
+
+    statements(list(ids.values()))  # the first call also folds the aggregates
+    assert statements(list(ids.values())) == statements([*ids.values(), *more])
