@@ -40,7 +40,7 @@
         y: { beginAtZero: true, grid: { color: "#eef0f4" }, ticks: { precision: 0 } }
       },
       plugins: {
-        legend: { position: "bottom", labels: { boxWidth: 10, boxHeight: 10, usePointStyle: true } }
+        legend: { position: "bottom", labels: { usePointStyle: true, pointStyleWidth: 9, boxHeight: 7 } }
       }
     }
   });

@@ -382,3 +382,79 @@ def test_phone_width_and_keyboard(chromium, server):
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, path
         shot(page, name)
     context.close()
+
+
+def seed_month(path: str, today) -> dict[str, int]:
+    """Four channels over the last 30 days, each click a new visitor, one in
+    eight buying; returns the human clicks and purchases seeded per channel."""
+    import random
+    from datetime import timedelta
+
+    from dashboard_support import click, convert, insert_link
+
+    rng = random.Random(8)
+    db = connect(path)
+    seeded = {}
+    try:
+        for n, (channel, base_rate, growth) in enumerate(
+            [
+                ("linkedin", 9, 0.5),
+                ("twitter", 6, 0.25),
+                ("newsletter", 4, 0.1),
+                ("instagram", 2, 0.3),
+            ]
+        ):
+            link_id = insert_link(db, f"{channel}-q4", channel, "q4-launch")
+            clicks = buys = 0
+            for day in range(30):
+                when = today - timedelta(days=29 - day)
+                for k in range(int(base_rate + growth * day + rng.randint(0, 3))):
+                    visitor = f"seed-{channel}-{day}-{k}-xxxxxxxx"
+                    stamp = f"{when.isoformat()}T{9 + k % 10:02d}:{(k * 7) % 60:02d}:00"
+                    click(db, link_id, visitor, stamp)
+                    clicks += 1
+                    if rng.random() < 0.125:
+                        value = 4900 + 1000 * n  # 49.00, 59.00, ... USD per channel
+                        order = f"{channel}-{day}-{k}"
+                        convert(db, "purchase", visitor, f"{stamp[:-3]}:45", value, "USD", order)
+                        buys += 1
+            seeded[channel] = (clicks, buys)
+    finally:
+        db.close()
+    return seeded
+
+
+def test_overview_of_a_busy_month(chromium, tmp_path):
+    """The overview with a month of traffic: the chart draws one line per
+    channel, and the page is what the README shows (docs/overview.png)."""
+    config = app_config(tmp_path)
+    init_db(config["DATABASE"])
+    seeded = seed_month(config["DATABASE"], utcnow().date())
+    db = connect(config["DATABASE"])
+    try:
+        from dashboard import accounts
+
+        accounts.create_user(db, USER, PASSWORD, utcnow())
+    finally:
+        db.close()
+    with gunicorn(config) as base:
+        context = chromium.new_context(**DESKTOP)
+        page = context.new_page()
+        sign_in(page, base)
+        page.wait_for_function("window.Chart && Chart.getChart('growth-chart')")
+        drawn = page.evaluate(
+            "Chart.getChart('growth-chart').data.datasets.map(d => [d.label, d.data.length])"
+        )
+        assert sorted(drawn) == sorted([c, 30] for c in seeded)
+        for channel, (clicks, buys) in seeded.items():
+            row = cells(page, f'tr[data-channel="{channel}"]')
+            assert (row["clicks"], row["conversions"]) == (f"{clicks:,}", f"{buys:,}")
+        page.click('button[data-metric="conversions"]')
+        assert page.get_attribute('button[data-metric="conversions"]', "aria-pressed") == "true"
+        page.click('button[data-metric="human_clicks"]')
+        page.screenshot(
+            path=str(SHOTS / "overview-month.png"),
+            full_page=True,
+            clip={"x": 0, "y": 0, "width": 1360, "height": 1080},
+        )
+        context.close()
