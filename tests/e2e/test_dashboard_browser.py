@@ -6,6 +6,7 @@ Screenshots of the main pages go to test-artifacts/screenshots/ (printed at
 the end of the run) for a reviewer to look at.
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -242,6 +243,28 @@ def test_link_click_purchase_and_the_numbers_under_two_models(chromium, server, 
         assert config["WEBHOOK_SECRET"] in page.inner_text("#snippet-webhook")
         assert page.locator("#hits-conversions li").first.inner_text().count("purchase") == 1
         shot(page, "09-install")
+
+        # the webhook snippet, pasted as it is on the page, reports a sale
+        # signed with this installation's secret
+        snippet = page.inner_text("#snippet-webhook")
+        db = connect(config["DATABASE"])
+        try:
+            tweet_click = next(
+                db.query(
+                    "SELECT click_id FROM clicks k JOIN links l ON l.id = k.link_id"
+                    " WHERE l.code = ?",
+                    [tweet_url.rsplit("/", 1)[1]],
+                )
+            )["click_id"]
+        finally:
+            db.close()
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            exec(compile(snippet, "install-page-webhook", "exec"), {"CT_CLICK": tweet_click})
+        assert "'duplicate': False" in printed.getvalue()
+        page.reload()
+        newest = page.locator("#hits-conversions li").first.inner_text()
+        assert "purchase 49.90 USD" in newest and "webhook" in newest
         page.goto(base + "/dashboard/goals")
         shot(page, "10-goals")
         marketer.close()
