@@ -219,3 +219,35 @@ def m003_dashboard_accounts(db):
         );
         """,
     )
+
+
+@migrations()
+def m004_cost_ledger(db):
+    _run(
+        db,
+        """
+        -- what marketing cost, per channel (and optionally campaign) and
+        -- kind; reports spread a row's amount evenly over its days
+        CREATE TABLE costs (
+            id INTEGER PRIMARY KEY,
+            start_day TEXT NOT NULL,
+            end_day TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            campaign TEXT,
+            kind TEXT NOT NULL CHECK (kind IN ('labor', 'platform', 'ads', 'other')),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+            currency TEXT NOT NULL,
+            note TEXT,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            CHECK (start_day <= end_day)
+        );
+        CREATE INDEX costs_days ON costs (end_day, start_day);
+        CREATE INDEX costs_channel ON costs (channel, campaign);
+
+        -- customer-level reports (retention, tenure, control group) read
+        -- conversions and page visits by time
+        CREATE INDEX conversions_occurred ON conversions (occurred_at);
+        CREATE INDEX visits_ts ON visits (ts, visitor_id);
+        """,
+    )
