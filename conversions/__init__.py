@@ -6,9 +6,10 @@ other way round.
 
 
 def init_app(app):
-    from . import cli, pixel, views, webhook
+    from . import cli, pixel, privacy, views, webhook
 
     app.register_blueprint(pixel.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(views.bp)
     cli.init_app(app)
+    privacy.init_app(app)

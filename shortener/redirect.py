@@ -10,7 +10,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, current_app, jsonify, render_template, request
 
-from . import cookie
+from . import cookie, ratelimit
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import to_db, utcnow
@@ -116,9 +116,14 @@ def _down(reason: str):
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str):
     now = utcnow()
+    limiter, address = ratelimit.not_found_limiter(), ratelimit.address_key(client_ip())
+    wait = limiter.retry_after(address)
+    if wait:
+        return ratelimit.too_many(wait)
     db = get_db()
     link = next(db.query(LINK_LOOKUP, [code]), None) if len(code) <= 64 else None
     if link is None:
+        limiter.miss(address)
         return unavailable(404)
     if link["disabled"] or (link["expires_at"] and link["expires_at"] <= to_db(now)):
         return unavailable(410)
@@ -138,13 +143,25 @@ def follow(code: str):
     return response
 
 
+def opted_out() -> bool:
+    """`Sec-GPC: 1` (and `DNT: 1` when RESPECT_DNT is on): the person asked
+    not to be tracked. The click is still counted, with no visitor, cookie,
+    address or user agent -- only the link, time, referrer and coarse
+    device/browser/OS classes."""
+    if request.headers.get("Sec-GPC", "").strip() == "1":
+        return True
+    return bool(current_app.config["RESPECT_DNT"]) and request.headers.get("DNT", "").strip() == "1"
+
+
 def record_follow(db, link_id: int, now) -> tuple[str, str | None]:
     """Store the click; returns its id and the visitor (None for bots and
-    prefetches, which get no cookie and never count as visitors)."""
+    prefetches, which get no cookie and never count as visitors, and for
+    people who opted out of tracking)."""
     user_agent = request.headers.get("User-Agent", "")
     agent = classify(user_agent[:512])
     is_bot = agent.is_bot or is_prefetch(request.headers)
-    visitor_id = None if is_bot else (cookie.read_visitor() or cookie.new_visitor_id())
+    private = opted_out()
+    visitor_id = None if is_bot or private else (cookie.read_visitor() or cookie.new_visitor_id())
     click_id = record_click(
         db,
         link_id=link_id,
@@ -152,9 +169,9 @@ def record_follow(db, link_id: int, now) -> tuple[str, str | None]:
         now=now,
         agent=agent,
         is_bot=is_bot,
-        user_agent=user_agent,
+        user_agent="" if private else user_agent,
         referrer=request.headers.get("Referer"),
-        ip=client_ip(),
+        ip=None if private else client_ip(),
     )
     return click_id, visitor_id
 

@@ -99,6 +99,29 @@ SETTINGS = [
         "Other shorteners' hosts refused as destinations, so links cannot loop.",
     ),
     Setting(
+        "RESPECT_DNT",
+        False,
+        "Treat `DNT: 1` like `Sec-GPC: 1`: redirect, but set no cookie and store no "
+        "visitor, address or user agent with the click.",
+    ),
+    Setting(
+        "CLICK_RETENTION_DAYS",
+        None,
+        "Raw clicks older than this many days are deleted by `flask privacy retention` "
+        "(aggregates keep their counts); at least ATTRIBUTION_WINDOW_DAYS. None keeps them.",
+    ),
+    Setting(
+        "NOT_FOUND_LIMIT",
+        30,
+        "Unknown short codes one address may ask for within NOT_FOUND_WINDOW_SECONDS "
+        "before every short link answers it 429 (slows code guessing; per worker).",
+    ),
+    Setting(
+        "NOT_FOUND_WINDOW_SECONDS",
+        60,
+        "The window over which unknown-code requests are counted, and how long a block lasts.",
+    ),
+    Setting(
         "DASHBOARD_SESSION_HOURS",
         12,
         "How long a dashboard sign-in lasts before the user must sign in again.",
@@ -142,6 +165,13 @@ def check(config) -> None:
     for secret in secrets or []:
         if not isinstance(secret, str) or not secret.startswith("whsec_"):
             raise ConfigError("WEBHOOK_SECRET entries must look like whsec_<base64>")
+    retention = config["CLICK_RETENTION_DAYS"]
+    if retention is not None and (not isinstance(retention, int) or retention < window):
+        # a click must outlive the window in which it can still earn credit
+        raise ConfigError(
+            "CLICK_RETENTION_DAYS must be a whole number of days no shorter than "
+            "ATTRIBUTION_WINDOW_DAYS (or None to keep clicks)"
+        )
     config["WEBHOOK_SECRETS"] = list(secrets or [])
     config["SOCIAL_CHANNELS"] = [c.strip().lower() for c in config["SOCIAL_CHANNELS"]]
     config["DEFAULT_CURRENCY"] = str(config["DEFAULT_CURRENCY"]).upper()
