@@ -13,3 +13,8 @@ def init_app(app):
     app.register_blueprint(views.bp)
     cli.init_app(app)
     privacy.init_app(app)
+
+    from . import analytics_cli, analytics_views  # issue 3: ROI analytics
+
+    analytics_views.init_app(app)
+    analytics_cli.init_app(app)

@@ -94,6 +94,23 @@ SETTINGS = [
         "Half-life of a touch's weight under the `time_decay` attribution model.",
     ),
     Setting(
+        "PURCHASE_GOALS",
+        ["purchase", "upsell"],
+        "Goals that are purchases: they make a customer (new customers, CAC, retention, "
+        "tenure, cross-sell, repeat purchases).",
+    ),
+    Setting(
+        "EARNED_CPC",
+        {},
+        "Cost per click to price human clicks at for the earned-value report, per channel "
+        'or per campaign: {"twitter": "0.80", "twitter/spring-sale": "1.10"}.',
+    ),
+    Setting(
+        "EARNED_CPC_CURRENCY",
+        None,
+        "Currency of the EARNED_CPC prices; default DEFAULT_CURRENCY.",
+    ),
+    Setting(
         "BLOCKED_DESTINATION_HOSTS",
         ["bit.ly", "tinyurl.com", "t.co", "goo.gl", "ow.ly", "is.gd", "buff.ly"],
         "Other shorteners' hosts refused as destinations, so links cannot loop.",

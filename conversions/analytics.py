@@ -1,0 +1,772 @@
+"""ROI analytics read from the report aggregates: attribution under every
+model, conversions by goal, cost and return, earned pay-per-click value,
+saves, growth over time, and the control-group comparison.
+
+Per-period and per-channel figures come from `link_day` and `credit_day`
+(brought up to date by `aggregates.refresh`), never from the click log,
+so they cost the same at ten million clicks as at ten. Money is kept per
+currency -- a row per channel and currency, its money columns in that
+currency, never summed across currencies -- and each currency is its own
+book: a row's conversions, revenue, new customers and cost are those in
+its currency. Click and visitor counts are the channel's and repeat on
+each of its currency rows.
+"""
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlite_utils import Database
+
+from . import costs as ledger
+from . import customers, journeys
+from .aggregates import DIRECT, refresh, union
+from .attribution import MODELS, ONE
+from .figures import growth, money, per, percent
+from .goals import list_goals
+from .money import MoneyError, check_currency, exponent, format_minor
+from .reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
+from .stats import lift, newcombe_difference
+
+BY = ("channel", "campaign")
+SIZES = ("day", "week", "month")
+MAX_BUCKETS = 1000
+ALL_TIME = Period()
+NO_FILTERS = Filters()
+GROUPS = ("social", "non_social", "control")
+
+
+class ReportError(ValueError):
+    """A request a report cannot answer; `field` names the parameter."""
+
+    def __init__(self, message: str, field: str):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# -- configuration -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_currency: str = "USD"
+    social_channels: tuple[str, ...] = ()
+    purchase_goals: tuple[str, ...] = ("purchase", "upsell")
+    cpc: Mapping = field(default_factory=dict)  # channel or (channel, campaign) -> Decimal
+    cpc_currency: str = "USD"
+
+
+def settings_from(config: Mapping) -> Settings:
+    """The analytics settings of an app's config; ValueError names a bad key.
+    Called once when the app starts, so a bad price refuses to start
+    instead of pricing clicks wrong."""
+    default = str(config.get("DEFAULT_CURRENCY") or "USD").upper()
+    try:
+        cpc_currency = check_currency(config.get("EARNED_CPC_CURRENCY") or default)
+    except MoneyError:
+        raise ValueError("EARNED_CPC_CURRENCY must be a three-letter currency code") from None
+    prices = config.get("EARNED_CPC") or {}
+    if not isinstance(prices, Mapping):
+        raise ValueError('EARNED_CPC must map channels to prices, e.g. {"twitter": "0.80"}')
+    cpc = {}
+    for name, value in prices.items():
+        channel, _, campaign = str(name).partition("/")
+        channel = channel.strip().lower()
+        if not channel:
+            raise ValueError(f"EARNED_CPC key {name!r} names no channel")
+        try:
+            price = Decimal(str(value).strip()) if not isinstance(value, float | bool) else None
+        except InvalidOperation:
+            price = None
+        if price is None or not price.is_finite() or price < 0 or price.as_tuple().exponent < -6:
+            raise ValueError(
+                f'EARNED_CPC[{name!r}] must be a decimal string such as "0.80"'
+                " (at most 6 decimal places, not negative)"
+            )
+        cpc[(channel, campaign.strip()) if campaign.strip() else channel] = price
+    goals = config.get("PURCHASE_GOALS") or ("purchase", "upsell")
+    if isinstance(goals, str) or not all(isinstance(g, str) for g in goals):
+        raise ValueError('PURCHASE_GOALS must be a list of goal names, e.g. ["purchase"]')
+    return Settings(
+        default_currency=default,
+        social_channels=tuple(c.strip().lower() for c in config.get("SOCIAL_CHANNELS") or ()),
+        purchase_goals=tuple(goals),
+        cpc=cpc,
+        cpc_currency=cpc_currency,
+    )
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a report is asked for: the period (UTC days, `end` inclusive),
+    attribution model, filters, and per report: `by` (channel or campaign),
+    `size` of growth periods, and `as_of`, the last day customer reports
+    look at (their cohort is the customers whose first purchase falls in
+    the period)."""
+
+    period: Period = ALL_TIME
+    model: str = "last_touch"
+    filters: Filters = NO_FILTERS
+    by: str = "channel"
+    size: str = "day"
+    as_of: date | None = None
+    now: datetime | None = None
+
+
+# -- small helpers -----------------------------------------------------------
+
+
+def key_fields(by: str, key) -> dict:
+    if by == "channel":
+        return {"channel": key}
+    return {"channel": key[0], "campaign": key[1]}
+
+
+def key_order(key):
+    channel, campaign = (key, "") if isinstance(key, str) else key
+    return (channel == DIRECT_CHANNEL, channel, campaign is not None, campaign or "")
+
+
+def key_of(by: str, channel: str | None, campaign: str | None):
+    if channel is None:
+        return DIRECT_CHANNEL if by == "channel" else (DIRECT_CHANNEL, None)
+    return channel if by == "channel" else (channel, campaign)
+
+
+def _filtered(filters: Filters) -> bool:
+    return bool(filters.channel or filters.campaign)
+
+
+def click_rows(db: Database, period: Period, filters: Filters):
+    """link_day rows in the period, with their link's channel and campaign."""
+    day_sql, day_params = period.where("d.day")
+    link_sql, link_params = filters.link_where()
+    return db.query(
+        "SELECT l.channel, l.campaign, d.day, d.clicks, d.human_clicks, d.visitors"
+        f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
+        [*day_params, *link_params],
+    )
+
+
+def credit_rows(db: Database, period: Period, filters: Filters, models, goal=None):
+    """credit_day rows for the models in the period; channel is None for
+    (direct), which a channel or campaign filter leaves out."""
+    day_sql, day_params = period.where("c.day")
+    link_sql, link_params = filters.link_where()
+    if _filtered(filters):
+        link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
+    goal = goal if goal is not None else filters.goal
+    goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("1", [])
+    models = list(models)
+    return db.query(
+        "SELECT l.channel, l.campaign, c.day, c.model, c.goal, c.currency,"
+        " c.conversions_ppm, c.revenue_minor, c.converters"
+        " FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"
+        f" WHERE c.model IN ({','.join('?' * len(models))}) AND {day_sql} AND {link_sql}"
+        f" AND {goal_sql}",
+        [*models, *day_params, *link_params, *goal_params],
+    )
+
+
+def click_keys(db: Database, q: Query) -> dict:
+    """{key: [human clicks, visitor bitmaps]} for the period and filters."""
+    out = defaultdict(lambda: [0, []])
+    for r in click_rows(db, q.period, q.filters):
+        entry = out[key_of(q.by, r["channel"], r["campaign"])]
+        entry[0] += r["human_clicks"]
+        entry[1].append(r["visitors"])
+    return out
+
+
+def check_model(model: str) -> None:
+    if model not in MODELS:
+        raise ReportError(f"model must be one of {', '.join(MODELS)}", "model")
+
+
+# -- attribution -------------------------------------------------------------
+
+
+def attribution_columns(by: str) -> list[str]:
+    columns = [*key_fields(by, ("", "")), "currency", "conversions", "revenue"]
+    for m in MODELS:
+        columns += [f"{m}_conversions", f"{m}_revenue"]
+    return columns
+
+
+def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Attributed conversions and revenue per channel (or campaign) and
+    currency under the chosen model, and side by side under every model."""
+    check_model(q.model)
+    refresh(db)
+    totals = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    currencies = defaultdict(set)
+    for r in credit_rows(db, q.period, q.filters, MODELS):
+        key = key_of(q.by, r["channel"], r["campaign"])
+        t = totals[(key, r["currency"])][r["model"]]
+        t[0] += r["conversions_ppm"]
+        t[1] += r["revenue_minor"]
+        currencies[key].add(r["currency"])
+    keys = set(currencies) | set(click_keys(db, q))
+    rows = []
+    for key in sorted(keys, key=key_order):
+        for currency in sorted(currencies[key]) or [s.default_currency]:
+            by_model = totals[(key, currency)]
+            row = {**key_fields(q.by, key), "currency": currency}
+            ppm, revenue = by_model[q.model]
+            row["conversions"] = conversions_number(ppm)
+            row["revenue"] = format_minor(revenue, currency)
+            for m in MODELS:
+                ppm, revenue = by_model[m]
+                row[f"{m}_conversions"] = conversions_number(ppm)
+                row[f"{m}_revenue"] = format_minor(revenue, currency)
+            rows.append(row)
+    return rows
+
+
+# -- conversions by goal -----------------------------------------------------
+
+GOAL_COLUMNS = [
+    "goal",
+    "currency",
+    "conversions",
+    "value",
+    "average_value",
+    "catalogue_value",
+    "catalogue_currency",
+]
+
+
+def goal_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Every goal of the catalogue with its conversions and the value they
+    carry, per currency (attributed shares when a channel is chosen)."""
+    check_model(q.model)
+    refresh(db)
+    totals = defaultdict(lambda: [0, 0])
+    for r in credit_rows(db, q.period, q.filters, [q.model]):
+        t = totals[(r["goal"], r["currency"])]
+        t[0] += r["conversions_ppm"]
+        t[1] += r["revenue_minor"]
+    rows = []
+    for goal in list_goals(db):
+        if q.filters.goal and goal["name"] != q.filters.goal:
+            continue
+        catalogue_currency = goal["currency"] or s.default_currency
+        currencies = sorted(c for g, c in totals if g == goal["name"]) or [catalogue_currency]
+        for currency in currencies:
+            ppm, value = totals.get((goal["name"], currency), (0, 0))
+            rows.append(
+                {
+                    "goal": goal["name"],
+                    "currency": currency,
+                    "conversions": conversions_number(ppm),
+                    "value": format_minor(value, currency),
+                    "average_value": money(per(value, ppm), currency),
+                    "catalogue_value": format_minor(goal["value_minor"], catalogue_currency),
+                    "catalogue_currency": catalogue_currency,
+                }
+            )
+    return rows
+
+
+# -- cost and return ---------------------------------------------------------
+
+
+def roi_columns(by: str) -> list[str]:
+    return [
+        *key_fields(by, ("", "")),
+        "currency",
+        "cost",
+        *(f"{kind}_cost" for kind in ledger.KINDS),
+        "conversions",
+        "cost_per_conversion",
+        "revenue",
+        "new_customers",
+        "cac",
+        "roi_percent",
+        "romi",
+    ]
+
+
+def roi_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Cost, attributed revenue and new customers per channel (or campaign)
+    and currency, with CAC, ROI %, ROMI and cost per conversion."""
+    check_model(q.model)
+    refresh(db)
+    revenue = defaultdict(lambda: [0, 0])
+    for r in credit_rows(db, q.period, q.filters, [q.model]):
+        t = revenue[(key_of(q.by, r["channel"], r["campaign"]), r["currency"])]
+        t[0] += r["conversions_ppm"]
+        t[1] += r["revenue_minor"]
+    spent = ledger.cost_totals(db, q.period, q.filters, q.by)
+    new = customers.new_customer_credits(db, q.period, q.model, q.filters, q.by, s.purchase_goals)
+    pairs = set(revenue) | set(spent) | set(new)
+    currencies = defaultdict(set)
+    for key, currency in pairs:
+        currencies[key].add(currency)
+    keys = set(currencies) | set(click_keys(db, q))
+    rows = []
+    for key in sorted(keys, key=key_order):
+        for currency in sorted(currencies[key]) or [s.default_currency]:
+            ppm, earned = revenue.get((key, currency), (0, 0))
+            kinds = spent.get((key, currency), dict.fromkeys(ledger.KINDS, 0))
+            cost = sum(kinds.values())
+            new_ppm = new.get((key, currency), 0)
+            marketing = kinds["labor"] + kinds["platform"]
+            row = {**key_fields(q.by, key), "currency": currency, "cost": money(cost, currency)}
+            for kind in ledger.KINDS:
+                row[f"{kind}_cost"] = money(kinds[kind], currency)
+            row.update(
+                {
+                    "conversions": conversions_number(ppm),
+                    "cost_per_conversion": money(per(cost, ppm), currency),
+                    "revenue": money(earned, currency),
+                    "new_customers": conversions_number(new_ppm),
+                    "cac": money(per(cost, new_ppm), currency),
+                    "roi_percent": percent(earned - cost, cost),
+                    "romi": ratio(earned, marketing),
+                }
+            )
+            rows.append(row)
+    return rows
+
+
+# -- earned pay-per-click value -----------------------------------------------
+
+
+def earned_columns(by: str) -> list[str]:
+    return [*key_fields(by, ("", "")), "currency", "human_clicks", "cpc", "earned_value", "cost"]
+
+
+def price_of(s: Settings, channel: str, campaign: str | None) -> Decimal | None:
+    if campaign is not None and (channel, campaign) in s.cpc:
+        return s.cpc[(channel, campaign)]
+    return s.cpc.get(channel)
+
+
+def to_minor_units(amount: Decimal, currency: str) -> int:
+    return int(amount.scaleb(exponent(currency)).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Human clicks priced at the configured cost per click (a campaign's
+    own price before its channel's), next to the actual cost."""
+    refresh(db)
+    clicks = defaultdict(int)  # (channel, campaign) -> human clicks
+    for r in click_rows(db, q.period, q.filters):
+        clicks[(r["channel"], r["campaign"])] += r["human_clicks"]
+    human = defaultdict(int)
+    value = {}
+    for (channel, campaign), n in clicks.items():
+        key = key_of(q.by, channel, campaign)
+        human[key] += n
+        price = price_of(s, channel, campaign)
+        if price is not None:
+            value[key] = value.get(key, Decimal(0)) + n * price
+    spent = ledger.cost_totals(db, q.period, q.filters, q.by)
+    currencies = defaultdict(set)
+    for key, currency in spent:
+        currencies[key].add(currency)
+    keys = set(human) | set(currencies)
+    rows = []
+    for key in sorted(keys, key=key_order):
+        channel, campaign = (key, None) if q.by == "channel" else key
+        price = price_of(s, channel, campaign)
+        row_currencies = set(currencies[key])
+        if key in value:
+            row_currencies.add(s.cpc_currency)
+        for currency in sorted(row_currencies) or [s.default_currency]:
+            priced = key in value and currency == s.cpc_currency
+            cost = sum(spent.get((key, currency), {}).values())
+            rows.append(
+                {
+                    **key_fields(q.by, key),
+                    "currency": currency,
+                    "human_clicks": human.get(key, 0),
+                    "cpc": str(price) if priced and price is not None else None,
+                    "earned_value": (
+                        format_minor(to_minor_units(value[key], currency), currency)
+                        if priced
+                        else None
+                    ),
+                    "cost": format_minor(cost, currency),
+                }
+            )
+    return rows
+
+
+# -- saves -------------------------------------------------------------------
+
+
+def saves_columns(by: str) -> list[str]:
+    return [*key_fields(by, ("", "")), "currency", "saves", "saved_visitors", "saved_value"]
+
+
+SAVE_GOAL = "save"
+
+
+def saves_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Conversions of goal `save` (a customer kept from cancelling) credited
+    per channel (or campaign), and the value they saved."""
+    check_model(q.model)
+    refresh(db)
+    totals = defaultdict(lambda: [0, 0, []])
+    for r in credit_rows(db, q.period, q.filters, [q.model], goal=SAVE_GOAL):
+        t = totals[(key_of(q.by, r["channel"], r["campaign"]), r["currency"])]
+        t[0] += r["conversions_ppm"]
+        t[1] += r["revenue_minor"]
+        t[2].append(r["converters"])
+    currencies = defaultdict(set)
+    for key, currency in totals:
+        currencies[key].add(currency)
+    keys = set(currencies) | set(click_keys(db, q))
+    rows = []
+    for key in sorted(keys, key=key_order):
+        for currency in sorted(currencies[key]) or [s.default_currency]:
+            ppm, value, blobs = totals.get((key, currency), (0, 0, []))
+            rows.append(
+                {
+                    **key_fields(q.by, key),
+                    "currency": currency,
+                    "saves": conversions_number(ppm),
+                    "saved_visitors": len(union(blobs)),
+                    "saved_value": format_minor(value, currency),
+                }
+            )
+    return rows
+
+
+# -- growth ------------------------------------------------------------------
+
+GROWTH_COLUMNS = [
+    "channel",
+    "currency",
+    "period",
+    "days",
+    "human_clicks",
+    "visitors",
+    "conversions",
+    "revenue",
+    "cost",
+    "human_clicks_growth",
+    "visitors_growth",
+    "conversions_growth",
+    "revenue_growth",
+    "cost_growth",
+]
+
+
+def bucket_start(day: date, size: str) -> date:
+    if size == "week":
+        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
+    if size == "month":
+        return day.replace(day=1)
+    return day
+
+
+def next_bucket(start: date, size: str) -> date:
+    if size == "day":
+        return start + timedelta(days=1)
+    if size == "week":
+        return start + timedelta(days=7)
+    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def buckets(start: date, end: date, size: str) -> list[tuple[date, date, date]]:
+    """(label, first day, last day) per period from start to end, the first
+    and last cut to the range."""
+    out = []
+    label = bucket_start(start, size)
+    while label <= end:
+        following = next_bucket(label, size)
+        out.append((label, max(label, start), min(following - timedelta(days=1), end)))
+        if len(out) > MAX_BUCKETS:
+            raise ReportError(
+                f"more than {MAX_BUCKETS} periods: choose a shorter range or a longer period",
+                "period",
+            )
+        label = following
+    return out
+
+
+def data_span(db: Database) -> tuple[date | None, date | None]:
+    """The first and last day with clicks, conversions or costs."""
+    days = []
+    for table in ("link_day", "credit_day"):
+        row = next(db.query(f"SELECT min(day) AS lo, max(day) AS hi FROM {table}"))
+        days += [d for d in (row["lo"], row["hi"]) if d]
+    row = next(db.query("SELECT min(start_day) AS lo, max(end_day) AS hi FROM costs"))
+    days += [d for d in (row["lo"], row["hi"]) if d]
+    if not days:
+        return None, None
+    return date.fromisoformat(min(days)), date.fromisoformat(max(days))
+
+
+def growth_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Per channel, currency and period: human clicks, visitors,
+    conversions, revenue and cost, with growth % against the previous
+    period. Periods with nothing in them are rows of zeros."""
+    check_model(q.model)
+    if q.size not in SIZES:
+        raise ReportError(f"period must be one of {', '.join(SIZES)}", "period")
+    refresh(db)
+    first, last = data_span(db)
+    start = q.period.start or first
+    end = q.period.end or (q.now.date() if q.now else last)
+    if start is None or end is None or end < start:
+        return []
+    periods = buckets(start, end, q.size)
+    index = {}
+    for i, (_, lo, hi) in enumerate(periods):
+        for n in range((hi - lo).days + 1):
+            index[(lo + timedelta(days=n)).isoformat()] = i
+    period = Period(start, end)
+    clicks = defaultdict(lambda: [0, []])  # (channel, i)
+    credits = defaultdict(lambda: [0, 0])  # (channel, currency, i)
+    channels = set()
+    currencies = defaultdict(set)
+    for r in click_rows(db, period, q.filters):
+        c = clicks[(r["channel"], index[r["day"]])]
+        c[0] += r["human_clicks"]
+        c[1].append(r["visitors"])
+        channels.add(r["channel"])
+    for r in credit_rows(db, period, q.filters, [q.model]):
+        channel = r["channel"] or DIRECT_CHANNEL
+        c = credits[(channel, r["currency"], index[r["day"]])]
+        c[0] += r["conversions_ppm"]
+        c[1] += r["revenue_minor"]
+        channels.add(channel)
+        currencies[channel].add(r["currency"])
+    spent = ledger.cost_by_bucket(db, period, q.filters, [(lo, hi) for _, lo, hi in periods])
+    for channel, currency, _ in spent:
+        channels.add(channel)
+        currencies[channel].add(currency)
+    rows = []
+    for channel in sorted(channels, key=key_order):
+        for currency in sorted(currencies[channel]) or [s.default_currency]:
+            previous = None
+            for i, (label, lo, hi) in enumerate(periods):
+                human, blobs = clicks.get((channel, i), (0, []))
+                ppm, revenue = credits.get((channel, currency, i), (0, 0))
+                cost = spent.get((channel, currency, i), 0)
+                current = {
+                    "human_clicks": human,
+                    "visitors": len(union(blobs)),
+                    "conversions": ppm,
+                    "revenue": revenue,
+                    "cost": cost,
+                }
+                row = {
+                    "channel": channel,
+                    "currency": currency,
+                    "period": label.isoformat(),
+                    "days": (hi - lo).days + 1,
+                    "human_clicks": current["human_clicks"],
+                    "visitors": current["visitors"],
+                    "conversions": conversions_number(ppm),
+                    "revenue": format_minor(revenue, currency),
+                    "cost": format_minor(cost, currency),
+                }
+                for name, value in current.items():
+                    row[f"{name}_growth"] = growth(value, previous[name] if previous else None)
+                rows.append(row)
+                previous = current
+    return rows
+
+
+# -- control group -----------------------------------------------------------
+
+CONTROL_COLUMNS = [
+    "group",
+    "currency",
+    "visitors",
+    "converted_visitors",
+    "conversion_rate",
+    "revenue",
+    "revenue_per_visitor",
+    "revenue_per_customer",
+    "repeat_purchase_rate",
+    "lift",
+    "difference",
+    "difference_low",
+    "difference_high",
+    "verdict",
+]
+GROUP_NAMES = {"social": "social", "non_social": "non-social", "control": "control"}
+
+
+def verdict(group: str, n: int, control_n: int, interval) -> str | None:
+    """The comparison with the control group in plain words."""
+    if group == "control":
+        return None
+    name = GROUP_NAMES[group]
+    sizes = f"n = {n} {name} / {control_n} control visitors"
+    if interval is None:
+        return f"no comparison yet: {sizes}"
+    _, low, high = interval
+    if low > 0:
+        return (
+            f"{name} visitors convert more often than control visitors "
+            f"(95 % interval of the difference above zero), {sizes}"
+        )
+    if high < 0:
+        return (
+            f"{name} visitors convert less often than control visitors "
+            f"(95 % interval of the difference below zero), {sizes}"
+        )
+    return f"not significant yet, {sizes}"
+
+
+def period_bounds(period: Period) -> tuple[str, list]:
+    """A WHERE clause on a stored timestamp column for the period's days."""
+    clauses, params = [], []
+    if period.start:
+        clauses.append("{col} >= ?")
+        params.append(period.start.isoformat())
+    if period.end:
+        clauses.append("{col} < ?")
+        params.append((period.end + timedelta(days=1)).isoformat())
+    return " AND ".join(clauses) or "1", params
+
+
+def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Social, non-social and control visitors of the period: conversion
+    rate, revenue per visitor and per customer, repeat purchases, and each
+    group's lift over control with a 95 % interval for the difference."""
+    refresh(db)
+    social_blobs, other_blobs = [], []
+    for r in click_rows(db, q.period, NO_FILTERS):
+        (social_blobs if r["channel"] in s.social_channels else other_blobs).append(r["visitors"])
+    social = union(social_blobs)
+    non_social = union(other_blobs) - social
+    control = customers.control_visitors(db, q.period)
+    members = {"social": len(social), "non_social": len(non_social), "control": len(control)}
+    converted = {g: set() for g in GROUPS}
+    revenue = {g: defaultdict(int) for g in GROUPS}
+    purchases = {g: defaultdict(int) for g in GROUPS}
+    where, params = period_bounds(q.period)
+    for r in db.query(
+        "SELECT c.visitor_id, v.num, c.goal, c.value_minor, c.currency FROM conversions c"
+        " LEFT JOIN visitors v ON v.visitor_id = c.visitor_id"
+        f" WHERE c.visitor_id IS NOT NULL AND {where.format(col='c.occurred_at')}",
+        params,
+    ):
+        if r["num"] is not None and r["num"] in social:
+            group = "social"
+        elif r["num"] is not None and r["num"] in non_social:
+            group = "non_social"
+        elif r["visitor_id"] in control:
+            group = "control"
+        else:
+            continue
+        if not q.filters.goal or r["goal"] == q.filters.goal:
+            converted[group].add(r["visitor_id"])
+            revenue[group][r["currency"]] += r["value_minor"]
+        if r["goal"] in s.purchase_goals:
+            purchases[group][r["visitor_id"]] += 1
+    rate = {g: ratio(len(converted[g]), members[g]) for g in GROUPS}
+    rows = []
+    for group in GROUPS:
+        interval = None
+        if group != "control":
+            interval = newcombe_difference(
+                len(converted[group]), members[group], len(converted["control"]),
+                members["control"],
+            )  # fmt: skip
+        buyers = purchases[group]
+        for currency in sorted(revenue[group]) or [s.default_currency]:
+            amount = revenue[group][currency]
+            lifted = None
+            if group != "control" and members[group] and members["control"]:
+                # from the counts, not the rounded rates
+                lifted = lift(
+                    len(converted[group]) / members[group],
+                    len(converted["control"]) / members["control"],
+                )
+            rows.append(
+                {
+                    "group": group,
+                    "currency": currency,
+                    "visitors": members[group],
+                    "converted_visitors": len(converted[group]),
+                    "conversion_rate": rate[group],
+                    "revenue": format_minor(amount, currency),
+                    "revenue_per_visitor": money(per(amount, members[group] * ONE), currency),
+                    "revenue_per_customer": money(
+                        per(amount, len(converted[group]) * ONE), currency
+                    ),
+                    "repeat_purchase_rate": ratio(
+                        sum(1 for n in buyers.values() if n >= 2), len(buyers)
+                    ),
+                    "lift": None if lifted is None else round(lifted, 6),
+                    "difference": None if interval is None else round(interval[0], 6),
+                    "difference_low": None if interval is None else round(interval[1], 6),
+                    "difference_high": None if interval is None else round(interval[2], 6),
+                    "verdict": verdict(group, members[group], members["control"], interval),
+                }
+            )
+    return rows
+
+
+# -- the catalogue of reports ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Report:
+    """A report as the API and the CLI offer it; `uses` lists the query
+    parameters it reads (the others are accepted and make no difference)."""
+
+    name: str
+    rows: object
+    columns: object
+    uses: tuple[str, ...]
+    help: str
+
+
+REPORTS = {
+    r.name: r
+    for r in [
+        Report("attribution", attribution_rows, attribution_columns,
+               ("from", "to", "model", "channel", "campaign", "goal", "by"),
+               "Attributed conversions and revenue per channel, every model side by side."),
+        Report("journeys", journeys.journey_rows, lambda by: journeys.COLUMNS,
+               ("from", "to", "channel", "campaign", "goal"),
+               "Conversions with their full campaign history: first, middle and last touch."),
+        Report("goals", goal_rows, lambda by: GOAL_COLUMNS,
+               ("from", "to", "model", "channel", "campaign", "goal"),
+               "Conversions per goal and the value they carry."),
+        Report("roi", roi_rows, roi_columns,
+               ("from", "to", "model", "channel", "campaign", "goal", "by"),
+               "Cost, revenue, new customers, CAC, ROI %, ROMI and cost per conversion."),
+        Report("earned", earned_rows, earned_columns,
+               ("from", "to", "channel", "campaign", "by"),
+               "Human clicks priced as if bought (EARNED_CPC), next to actual cost."),
+        Report("saves", saves_rows, saves_columns,
+               ("from", "to", "model", "channel", "campaign", "by"),
+               "Saves (goal save) credited per channel, and the value they saved."),
+        Report("growth", growth_rows, lambda by: GROWTH_COLUMNS,
+               ("from", "to", "model", "channel", "campaign", "goal", "period"),
+               "Per channel and day, week or month, with growth % on the previous period."),
+        Report("control", control_rows, lambda by: CONTROL_COLUMNS,
+               ("from", "to", "goal"),
+               "Social vs non-social vs control visitors, lift with a 95 % interval."),
+        Report("retention", customers.retention_rows, lambda by: customers.RETENTION_COLUMNS,
+               ("from", "to", "channel", "campaign", "as_of"),
+               "Share of customers who buy again within 30/60/90 days, per first touch."),
+        Report("tenure", customers.tenure_rows, lambda by: customers.TENURE_COLUMNS,
+               ("from", "to", "channel", "campaign", "as_of"),
+               "Active and churned customers, Kaplan-Meier median tenure, per first touch."),
+        Report("cross-sell", customers.cross_sell_rows, lambda by: customers.CROSS_SELL_COLUMNS,
+               ("from", "to", "channel", "campaign", "as_of"),
+               "Purchases and revenue per customer, share from upsells and repeat purchases."),
+    ]
+}  # fmt: skip
+
+
+def run(name: str, db: Database, q: Query, s: Settings) -> tuple[list[str], list[dict]]:
+    report = REPORTS[name]
+    if q.by not in BY:
+        raise ReportError("by must be channel or campaign", "by")
+    return report.columns(q.by), report.rows(db, q, s)

@@ -1,0 +1,158 @@
+"""Analytics endpoints under /api (admin API key required): the reports,
+the cost ledger, and one conversion's journey.
+
+Every report answers JSON `{"report", "from", "to", "model", ..., "rows"}`
+or, with `format=csv`, the same rows as CSV; the CLI calls the same row
+functions, so the two never disagree.
+"""
+
+import json
+from decimal import Decimal
+
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
+
+from shortener.auth import require_api_key
+from shortener.clock import utcnow
+from shortener.db import get_db, immediate
+from shortener.errors import ApiError
+from shortener.settings import ConfigError
+
+from . import analytics, costs, journeys
+from .analytics import REPORTS, Query, ReportError, settings_from
+from .csvout import csv_lines
+from .customers import CustomerReportError
+from .views import parse_day, report_args
+
+bp = Blueprint("analytics", __name__, url_prefix="/api")
+SETTINGS_KEY = "clicktrail.analytics"
+
+
+def current_settings() -> analytics.Settings:
+    return current_app.extensions[SETTINGS_KEY]
+
+
+def query_args() -> Query:
+    period, model, filters = report_args()
+    as_of = parse_day("as_of")
+    by = request.args.get("by", "channel")
+    size = request.args.get("period", "day")
+    if by not in analytics.BY:
+        raise ApiError("by must be channel or campaign", field="by")
+    if size not in analytics.SIZES:
+        raise ApiError(f"period must be one of {', '.join(analytics.SIZES)}", field="period")
+    return Query(period, model, filters, by=by, size=size, as_of=as_of, now=utcnow())
+
+
+def respond(name: str, columns: list[str], rows: list[dict], meta: dict):
+    fmt = request.args.get("format", "json")
+    if fmt == "csv":
+        response = Response(stream_with_context(csv_lines(columns, rows)), mimetype="text/csv")
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+        return response
+    return jsonify({**meta, "rows": rows})
+
+
+@bp.get("/reports/<name>")
+@require_api_key
+def report(name):
+    spec = REPORTS.get(name)
+    if spec is None:
+        # /api/reports/channels is served by views.py; any other name is unknown
+        raise ApiError(f"no report named {name!r}", 404, field="name")
+    if request.args.get("format", "json") not in ("json", "csv"):
+        raise ApiError("format must be json or csv", field="format")
+    q = query_args()
+    try:
+        columns, rows = analytics.run(name, get_db(), q, current_settings())
+    except (ReportError, CustomerReportError) as e:
+        raise ApiError(e.message, field=e.field) from None
+    meta = {
+        "report": name,
+        "from": q.period.start.isoformat() if q.period.start else None,
+        "to": q.period.end.isoformat() if q.period.end else None,
+        "model": q.model if "model" in spec.uses else None,
+    }
+    if "by" in spec.uses:
+        meta["by"] = q.by
+    if "period" in spec.uses:
+        meta["period"] = q.size
+    if "as_of" in spec.uses:
+        meta["as_of"] = (q.as_of or q.now.date()).isoformat()
+    return respond(name, columns, rows, meta)
+
+
+# -- one conversion's journey -------------------------------------------------
+
+
+@bp.get("/conversions/<int:conversion_id>/journey")
+@require_api_key
+def conversion_journey(conversion_id):
+    found = journeys.journey(get_db(), conversion_id)
+    if found is None:
+        raise ApiError(f"no conversion {conversion_id}", 404, field="id")
+    return jsonify(found)
+
+
+# -- the cost ledger ---------------------------------------------------------
+
+
+def _no_constants(name):
+    raise ValueError(f"{name} is not a number")
+
+
+def json_body() -> dict:
+    try:
+        body = json.loads(request.get_data(), parse_float=Decimal, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError("body is not valid JSON", field="body") from None
+    if not isinstance(body, dict):
+        raise ApiError("body must be a JSON object", field="body")
+    return body
+
+
+@bp.post("/costs")
+@require_api_key
+def add_cost():
+    try:
+        cost = costs.parse_cost(json_body())
+    except costs.CostError as e:
+        raise ApiError(e.message, field=e.field) from None
+    db = get_db()
+    with immediate(db):
+        row = costs.add_cost(db, cost, utcnow(), source="api")
+    return jsonify({"cost": costs.public(row)}), 201
+
+
+@bp.get("/costs")
+@require_api_key
+def list_costs():
+    period, _, filters = report_args()
+    rows = [costs.public(r, period) for r in costs.overlapping(get_db(), period, filters)]
+    if request.args.get("format", "json") not in ("json", "csv"):
+        raise ApiError("format must be json or csv", field="format")
+    meta = {
+        "report": "costs",
+        "from": period.start.isoformat() if period.start else None,
+        "to": period.end.isoformat() if period.end else None,
+    }
+    return respond("costs", costs.COLUMNS, rows, meta)
+
+
+@bp.delete("/costs/<int:cost_id>")
+@require_api_key
+def delete_cost(cost_id):
+    db = get_db()
+    with immediate(db):
+        row = costs.get_cost(db, cost_id)
+        if row is None:
+            raise ApiError(f"no cost {cost_id}", 404, field="id")
+        costs.delete_cost(db, cost_id)
+    return jsonify({"deleted": costs.public(row)})
+
+
+def init_app(app):
+    try:
+        app.extensions[SETTINGS_KEY] = settings_from(app.config)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
+    app.register_blueprint(bp)
