@@ -9,9 +9,11 @@ def init_app(app):
     from . import (  # noqa: F401 -- the page modules add their routes to bp
         cli,
         conversion_pages,
+        cost_pages,
         exports,
         formats,
         link_pages,
+        report_catalogue,
         report_pages,
         sessions,
         setup_pages,

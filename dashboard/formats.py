@@ -39,4 +39,47 @@ def minor(value_minor: int, currency: str) -> str:
     return money(format_minor(value_minor, currency), currency)
 
 
-FILTERS = {"number": number, "percent": percent, "money": money, "minor": minor}
+def cell(value, column: str = "") -> str:
+    """Any report cell, by the conventions of the API's column names."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        if column.endswith("_percent"):
+            return f"{number(value)} %"
+        ratio = column.endswith(("rate", "_share", "lift")) or column.startswith("difference")
+        if ratio and isinstance(value, float):
+            return percent(value)
+        return number(value)
+    return str(value)
+
+
+def numeric(value) -> bool:
+    """Whether a cell holds a number (money comes as decimal text)."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if isinstance(value, str) and value[:1] in "-0123456789" and value[-1:].isdigit():
+        return all(c in "-.0123456789" for c in value)
+    return False
+
+
+def heading(column: str) -> str:
+    """`roi_percent` -> "ROI %", `new_customers` -> "New customers"."""
+    words = column.replace("_percent", " %").replace("_", " ").strip()
+    for short in ("roi", "romi", "cac", "cpc", "ppc", "ci"):
+        words = " ".join(w.upper() if w == short else w for w in words.split(" "))
+    return words[:1].upper() + words[1:]
+
+
+FILTERS = {
+    "number": number,
+    "percent": percent,
+    "money": money,
+    "minor": minor,
+    "cell": cell,
+    "heading": heading,
+    "numeric": numeric,
+}

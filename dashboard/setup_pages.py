@@ -123,8 +123,3 @@ def install_page():
         },
         hits=recent_hits(get_db()),
     )
-
-
-@bp.get("/costs")
-def costs_page():
-    return render_template("dashboard/costs.html")

@@ -94,3 +94,50 @@ def test_a_mistyped_period_shows_a_warning_not_an_error(client):
     page = text(client, "/dashboard/?period=custom&from=2026-03-31&to=2026-03-01")
     assert "were swapped" in page
     assert kpi(page, "visitors") == "3"
+
+
+def add_cost(app, **fields):
+    from conftest import AUTH, browser
+
+    body = {"kind": "labor", "currency": "USD", **fields}
+    response = browser(app).post("/api/costs", json=body, headers=AUTH)
+    assert response.status_code == 201, response.get_json()
+
+
+def panel_cell(page, panel, channel, column, currency="USD") -> str:
+    table = re.search(rf'id="panel-{panel}-table">(.*?)</table>', page, re.S).group(1)
+    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+        if f'data-col="channel">{channel}<' in row and f'data-col="currency">{currency}<' in row:
+            return re.search(rf'data-col="{column}"[^>]*>(.*?)</td>', row).group(1)
+    raise AssertionError(f"no {channel}/{currency} row")
+
+
+def test_overview_shows_cost_and_return(app, client):
+    # email cost 50.00 USD of labour; it earned v1's 100.00 USD under last touch
+    add_cost(app, **{"from": "2026-03-01", "to": "2026-03-02", "channel": "email",
+                     "amount": "50.00"})  # fmt: skip
+    page = text(client, f"/dashboard/?{ALL}")
+    assert panel_cell(page, "roi", "email", "cost") == "50.00"
+    assert panel_cell(page, "roi", "email", "revenue") == "100.00"
+    assert panel_cell(page, "roi", "email", "cac") == "50.00"  # 50.00 / 1 new customer
+    assert panel_cell(page, "roi", "email", "roi_percent") == "100 %"  # (100 - 50) x 100 / 50
+    assert panel_cell(page, "roi", "email", "romi") == "2"  # 100 / (50 labour + 0 platform)
+    assert panel_cell(page, "roi", "twitter", "roi_percent") == "—"  # no cost: no ROI
+    # under first touch the 100.00 is twitter's, and email's ROI is -100 %
+    first = text(client, f"/dashboard/?{ALL}&model=first_touch")
+    assert panel_cell(first, "roi", "email", "roi_percent") == "-100 %"  # (0 - 50) x 100 / 50
+    assert 'href="/dashboard/export/reports/roi?model=first_touch&amp;from=2026-03-01' in first
+
+
+def test_overview_shows_the_control_group_in_plain_words(client):
+    page = text(client, f"/dashboard/?{ALL}")
+    # v1, v2, v3 all clicked twitter (social); nobody came by visit pixel alone
+    assert "<li>no comparison yet: n = 3 social / 0 control visitors</li>" in page
+    assert page.count("no comparison yet: n = 3 social") == 1  # once, not per currency
+    table = re.search(r'id="panel-control-table">(.*?)</table>', page, re.S).group(1)
+    assert 'data-col="conversion_rate" class="num">100.0 %</td>' in table  # 3 of 3
+
+
+def test_overview_shows_earned_value(client):
+    page = text(client, f"/dashboard/?{ALL}")
+    assert panel_cell(page, "earned", "twitter", "human_clicks") == "4"  # 6 clicks - bot - email

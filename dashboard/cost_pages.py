@@ -1,0 +1,115 @@
+"""The cost ledger: list, add, edit (replace), delete and import from CSV.
+
+Validation and storage are `conversions.costs`' own, the list is what
+`GET /api/costs` answers, so a cost entered here is the API's cost."""
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from conversions import costs
+from shortener.clock import utcnow
+from shortener.db import get_db, immediate
+from shortener.errors import ApiError
+
+from . import apiclient
+from .params import PRESET_LABELS, read_view
+from .web import bp
+
+MAX_UPLOAD = 5 * 1024 * 1024
+
+
+def form_fields(form) -> dict:
+    fields = {f: form.get(f, "").strip() for f in costs.FIELDS}
+    return {k: v for k, v in fields.items() if v != "" or k in costs.REQUIRED}
+
+
+def page(view, status=200, error=None, values=None, editing=None, imported=None):
+    args = {**view.api_args(), "model": None}
+    try:
+        listed = apiclient.fetch("/api/costs", args)["rows"]
+        problem = None
+    except ApiError as e:
+        listed, problem = [], e.message
+    html = render_template(
+        "dashboard/costs.html",
+        view=view,
+        presets=PRESET_LABELS,
+        rows=listed,
+        problem=problem,
+        error=error,
+        values=values or {},
+        editing=editing,
+        imported=imported,
+        kinds=costs.KINDS,
+        csv_url=url_for(
+            "dashboard.export",
+            api_path="costs",
+            **{k: v for k, v in args.items() if v},
+            format="csv",
+        ),  # fmt: skip
+    )
+    return html, status
+
+
+def row_values(row: dict) -> dict:
+    public = costs.public(row)
+    return {k: public[k] or "" for k in costs.FIELDS}
+
+
+@bp.get("/costs")
+def costs_page():
+    view = read_view(default_preset="all")
+    editing = request.args.get("edit", type=int)
+    if editing is not None:
+        row = costs.get_cost(get_db(), editing)
+        if row is None:
+            abort(404, "There is no such cost.")
+        return page(view, values=row_values(row), editing=editing)
+    return page(view)
+
+
+@bp.post("/costs")
+def cost_save():
+    view = read_view(default_preset="all")
+    values = form_fields(request.form)
+    replace = request.form.get("replace", type=int)
+    db = get_db()
+    try:
+        cost = costs.parse_cost(values)
+    except costs.CostError as e:
+        return page(view, 400, {"field": e.field, "message": e.message}, values, replace)
+    with immediate(db):
+        if replace is not None and not costs.delete_cost(db, replace):
+            abort(404, "The cost being edited no longer exists.")
+        row = costs.add_cost(db, cost, utcnow(), source="dashboard")
+    flash(f"Cost #{row['id']} saved: {costs.public(row)['amount']} {row['currency']}.", "success")
+    return redirect(url_for("dashboard.costs_page", **view.args(model=None)), 303)
+
+
+@bp.post("/costs/<int:cost_id>/delete")
+def cost_delete(cost_id):
+    db = get_db()
+    with immediate(db):
+        if not costs.delete_cost(db, cost_id):
+            abort(404, "There is no such cost.")
+    flash(f"Cost #{cost_id} deleted.", "success")
+    return redirect(url_for("dashboard.costs_page"), 303)
+
+
+@bp.post("/costs/import")
+def cost_import():
+    view = read_view(default_preset="all")
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return page(view, 400, {"field": "file", "message": "choose a CSV file to import"})
+    data = upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
+        return page(view, 400, {"field": "file", "message": "the file is larger than 5 MB"})
+    try:
+        text = data.decode("utf-8")
+        result = costs.import_csv(get_db(), text, utcnow())
+    except UnicodeDecodeError:
+        return page(view, 400, {"field": "file", "message": "the file is not UTF-8 text"})
+    except costs.CsvFileError as e:
+        return page(view, 400, {"field": "file", "message": str(e)})
+    imported = {"added": len(result.added), "refused": result.refused}
+    return page(view, 200 if not result.refused else 400, imported=imported)

@@ -1,0 +1,86 @@
+"""The costs page: add, edit, delete, import; the list is the API's."""
+
+import io
+
+from conftest import AUTH, browser
+from dashboard_support import signed_in
+
+
+def api_costs(app) -> list[dict]:
+    return browser(app).get("/api/costs", headers=AUTH).get_json()["rows"]
+
+
+FORM = {"from": "2026-03-01", "to": "2026-03-31", "channel": "LinkedIn", "campaign": "",
+        "kind": "ads", "amount": "1200.50", "currency": "usd", "note": ""}  # fmt: skip
+
+
+def test_a_cost_added_here_is_the_apis_cost(app):
+    client, token = signed_in(app)
+    response = client.post("/dashboard/costs", data={**FORM, "csrf_token": token})
+    assert response.status_code == 303
+    (cost,) = api_costs(app)
+    assert (cost["from"], cost["to"], cost["days"]) == ("2026-03-01", "2026-03-31", 31)
+    assert (cost["channel"], cost["campaign"], cost["kind"]) == ("linkedin", None, "ads")
+    assert (cost["amount"], cost["currency"]) == ("1200.50", "USD")
+    page = client.get("/dashboard/costs").get_data(as_text=True)
+    assert 'data-col="amount">1,200.50 USD</td>' in page
+    # for March 1-15 the page shows the part of the row in the period:
+    # 120050 cents x 15 / 31 days = 58088.7 -> 580.89 (largest remainder)
+    march = client.get("/dashboard/costs?period=custom&from=2026-03-01&to=2026-03-15")
+    assert browser(app).get("/api/costs?from=2026-03-01&to=2026-03-15", headers=AUTH).get_json()[
+        "rows"
+    ][0]["amount_in_period"] in march.get_data(as_text=True)
+
+
+def test_a_refused_cost_names_the_field_and_stores_nothing(app):
+    client, token = signed_in(app)
+    response = client.post(
+        "/dashboard/costs", data={**FORM, "amount": "12.345", "csrf_token": token}
+    )
+    assert response.status_code == 400
+    assert 'id="cost-amount-error">amount has more decimal places than USD' in response.get_data(
+        as_text=True
+    )
+    late = client.post("/dashboard/costs", data={**FORM, "to": "2026-02-01", "csrf_token": token})
+    assert late.status_code == 400 and "to must not be before from" in late.get_data(as_text=True)
+    assert api_costs(app) == []
+
+
+def test_edit_replaces_and_delete_removes(app):
+    client, token = signed_in(app)
+    client.post("/dashboard/costs", data={**FORM, "csrf_token": token})
+    (cost,) = api_costs(app)
+    form = client.get(f"/dashboard/costs?edit={cost['id']}").get_data(as_text=True)
+    assert 'value="1200.50"' in form and f'name="replace" value="{cost["id"]}"' in form
+    client.post(
+        "/dashboard/costs",
+        data={**FORM, "amount": "900.00", "replace": cost["id"], "csrf_token": token},
+    )
+    (edited,) = api_costs(app)
+    assert edited["amount"] == "900.00"
+    client.post(f"/dashboard/costs/{edited['id']}/delete", data={"csrf_token": token})
+    assert api_costs(app) == []
+    assert client.post("/dashboard/costs/99/delete", data={"csrf_token": token}).status_code == 404
+
+
+def test_import_adds_good_rows_and_lists_the_refused(app):
+    client, token = signed_in(app)
+    text = (
+        "from,to,channel,campaign,kind,amount,currency,note\n"
+        "2026-03-01,2026-03-31,twitter,spring,platform,99.00,USD,Buffer\n"
+        "2026-03-01,2026-03-31,twitter,,teleport,5.00,USD,\n"
+    )
+    response = client.post(
+        "/dashboard/costs/import",
+        data={"csrf_token": token, "file": (io.BytesIO(text.encode()), "march.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400  # one line refused
+    page = response.get_data(as_text=True)
+    assert "Imported 1 row" in page
+    assert "line 3, kind: kind must be one of labor, platform, ads, other" in page
+    assert [c["note"] for c in api_costs(app)] == ["Buffer"]
+    empty = client.post(
+        "/dashboard/costs/import", data={"csrf_token": token}, content_type="multipart/form-data"
+    )
+    assert empty.status_code == 400 and "choose a CSV file" in empty.get_data(as_text=True)

@@ -1,0 +1,58 @@
+"""Report pages: every API report as a table, with the API's CSV."""
+
+import re
+
+import pytest
+
+from conftest import AUTH, browser
+from dashboard_support import build_dataset, signed_in
+
+
+@pytest.fixture
+def client(app):
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+    return client
+
+
+def test_the_index_lists_every_report_of_the_api(client):
+    page = client.get("/dashboard/reports").get_data(as_text=True)
+    listed = re.findall(r'href="/dashboard/reports/([a-z-]+)"', page)
+    assert listed[0] == "channels"
+    for name in ("roi", "earned", "control", "growth", "attribution", "journeys"):
+        assert name in listed
+    assert "Cost, revenue, new customers, CAC, ROI %, ROMI" in page
+
+
+def test_a_report_page_shows_the_apis_rows(client, app):
+    page = client.get("/dashboard/reports/attribution?period=all&by=campaign").get_data(
+        as_text=True
+    )
+    api = browser(app).get("/api/reports/attribution?by=campaign", headers=AUTH).get_json()
+    assert page.count("<tr>") == len(api["rows"]) + 1  # the header row and one per row
+    assert '<th scope="col">Campaign</th>' in page
+    csv_link = re.search(r'id="report-csv" href="([^"]+)"', page).group(1)
+    assert (
+        csv_link
+        == "/dashboard/export/reports/attribution?model=last_touch&amp;by=campaign&amp;format=csv"
+    )
+
+
+def test_report_downloads_are_the_apis_csv(client, app):
+    for name in ("roi", "earned", "control", "growth", "journeys", "attribution"):
+        query = "from=2026-03-01&to=2026-03-05&format=csv"
+        mine = client.get(f"/dashboard/export/reports/{name}?{query}")
+        mine_body = mine.data
+        theirs = browser(app).get(f"/api/reports/{name}?{query}", headers=AUTH)
+        assert mine.status_code == theirs.status_code == 200, name
+        assert mine_body == theirs.data, name
+
+
+def test_the_apis_refusal_is_shown_on_the_page(client):
+    page = client.get("/dashboard/reports/growth?period=all&as_of=yesterday")
+    assert page.status_code == 200
+    assert "The report could not be made: as_of must be a date" in page.get_data(as_text=True)
+
+
+def test_unknown_reports_are_404(client):
+    assert client.get("/dashboard/reports/nothing").status_code == 404
