@@ -52,6 +52,8 @@ def cell(value, column: str = "") -> str:
         if ratio and isinstance(value, float):
             return percent(value)
         return number(value)
+    if numeric(value) and "." in value:
+        return money(value)  # decimal text from the API: exact, with separators
     return str(value)
 
 

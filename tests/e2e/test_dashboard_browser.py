@@ -480,4 +480,32 @@ def test_overview_of_a_busy_month(chromium, tmp_path):
             full_page=True,
             clip={"x": 0, "y": 0, "width": 1360, "height": 1080},
         )
+
+        # a month of LinkedIn ads, entered in the costs form, shows in the
+        # overview's cost-and-return panel
+        page.goto(base + "/dashboard/costs")
+        today = utcnow().date()
+        page.fill("#cost-from", today.fromordinal(today.toordinal() - 29).isoformat())
+        page.fill("#cost-to", today.isoformat())
+        page.fill("#cost-channel", "linkedin")
+        page.select_option("#cost-kind", "ads")
+        page.fill("#cost-amount", "1500.00")
+        page.click("text=Add cost")
+        page.wait_for_url(re.compile(r".*/dashboard/costs.*"))
+        assert "Cost #1 saved: 1500.00 USD." in page.inner_text("main")
+        shot(page, "12-costs")
+        page.goto(base + "/dashboard/")
+        roi = page.locator("#panel-roi-table tr", has_text="linkedin")
+        assert roi.locator('[data-col="cost"]').inner_text() == "1,500.00"
+        revenue = seeded["linkedin"][1] * 49  # every LinkedIn purchase was 49.00 USD
+        assert roi.locator('[data-col="revenue"]').inner_text() == f"{revenue:,}.00"
+        # ROI % = (revenue - cost) x 100 / cost, to the report's precision
+        shown = float(roi.locator('[data-col="roi_percent"]').inner_text().rstrip(" %"))
+        assert shown == pytest.approx((revenue - 1500) * 100 / 1500, abs=0.01)
+        shot(page, "13-overview-with-costs")
+        page.goto(base + "/dashboard/reports")
+        shot(page, "14-reports")
+        page.click("text=Cost and return")
+        page.wait_for_url(re.compile(r".*/dashboard/reports/roi.*"))
+        shot(page, "15-report-roi")
         context.close()
