@@ -120,6 +120,7 @@ class Shop:
     app: object
     client: object
     links: dict = field(default_factory=dict)  # L1.. -> link id
+    codes: dict = field(default_factory=dict)  # L1.. -> short code
     clicks: dict = field(default_factory=dict)  # 1.. -> click id
     conversions: dict = field(default_factory=dict)  # a.. -> conversion id
     costs: dict = field(default_factory=dict)  # C1.. -> cost id
@@ -142,7 +143,7 @@ def build_shop(tmp_path) -> Shop:
     response = client.put("/api/goals/signup", json={"value": "5.00", "currency": "EUR"},
                           headers=AUTH)  # fmt: skip
     assert response.status_code == 200, response.get_json()
-    codes = {}
+    codes = shop.codes
     for name, (channel, campaign) in LINKS.items():
         codes[name] = make_link(client, channel=channel, campaign=campaign)["code"]
     db = connect(config["DATABASE"])
