@@ -28,6 +28,13 @@ def over_https(app) -> bool:
 class DashboardSessionInterface(SecureCookieSessionInterface):
     salt = "clicktrail.dashboard-session"
 
+    def open_session(self, app, request):
+        # the cookie is only sent to /dashboard; elsewhere (every redirect)
+        # skip building a signing serializer for a session never used
+        if not request.path.startswith(app.config["SESSION_COOKIE_PATH"]):
+            return None
+        return super().open_session(app, request)
+
     def get_cookie_secure(self, app) -> bool:
         return bool(app.config["SESSION_COOKIE_SECURE"]) or over_https(app)
 
