@@ -152,8 +152,19 @@ def click_rows(db: Database, period: Period, filters: Filters):
 
 
 def credit_rows(db: Database, period: Period, filters: Filters, models, goal=None):
-    """credit_day rows for the models in the period; channel is None for
-    (direct), which a channel or campaign filter leaves out."""
+    """credit_day rows (with their converter bitmaps) for the models in the
+    period; channel is None for (direct), which a channel or campaign
+    filter leaves out."""
+    where, params = _credit_where(period, filters, models, goal)
+    return db.query(
+        "SELECT l.channel, l.campaign, c.day, c.model, c.goal, c.currency,"
+        " c.conversions_ppm, c.revenue_minor, c.converters"
+        f" FROM credit_day c LEFT JOIN links l ON l.id = c.link_id WHERE {where}",
+        params,
+    )
+
+
+def _credit_where(period: Period, filters: Filters, models, goal) -> tuple[str, list]:
     day_sql, day_params = period.where("c.day")
     link_sql, link_params = filters.link_where()
     if _filtered(filters):
@@ -161,24 +172,49 @@ def credit_rows(db: Database, period: Period, filters: Filters, models, goal=Non
     goal = goal if goal is not None else filters.goal
     goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("1", [])
     models = list(models)
-    return db.query(
-        "SELECT l.channel, l.campaign, c.day, c.model, c.goal, c.currency,"
-        " c.conversions_ppm, c.revenue_minor, c.converters"
-        " FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"
-        f" WHERE c.model IN ({','.join('?' * len(models))}) AND {day_sql} AND {link_sql}"
-        f" AND {goal_sql}",
+    return (
+        f"c.model IN ({','.join('?' * len(models))}) AND {day_sql} AND {link_sql} AND {goal_sql}",
         [*models, *day_params, *link_params, *goal_params],
     )
 
 
-def click_keys(db: Database, q: Query) -> dict:
-    """{key: [human clicks, visitor bitmaps]} for the period and filters."""
-    out = defaultdict(lambda: [0, []])
-    for r in click_rows(db, q.period, q.filters):
-        entry = out[key_of(q.by, r["channel"], r["campaign"])]
-        entry[0] += r["human_clicks"]
-        entry[1].append(r["visitors"])
-    return out
+def credit_sums(db: Database, period: Period, filters: Filters, models, goal=None, by_day=False):
+    """Like `credit_rows` without the bitmaps, summed by SQLite per link,
+    model, goal and currency (and day): far fewer rows to bring into Python."""
+    where, params = _credit_where(period, filters, models, goal)
+    day = ", c.day" if by_day else ""
+    return db.query(
+        f"SELECT l.channel, l.campaign{day}, c.model, c.goal, c.currency,"
+        " sum(c.conversions_ppm) AS conversions_ppm, sum(c.revenue_minor) AS revenue_minor"
+        f" FROM credit_day c LEFT JOIN links l ON l.id = c.link_id WHERE {where}"
+        f" GROUP BY c.link_id, c.model, c.goal, c.currency{day}",
+        params,
+    )
+
+
+def click_sums(db: Database, period: Period, filters: Filters):
+    """Human clicks per link in the period (no bitmaps read)."""
+    day_sql, day_params = period.where("d.day")
+    link_sql, link_params = filters.link_where()
+    return db.query(
+        "SELECT l.channel, l.campaign, sum(d.human_clicks) AS human_clicks"
+        f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
+        " GROUP BY d.link_id",
+        [*day_params, *link_params],
+    )
+
+
+def click_keys(db: Database, q: Query) -> set:
+    """The channels (or campaigns) with clicks in the period (read from the
+    primary-key index of link_day alone)."""
+    day_sql, day_params = q.period.where("d.day")
+    link_sql, link_params = q.filters.link_where()
+    rows = db.query(
+        "SELECT l.channel, l.campaign FROM links l WHERE l.id IN"
+        f" (SELECT DISTINCT d.link_id FROM link_day d WHERE {day_sql}) AND {link_sql}",
+        [*day_params, *link_params],
+    )
+    return {key_of(q.by, r["channel"], r["campaign"]) for r in rows}
 
 
 def check_model(model: str) -> None:
@@ -203,7 +239,7 @@ def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     refresh(db)
     totals = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     currencies = defaultdict(set)
-    for r in credit_rows(db, q.period, q.filters, MODELS):
+    for r in credit_sums(db, q.period, q.filters, MODELS):
         key = key_of(q.by, r["channel"], r["campaign"])
         t = totals[(key, r["currency"])][r["model"]]
         t[0] += r["conversions_ppm"]
@@ -245,7 +281,7 @@ def goal_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     check_model(q.model)
     refresh(db)
     totals = defaultdict(lambda: [0, 0])
-    for r in credit_rows(db, q.period, q.filters, [q.model]):
+    for r in credit_sums(db, q.period, q.filters, [q.model]):
         t = totals[(r["goal"], r["currency"])]
         t[0] += r["conversions_ppm"]
         t[1] += r["revenue_minor"]
@@ -296,7 +332,7 @@ def roi_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     check_model(q.model)
     refresh(db)
     revenue = defaultdict(lambda: [0, 0])
-    for r in credit_rows(db, q.period, q.filters, [q.model]):
+    for r in credit_sums(db, q.period, q.filters, [q.model]):
         t = revenue[(key_of(q.by, r["channel"], r["campaign"]), r["currency"])]
         t[0] += r["conversions_ppm"]
         t[1] += r["revenue_minor"]
@@ -355,7 +391,7 @@ def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     own price before its channel's), next to the actual cost."""
     refresh(db)
     clicks = defaultdict(int)  # (channel, campaign) -> human clicks
-    for r in click_rows(db, q.period, q.filters):
+    for r in click_sums(db, q.period, q.filters):
         clicks[(r["channel"], r["campaign"])] += r["human_clicks"]
     human = defaultdict(int)
     value = {}
@@ -527,12 +563,20 @@ def growth_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     credits = defaultdict(lambda: [0, 0])  # (channel, currency, i)
     channels = set()
     currencies = defaultdict(set)
-    for r in click_rows(db, period, q.filters):
-        c = clicks[(r["channel"], index[r["day"]])]
-        c[0] += r["human_clicks"]
-        c[1].append(r["visitors"])
-        channels.add(r["channel"])
-    for r in credit_rows(db, period, q.filters, [q.model]):
+    day_sql, day_params = period.where("d.day")
+    link_sql, link_params = q.filters.link_where()
+    for channel, day, human, blob in db.execute(
+        "SELECT l.channel, d.day, d.human_clicks, d.visitors FROM link_day d"
+        f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
+        [*day_params, *link_params],
+    ):
+        c = clicks[(channel, index[day])]
+        c[0] += human
+        c[1].append(blob)
+        channels.add(channel)
+    # distinct visitors once per channel and period, whatever its currency rows
+    clicks = {k: (human, len(union(blobs))) for k, (human, blobs) in clicks.items()}
+    for r in credit_sums(db, period, q.filters, [q.model], by_day=True):
         channel = r["channel"] or DIRECT_CHANNEL
         c = credits[(channel, r["currency"], index[r["day"]])]
         c[0] += r["conversions_ppm"]
@@ -548,12 +592,12 @@ def growth_rows(db: Database, q: Query, s: Settings) -> list[dict]:
         for currency in sorted(currencies[channel]) or [s.default_currency]:
             previous = None
             for i, (label, lo, hi) in enumerate(periods):
-                human, blobs = clicks.get((channel, i), (0, []))
+                human, visitors = clicks.get((channel, i), (0, 0))
                 ppm, revenue = credits.get((channel, currency, i), (0, 0))
                 cost = spent.get((channel, currency, i), 0)
                 current = {
                     "human_clicks": human,
-                    "visitors": len(union(blobs)),
+                    "visitors": visitors,
                     "conversions": ppm,
                     "revenue": revenue,
                     "cost": cost,
@@ -637,8 +681,14 @@ def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     group's lift over control with a 95 % interval for the difference."""
     refresh(db)
     social_blobs, other_blobs = [], []
-    for r in click_rows(db, q.period, NO_FILTERS):
-        (social_blobs if r["channel"] in s.social_channels else other_blobs).append(r["visitors"])
+    day_sql, day_params = q.period.where("d.day")
+    social_marks = ",".join("?" * len(s.social_channels)) or "NULL"
+    for blob, is_social in db.execute(
+        f"SELECT d.visitors, l.channel IN ({social_marks}) FROM link_day d"
+        f" JOIN links l ON l.id = d.link_id WHERE {day_sql}",
+        [*s.social_channels, *day_params],
+    ):
+        (social_blobs if is_social else other_blobs).append(blob)
     social = union(social_blobs)
     non_social = union(other_blobs) - social
     control = customers.control_visitors(db, q.period)
@@ -647,25 +697,25 @@ def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     revenue = {g: defaultdict(int) for g in GROUPS}
     purchases = {g: defaultdict(int) for g in GROUPS}
     where, params = period_bounds(q.period)
-    for r in db.query(
+    for visitor_id, num, goal, value_minor, currency in db.execute(
         "SELECT c.visitor_id, v.num, c.goal, c.value_minor, c.currency FROM conversions c"
         " LEFT JOIN visitors v ON v.visitor_id = c.visitor_id"
         f" WHERE c.visitor_id IS NOT NULL AND {where.format(col='c.occurred_at')}",
         params,
     ):
-        if r["num"] is not None and r["num"] in social:
+        if num is not None and num in social:
             group = "social"
-        elif r["num"] is not None and r["num"] in non_social:
+        elif num is not None and num in non_social:
             group = "non_social"
-        elif r["visitor_id"] in control:
+        elif visitor_id in control:
             group = "control"
         else:
             continue
-        if not q.filters.goal or r["goal"] == q.filters.goal:
-            converted[group].add(r["visitor_id"])
-            revenue[group][r["currency"]] += r["value_minor"]
-        if r["goal"] in s.purchase_goals:
-            purchases[group][r["visitor_id"]] += 1
+        if not q.filters.goal or goal == q.filters.goal:
+            converted[group].add(visitor_id)
+            revenue[group][currency] += value_minor
+        if goal in s.purchase_goals:
+            purchases[group][visitor_id] += 1
     rate = {g: ratio(len(converted[g]), members[g]) for g in GROUPS}
     rows = []
     for group in GROUPS:

@@ -707,3 +707,23 @@ def test_bad_parameters_are_4xx_naming_the_field(shop, path, params, field):
     response = shop.client.get(path, query_string=params, headers=AUTH)
     assert 400 <= response.status_code < 500
     assert response.get_json()["field"] == field
+
+
+@pytest.mark.parametrize("name, params", EVERY_REPORT)
+def test_every_report_on_an_empty_database(client, name, params):
+    # no links, clicks, conversions or costs: an answer, never a 500 or an infinity
+    for query in ({}, {**PERIOD, **params}, {"from": "2025-03-01", "model": "linear"}):
+        response = client.get(f"/api/reports/{name}", query_string=query, headers=AUTH)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        rows = response.get_json()["rows"]
+        if name == "goals":  # the catalogue's goals, each with nothing
+            assert {r["conversions"] for r in rows} == {0}
+        elif name == "control":  # the three groups, empty
+            assert [(r["group"], r["visitors"], r["conversion_rate"], r["lift"]) for r in rows] == [
+                ("social", 0, None, None), ("non_social", 0, None, None),
+                ("control", 0, None, None),
+            ]  # fmt: skip
+        elif name == "growth" and "from" in query:  # zero periods up to `to` (or today)
+            assert rows == [] or {r["human_clicks"] for r in rows} == {0}
+        else:
+            assert rows == []
