@@ -1,0 +1,285 @@
+"""The aggregates (link_day, credit_day) against the raw log.
+
+Reports read aggregates folded incrementally by `refresh`; these tests
+check that what they say equals a straightforward computation over the
+clicks and credits tables -- on a small hand-worked log, and on random
+logs built through the real click and intake code, including conversions
+arriving out of order, refused duplicates, several refreshes in between
+and refreshes running in many small batches.
+"""
+
+import random
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from conversions import aggregates
+from conversions.aggregates import refresh
+from conversions.attribution import MODELS
+from conversions.intake import Conversion, Policy, record_conversion
+from conversions.reports import Filters, Period, channel_rows
+from shortener.clicks import Agent, record_click
+from shortener.db import connect
+
+HUMAN = Agent("mobile", "Mobile Safari", "iOS", False)
+BOT = Agent("bot", "FacebookBot", "Other", True)
+START = datetime(2026, 3, 1, tzinfo=UTC)
+CHANNELS = [
+    ("twitter", "spring"),
+    ("twitter", "summer"),
+    ("linkedin", "spring"),
+    ("newsletter", "may"),
+]
+
+
+@pytest.fixture
+def store(app):
+    database = connect(app.config["DATABASE"])
+    database.execute("UPDATE goals SET value_minor = 1000, currency = 'EUR' WHERE name = 'signup'")
+    for n, (channel, campaign) in enumerate(CHANNELS, start=1):
+        database.execute(
+            "INSERT INTO links (id, code, url, channel, campaign, created_at, updated_at)"
+            " VALUES (?, ?, 'https://shop.example.com/', ?, ?, 'x', 'x')",
+            [n, f"code{n}", channel, campaign],
+        )
+    yield database
+    database.close()
+
+
+def click(db, link_id, visitor, at, bot=False):
+    return record_click(
+        db,
+        link_id=link_id,
+        visitor_id=None if bot else visitor,
+        now=at,
+        agent=BOT if bot else HUMAN,
+        is_bot=bot,
+    )
+
+
+def convert(db, visitor, at, order, value_minor=None, currency=None, goal="purchase"):
+    conversion = Conversion(
+        goal=goal,
+        source="webhook",
+        occurred_at=at,
+        received_at=at,
+        value_minor=value_minor,
+        currency=currency,
+        order_id=order,
+        visitor_id=visitor,
+        webhook_id=f"msg-{order}",
+    )
+    return record_conversion(db, conversion, Policy(window_days=30))
+
+
+# -- a hand-worked log ----------------------------------------------------------
+
+
+def test_hand_worked_log_folded_one_row_per_batch(store, monkeypatch):
+    monkeypatch.setattr(aggregates, "BATCH", 1)  # every refresh runs many batches
+    day1, day2 = START, START + timedelta(days=1)
+    click(store, 1, "ann", day1)  # twitter/spring
+    click(store, 1, "ann", day1 + timedelta(hours=1))  # same visitor again
+    click(store, 1, None, day1, bot=True)  # a crawler: a click, not a visitor
+    click(store, 3, "bob", day1)  # linkedin
+    convert(store, "ann", day1 + timedelta(hours=2), "A1", 5000, "EUR")
+    rows = {r["channel"]: r for r in channel_rows(store, default_currency="EUR")}
+    # twitter: 3 clicks, 2 human, 1 visitor (ann), her 50.00 EUR purchase
+    assert (rows["twitter"]["clicks"], rows["twitter"]["human_clicks"]) == (3, 2)
+    assert rows["twitter"]["unique_visitors"] == 1
+    assert (rows["twitter"]["conversions"], rows["twitter"]["revenue"]) == (1, "50.00")
+    assert rows["linkedin"]["conversions"] == 0
+
+    # day 2: bob clicks twitter, then buys; ann's order A1 is reported again
+    click(store, 2, "bob", day2)  # twitter/summer
+    convert(store, "bob", day2 + timedelta(minutes=5), "B1", 3000, "EUR")
+    _, duplicate = convert(store, "ann", day2, "A1", 5000, "EUR")
+    assert duplicate
+    # a conversion that happened on day 1 but arrives last (out of order):
+    # bob's linkedin click is his only touch before it
+    convert(store, "bob", day1 + timedelta(hours=3), "B0", 2000, "EUR")
+    rows = {r["channel"]: r for r in channel_rows(store, default_currency="EUR")}
+    # twitter: ann and bob -> 2 visitors, 2 conversions, 50.00 + 30.00 = 80.00
+    assert rows["twitter"]["unique_visitors"] == 2
+    assert (rows["twitter"]["conversions"], rows["twitter"]["revenue"]) == (2, "80.00")
+    assert rows["twitter"]["converted_visitors"] == 2
+    # linkedin: bob's B0 (20.00), the last touch before day 1 03:00
+    assert (rows["linkedin"]["conversions"], rows["linkedin"]["revenue"]) == (1, "20.00")
+    # day 1 alone: twitter has only A1; B0 on linkedin is in it too
+    day1_rows = {
+        r["channel"]: r
+        for r in channel_rows(store, Period(day1.date(), day1.date()), default_currency="EUR")
+    }
+    assert day1_rows["twitter"]["human_clicks"] == 2
+    assert day1_rows["twitter"]["revenue"] == "50.00"
+    assert day1_rows["linkedin"]["revenue"] == "20.00"
+    # linear: bob's B1 had two touches (linkedin day 1, twitter day 2): half each
+    linear = {r["channel"]: r for r in channel_rows(store, model="linear", default_currency="EUR")}
+    assert linear["twitter"]["conversions"] == 1.5  # A1 whole + half of B1
+    assert linear["twitter"]["revenue"] == "65.00"  # 50.00 + 15.00
+    assert linear["linkedin"]["conversions"] == 1.5  # B0 whole + half of B1
+    assert linear["linkedin"]["revenue"] == "35.00"  # 20.00 + 15.00
+
+
+# -- random logs against the raw-log computation ------------------------------------
+
+
+def raw_rows(db, model: str, period: Period | None = None, campaign: str | None = None,
+             default_currency: str = "USD") -> list[dict]:  # fmt: skip
+    """The channel report computed directly from clicks, conversions and credits."""
+    period = period or Period()
+    where, params = ["1"], []
+    if period.start:
+        where.append("substr(c.ts, 1, 10) >= ?")
+        params.append(period.start.isoformat())
+    if period.end:
+        where.append("substr(c.ts, 1, 10) <= ?")
+        params.append(period.end.isoformat())
+    if campaign:
+        where.append("l.campaign = ?")
+        params.append(campaign)
+    clicks = {
+        r["channel"]: r
+        for r in db.query(
+            "SELECT l.channel, count(*) AS clicks, sum(c.is_bot = 0) AS human_clicks,"
+            " count(DISTINCT CASE WHEN c.is_bot = 0 THEN c.visitor_id END) AS unique_visitors"
+            f" FROM clicks c JOIN links l ON l.id = c.link_id WHERE {' AND '.join(where)}"
+            " GROUP BY l.channel",
+            params,
+        )
+    }
+    where, params = ["cr.model = ?"], [model]
+    if period.start:
+        where.append("substr(co.occurred_at, 1, 10) >= ?")
+        params.append(period.start.isoformat())
+    if period.end:
+        where.append("substr(co.occurred_at, 1, 10) <= ?")
+        params.append(period.end.isoformat())
+    if campaign:
+        where.append("l.campaign = ?")
+        params.append(campaign)
+    credits = {
+        (r["channel"], r["currency"]): r
+        for r in db.query(
+            "SELECT coalesce(l.channel, '(direct)') AS channel, co.currency,"
+            " sum(cr.weight_ppm) AS ppm, sum(cr.revenue_minor) AS revenue_minor,"
+            " count(DISTINCT CASE WHEN cr.weight_ppm > 0 THEN co.visitor_id END) AS converted"
+            " FROM credits cr JOIN conversions co ON co.id = cr.conversion_id"
+            " LEFT JOIN links l ON l.id = cr.link_id"
+            f" WHERE {' AND '.join(where)} GROUP BY 1, 2",
+            params,
+        )
+    }
+    channels = sorted(set(clicks) | {ch for ch, _ in credits}, key=lambda c: (c == "(direct)", c))
+    rows = []
+    for channel in channels:
+        c = clicks.get(channel, {"clicks": 0, "human_clicks": 0, "unique_visitors": 0})
+        currencies = sorted(cur for ch, cur in credits if ch == channel) or [default_currency]
+        for currency in currencies:
+            k = credits.get((channel, currency), {"ppm": 0, "revenue_minor": 0, "converted": 0})
+            ppm = k["ppm"]
+            rows.append(
+                {
+                    "channel": channel,
+                    "currency": currency,
+                    "clicks": c["clicks"],
+                    "human_clicks": c["human_clicks"],
+                    "unique_visitors": c["unique_visitors"],
+                    # whole conversions stay integers; shares show six places
+                    "conversions": ppm // 10**6 if ppm % 10**6 == 0 else round(ppm / 10**6, 6),
+                    "converted_visitors": k["converted"],
+                    "conversion_rate": round(k["converted"] / c["unique_visitors"], 6)
+                    if c["unique_visitors"]
+                    else None,
+                    # EUR and USD have two decimals
+                    "revenue": f"{k['revenue_minor'] // 100}.{k['revenue_minor'] % 100:02d}",
+                }
+            )
+    return rows
+
+
+def random_log(db, rng: random.Random, n_clicks: int, orders: list, start=START, days=20):
+    """Clicks by 60 visitors on random links and days; ~1 in 8 bots; then
+    conversions for some visitors at random times in the same span."""
+    for _ in range(n_clicks):
+        at = start + timedelta(seconds=rng.randrange(days * 86400))
+        bot = rng.random() < 0.12
+        click(db, rng.randint(1, len(CHANNELS)), f"v{rng.randrange(60):03d}", at, bot=bot)
+    for _ in range(n_clicks // 8):
+        at = start + timedelta(seconds=rng.randrange(days * 86400))
+        order = f"o{len(orders)}"
+        orders.append(order)
+        currency = rng.choice(["EUR", "USD"])
+        convert(db, f"v{rng.randrange(70):03d}", at, order, rng.randint(100, 99_999), currency)
+
+
+def assert_matches_raw(db, rng):
+    last = START.date() + timedelta(days=25)
+    periods = [Period(), Period(START.date() + timedelta(days=3), START.date() + timedelta(days=9))]
+    periods.append(Period(None, START.date() + timedelta(days=rng.randrange(25))))
+    for model in MODELS:
+        for period in periods:
+            assert channel_rows(db, period, model) == raw_rows(db, model, period), (model, period)
+    assert channel_rows(db, Period(None, last), "linear", Filters(campaign="spring")) == [
+        r
+        for r in raw_rows(db, "linear", Period(None, last), "spring")
+        if r["channel"] != "(direct)"
+    ]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_log_equals_raw_computation_through_batches_and_late_arrivals(
+    store, monkeypatch, seed
+):
+    rng = random.Random(seed)
+    monkeypatch.setattr(aggregates, "BATCH", rng.choice([3, 7, 50]))
+    orders = []
+    random_log(store, rng, 300, orders)
+    assert_matches_raw(store, rng)  # folds everything so far
+
+    # late arrivals: conversions dated before everything folded so far
+    for n in range(15):
+        at = START + timedelta(days=rng.randrange(3), seconds=rng.randrange(86400))
+        convert(store, f"v{rng.randrange(60):03d}", at, f"late{n}", rng.randint(1, 5000), "EUR")
+    # refused duplicates: the same orders again (new webhook ids), and replays
+    for order in rng.sample(orders, 10):
+        _, duplicate = convert(store, "v001", START + timedelta(days=30), order, 1, "USD")
+        assert duplicate
+    conversions_before = store.execute("SELECT count(*) FROM conversions").fetchone()[0]
+    _, duplicate = convert(store, "v002", START, "late0", 1, "EUR")
+    assert duplicate
+    assert store.execute("SELECT count(*) FROM conversions").fetchone()[0] == conversions_before
+    # more clicks after the first fold, some on days already folded
+    random_log(store, rng, 150, orders)
+    assert_matches_raw(store, rng)
+
+
+def test_refresh_in_one_pass_or_many_small_ones_gives_the_same_aggregates(app, store, monkeypatch):
+    rng = random.Random(9)
+    random_log(store, rng, 200, [])
+    monkeypatch.setattr(aggregates, "BATCH", 5)
+    refresh(store)
+    small = [dict(r) for r in store.query("SELECT * FROM link_day ORDER BY day, link_id")]
+    small_credits = [
+        dict(r) for r in store.query("SELECT * FROM credit_day ORDER BY 1, 2, 3, 4, 5, 6")
+    ]
+    monkeypatch.setattr(aggregates, "BATCH", 100_000)
+    aggregates.rebuild(store)  # from scratch, in one batch
+    assert [dict(r) for r in store.query("SELECT * FROM link_day ORDER BY day, link_id")] == small
+    assert [
+        dict(r) for r in store.query("SELECT * FROM credit_day ORDER BY 1, 2, 3, 4, 5, 6")
+    ] == small_credits
+
+
+def test_refresh_with_nothing_new_changes_nothing(store):
+    click(store, 1, "ann", START)
+    assert refresh(store) == 1  # one click folded
+    assert refresh(store) == 0
+    row = next(store.query("SELECT clicks, human_clicks FROM link_day"))
+    assert (row["clicks"], row["human_clicks"]) == (1, 1)
+
+
+def test_a_day_with_no_clicks_reports_nothing(store):
+    click(store, 1, "ann", START)
+    empty = Period(date(2026, 4, 1), date(2026, 4, 2))
+    assert channel_rows(store, empty) == []
