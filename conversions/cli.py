@@ -43,13 +43,18 @@ def report_options(f):
 
 def emit(columns, rows, csv_path):
     if csv_path:
-        out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")
         try:
-            for line in csv_lines(columns, rows):
-                out.write(line)
-        finally:
-            if out is not sys.stdout:
-                out.close()
+            out = (
+                sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")
+            )
+            try:
+                for line in csv_lines(columns, rows):
+                    out.write(line)
+            finally:
+                if out is not sys.stdout:
+                    out.close()
+        except OSError as e:
+            raise click.ClickException(f"cannot write {csv_path}: {e.strerror or e}") from None
         if csv_path != "-":
             click.echo(f"wrote {len(rows)} rows to {csv_path}", err=True)
         return

@@ -1,6 +1,8 @@
 """Report and goal endpoints under /api (admin API key required)."""
 
+import json
 from datetime import date
+from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
@@ -89,7 +91,10 @@ def list_goals():
 def put_goal(name):
     if not goals.GOAL_NAME.match(name):
         raise ApiError("goal names are lower-case letters, digits and _", field="name")
-    body = request.get_json(silent=True)
+    try:  # numbers as Decimal: 25.1 must not pass through a binary float
+        body = json.loads(request.get_data(), parse_float=Decimal)
+    except (ValueError, RecursionError):
+        body = None
     if not isinstance(body, dict):
         raise ApiError("body must be a JSON object")
     try:
@@ -98,6 +103,9 @@ def put_goal(name):
     except MoneyError as e:
         raise ApiError(str(e), field="value") from None
     description = body.get("description")
+    except MoneyError as e:
+        raise ApiError(str(e), field="currency") from None
+    try:
     if description is not None and (not isinstance(description, str) or len(description) > 200):
         raise ApiError(
             "description must be a string of at most 200 characters", field="description"
