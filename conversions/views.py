@@ -99,13 +99,13 @@ def put_goal(name):
         raise ApiError("body must be a JSON object")
     try:
         currency = check_currency(body.get("currency") or current_app.config["DEFAULT_CURRENCY"])
+    except MoneyError as e:
+        raise ApiError(str(e), field="currency") from None
+    try:
         value_minor = to_minor(body.get("value", "0"), currency)
     except MoneyError as e:
         raise ApiError(str(e), field="value") from None
     description = body.get("description")
-    except MoneyError as e:
-        raise ApiError(str(e), field="currency") from None
-    try:
     if description is not None and (not isinstance(description, str) or len(description) > 200):
         raise ApiError(
             "description must be a string of at most 200 characters", field="description"
