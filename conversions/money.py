@@ -1,17 +1,29 @@
 """Money as integer minor units, parsed from decimal text, never via floats."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, Inexact, InvalidOperation
 
-# ISO 4217 currencies whose minor unit is not cents
-EXPONENTS = {
-    "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "ISK": 0, "JPY": 0, "KMF": 0,
-    "KRW": 0, "PYG": 0, "RWF": 0, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0,
-    "XAF": 0, "XOF": 0, "XPF": 0,
-    "BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
-}  # fmt: skip
-CURRENCY = re.compile(r"^[A-Z]{3}$")
+# Active ISO 4217 currencies and their minor units (digits after the point).
+# Funds and metals without minor units (XAU, XDR, XXX...) are not money a
+# conversion can be worth, and a code outside this list is a typo.
+_BY_DIGITS = {
+    0: "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF",
+    2: "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BMD BND BOB BOV BRL BSD"
+    " BTN BWP BYN BZD CAD CDF CHE CHF CHW CNY COP COU CRC CUC CUP CVE CZK DKK DOP DZD EGP"
+    " ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GTQ GYD HKD HNL HTG HUF IDR ILS INR IRR JMD"
+    " KES KGS KHR KPW KYD KZT LAK LBP LKR LRD LSL MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR"
+    " MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD PAB PEN PGK PHP PKR PLN QAR RON RSD RUB"
+    " SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB TJS TMT TOP TRY"
+    " TTD TWD TZS UAH USD USN UYU UZS VED VES WST XCD XCG YER ZAR ZMW ZWG ZWL",
+    3: "BHD IQD JOD KWD LYD OMR TND",
+    4: "CLF UYW",
+}
+EXPONENTS = {code: digits for digits, codes in _BY_DIGITS.items() for code in codes.split()}
+CURRENCY = re.compile(r"[A-Z]{3}")
+# a plain decimal as people and ct.js write it: no exponent, no sign, no "_"
+DECIMAL_TEXT = re.compile(r"[0-9]{1,20}(\.[0-9]{1,40})?")
 MAX_AMOUNT = Decimal("1000000000000")
+EXACT = Context(prec=40, traps=[InvalidOperation, Inexact])
 
 
 class MoneyError(ValueError):
@@ -23,25 +35,42 @@ def exponent(currency: str) -> int:
 
 
 def check_currency(value) -> str:
-    if not isinstance(value, str) or not CURRENCY.match(value.strip().upper()):
+    """An ISO 4217 code, upper-cased; anything else is refused."""
+    code = value.strip().upper() if isinstance(value, str) else None
+    if not code or not CURRENCY.fullmatch(code) or code not in EXPONENTS:
         raise MoneyError("currency must be a three-letter ISO 4217 code such as EUR")
-    return value.strip().upper()
+    return code
 
 
 def to_minor(value, currency: str) -> int:
-    """Exact minor units of a decimal amount; refuses what cannot be exact."""
+    """Exact minor units of a decimal amount; refuses what cannot be exact.
+
+    Text must be a plain decimal ("49.90"); numbers come as int or Decimal
+    (JSON parsed with parse_float=Decimal), never float.
+    """
     if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
         raise MoneyError('value must be a decimal string such as "49.90" or a number')
-    try:
-        amount = Decimal(value.strip() if isinstance(value, str) else value)
-    except InvalidOperation:
-        raise MoneyError(f"value {str(value)[:40]!r} is not a number") from None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("-") and DECIMAL_TEXT.fullmatch(text[1:]):
+            raise MoneyError(f"value must be a finite amount from 0 to 10^12, not {text[:40]}")
+        if not DECIMAL_TEXT.fullmatch(text):
+            raise MoneyError(f'value {value[:40]!r} is not a decimal amount such as "49.90"')
+        amount = Decimal(text)
+    else:
+        amount = Decimal(value)
     if not amount.is_finite() or amount < 0 or amount > MAX_AMOUNT:
-        raise MoneyError("value must be a finite amount from 0 to 10^12")
+        raise MoneyError(f"value must be a finite amount from 0 to 10^12, not {str(amount)[:40]}")
     digits = exponent(currency)
-    minor = amount.scaleb(digits)
+    too_precise = MoneyError(f"value has more decimal places than {currency} allows ({digits})")
+    try:
+        # 40 digits hold any amount up to 10^12 in the smallest minor unit;
+        # Inexact is raised rather than silently rounding a longer one
+        minor = amount.scaleb(digits, context=EXACT)
+    except Inexact:
+        raise too_precise from None
     if minor != minor.to_integral_value():
-        raise MoneyError(f"value has more decimal places than {currency} allows ({digits})")
+        raise too_precise
     return int(minor)
 
 

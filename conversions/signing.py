@@ -23,11 +23,16 @@ class SignatureError(Exception):
 
 
 def secret_key(secret: str) -> bytes:
-    encoded = secret.removeprefix(SECRET_PREFIX)
+    """The HMAC key: the base64-decoded part after `whsec_` (padding optional,
+    as the Standard Webhooks libraries accept it)."""
+    encoded = secret.removeprefix(SECRET_PREFIX).strip()
     try:
-        return base64.b64decode(encoded, validate=True)
+        key = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
     except (binascii.Error, ValueError):
         raise ValueError("webhook secret is not valid base64 after whsec_") from None
+    if not key:
+        raise ValueError("webhook secret is empty")
+    return key
 
 
 def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:

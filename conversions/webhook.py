@@ -6,6 +6,7 @@ after it verifies, and parsed with exact decimals for money.
 
 import json
 import time
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
@@ -14,6 +15,7 @@ from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 
+from .goals import GOAL_NAME
 from .intake import Conversion, UnknownClick, UnknownGoal, public, record_conversion
 from .money import MoneyError, check_currency, to_minor
 from .policy import current_policy
@@ -22,16 +24,25 @@ from .signing import SignatureError, verify
 bp = Blueprint("webhook", __name__)
 
 MAX_ID = 128
+MAX_BODY = 64 * 1024  # a conversion is a few hundred bytes
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-def _no_constants(name):
-    raise ValueError(f"{name} is not a number")
+class NotANumber:
+    """NaN or Infinity in the body: not JSON, but named as the field's fault
+    rather than the whole body's."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __str__(self):
+        return self.name
 
 
 def parse_body(raw: bytes) -> dict:
     try:
-        body = json.loads(raw, parse_float=Decimal, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw, parse_float=Decimal, parse_constant=NotANumber)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError("body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError("body must be a JSON object")
@@ -49,10 +60,28 @@ def optional_id(body: dict, field: str) -> str | None:
     return value
 
 
+def occurred_at(body: dict, now: datetime, max_skew: int) -> datetime:
+    raw = body["occurred_at"]
+    try:
+        moment = parse_moment(raw) if isinstance(raw, str) else None
+    except (ValueError, OverflowError):
+        moment = None
+    if moment is None or moment < EARLIEST:
+        raise ApiError(
+            "occurred_at must be an ISO 8601 date-time such as 2026-03-31T14:05:00Z",
+            field="occurred_at",
+        )
+    if (moment - now).total_seconds() > max_skew:
+        raise ApiError("occurred_at is in the future", field="occurred_at")
+    return moment
+
+
 def conversion_from(body: dict, msg_id: str, max_skew: int) -> Conversion:
     goal = body.get("goal")
     if not isinstance(goal, str) or not goal:
         raise ApiError("goal is required", field="goal")
+    if not GOAL_NAME.fullmatch(goal):
+        raise ApiError("goal must be the name of a goal such as purchase", field="goal")
     now = utcnow()
     conversion = Conversion(
         goal=goal,
@@ -80,21 +109,18 @@ def conversion_from(body: dict, msg_id: str, max_skew: int) -> Conversion:
             raise ApiError(str(e), field="value") from None
         conversion.currency = currency
     if body.get("occurred_at") is not None:
-        try:
-            conversion.occurred_at = parse_moment(body["occurred_at"])
-        except (TypeError, ValueError):
-            raise ApiError(
-                "occurred_at must be an ISO 8601 date-time", field="occurred_at"
-            ) from None
-        if (conversion.occurred_at - now).total_seconds() > max_skew:
-            raise ApiError("occurred_at is in the future", field="occurred_at")
+        conversion.occurred_at = occurred_at(body, now, max_skew)
     return conversion
 
 
 @bp.post("/t/webhook")
 def receive():
     config = current_app.config
-    raw = request.get_data(cache=False)
+    if (request.content_length or 0) > MAX_BODY:
+        raise ApiError(f"body is larger than {MAX_BODY} bytes", 413)
+    raw = request.stream.read(MAX_BODY + 1)  # never more, whatever the sender says
+    if len(raw) > MAX_BODY:
+        raise ApiError(f"body is larger than {MAX_BODY} bytes", 413)
     try:
         msg_id = verify(
             config["WEBHOOK_SECRETS"],
@@ -110,7 +136,7 @@ def receive():
         row, duplicate = record_conversion(get_db(), conversion, current_policy())
     except UnknownGoal:
         raise ApiError(
-            f"unknown goal '{conversion.goal}' (add it with `flask goals set`)", field="goal"
+            f"unknown goal {conversion.goal!r} (add it with `flask goals set`)", field="goal"
         ) from None
     except UnknownClick:
         raise ApiError("click_id is not a click clicktrail recorded", field="click_id") from None

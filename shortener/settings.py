@@ -4,6 +4,7 @@ This is the one place settings are defined: `create_app` loads the defaults
 from here, and a test checks that each key is documented in the README.
 """
 
+import base64
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,6 +140,12 @@ SETTINGS = [
         "The window over which unknown-code requests are counted, and how long a block lasts.",
     ),
     Setting(
+        "MAX_CONTENT_LENGTH",
+        4 * 1024 * 1024,
+        "Largest request body accepted, in bytes (Flask's own key); bigger ones get 413 "
+        "before they are read into memory.",
+    ),
+    Setting(
         "DASHBOARD_SESSION_HOURS",
         12,
         "How long a dashboard sign-in lasts before the user must sign in again.",
@@ -165,6 +172,18 @@ class ConfigError(RuntimeError):
     pass
 
 
+def _webhook_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_<base64>` secret, b"" when it is not one
+    (checked here so a bad secret stops start-up, not every webhook)."""
+    if not secret.startswith("whsec_"):
+        return b""
+    encoded = secret.removeprefix("whsec_").strip()
+    try:
+        return base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True)
+    except ValueError:
+        return b""
+
+
 def check(config) -> None:
     """Refuse to start on a setting that would silently produce wrong numbers."""
     if not config.get("SECRET_KEY"):
@@ -180,7 +199,7 @@ def check(config) -> None:
     if isinstance(secrets, str):
         secrets = [secrets]
     for secret in secrets or []:
-        if not isinstance(secret, str) or not secret.startswith("whsec_"):
+        if not isinstance(secret, str) or not _webhook_key(secret):
             raise ConfigError("WEBHOOK_SECRET entries must look like whsec_<base64>")
     retention = config["CLICK_RETENTION_DAYS"]
     if retention is not None and (not isinstance(retention, int) or retention < window):
