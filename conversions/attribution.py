@@ -39,6 +39,10 @@ def model_weights(
         half_life = timedelta(days=half_life_days)
         raw = [Fraction(2 ** (-((converted_at - t) / half_life))) for t in touch_times]
         total = sum(raw)
+        if not total:  # every weight underflowed (ages of many half-lives):
+            newest = max(touch_times)  # the same shares, measured from the newest touch
+            raw = [Fraction(2 ** (-((newest - t) / half_life))) for t in touch_times]
+            total = sum(raw)
         return [w / total for w in raw]
     raise ValueError(f"unknown attribution model {model!r}; known: {', '.join(MODELS)}")
 

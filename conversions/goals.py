@@ -4,7 +4,8 @@ import re
 
 from sqlite_utils import Database
 
-GOAL_NAME = re.compile(r"^[a-z0-9][a-z0-9_]{0,39}$")
+# \A...\Z, not ^...$: "$" would let a trailing newline through
+GOAL_NAME = re.compile(r"\A[a-z0-9][a-z0-9_]{0,39}\Z")
 
 
 def get_goal(db: Database, name: str) -> dict | None:

@@ -12,6 +12,7 @@ import sqlite3
 from flask import Blueprint, current_app, make_response, render_template, request
 
 from shortener import cookie
+from shortener.bots import crawler_platform, is_prefetch
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
@@ -68,8 +69,22 @@ def pixel_conversion() -> Conversion:
     return conversion
 
 
+def from_machine() -> bool:
+    """HEAD requests, link-preview crawlers and prefetches are not people
+    converting or visiting: they get the GIF and nothing is recorded
+    (Googlebot renders pages, thank-you pages included)."""
+    user_agent = request.headers.get("User-Agent", "")[:512]
+    return (
+        request.method == "HEAD"
+        or bool(crawler_platform(user_agent))
+        or is_prefetch(request.headers)
+    )
+
+
 @bp.get("/t/pixel.gif")
 def conversion_pixel():
+    if from_machine():
+        return gif()
     try:
         conversion = pixel_conversion()
         try:
@@ -88,29 +103,32 @@ def conversion_pixel():
 @bp.get("/t/visit.gif")
 def visit_pixel():
     """A page view on the marketer's site. Visitors known only from these,
-    never from a short link, are the control group."""
-    visitor_id = cookie.read_visitor()
-    db = get_db()
-    click_id = request.args.get("click")
-    if click_id and len(click_id) <= MAX_PARAM:
-        try:
-            visitor_id = visitor_of_click(db, click_id) or visitor_id
-        except UnknownClick:
-            pass  # a mangled click id tells us nothing
-    fresh = visitor_id is None
-    if fresh:
-        visitor_id = cookie.new_visitor_id()
+    never from a short link, are the control group. A visitor without a
+    valid cookie gets one (for the click's visitor when `click` names one)."""
+    response = gif()
+    if from_machine():
+        return response
+    cookie_visitor = cookie.read_visitor()
+    visitor_id = cookie_visitor
     url = (request.args.get("url") or request.referrer or "")[:MAX_URL] or None
     referrer = (request.args.get("ref") or "")[:MAX_URL] or None
     try:
+        db = get_db()
+        click_id = request.args.get("click")
+        if click_id and len(click_id) <= MAX_PARAM:
+            try:
+                visitor_id = visitor_of_click(db, click_id) or visitor_id
+            except UnknownClick:
+                pass  # a mangled click id tells us nothing
+        visitor_id = visitor_id or cookie.new_visitor_id()
         db.execute(
             "INSERT INTO visits (visitor_id, ts, url, referrer) VALUES (?, ?, ?, ?)",
             [visitor_id, to_db(utcnow()), url, referrer],
         )
     except sqlite3.Error:
         current_app.logger.exception("visit could not be stored")
-    response = gif()
-    if fresh:
+        return response
+    if cookie_visitor is None:
         cookie.set_visitor_cookie(response, visitor_id)
     return response
 

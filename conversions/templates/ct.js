@@ -40,6 +40,13 @@
     return image;
   }
 
+  // A computed total such as 19.99 * 3 is 59.970000000000006 in binary
+  // floating point, which the pixel would refuse as too precise; 15
+  // significant digits give back the decimal the shop meant (59.97).
+  function amount(value) {
+    return typeof value === "number" ? String(Number(value.toPrecision(15))) : String(value);
+  }
+
   window.clicktrail = {
     clickId: function () { return click; },
     visit: function () {
@@ -49,7 +56,9 @@
       var data = { goal: goal };
       options = options || {};
       ["value", "currency", "order_id"].forEach(function (key) {
-        if (options[key] !== undefined && options[key] !== null) { data[key] = String(options[key]); }
+        if (options[key] !== undefined && options[key] !== null) {
+          data[key] = key === "value" ? amount(options[key]) : String(options[key]);
+        }
       });
       return send("/t/pixel.gif", data);
     }
