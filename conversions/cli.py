@@ -64,7 +64,9 @@ def emit(columns, rows, csv_path):
 
 @report_cli.command("channels")
 @report_options
-def channels_command(csv_path, start, end, model, channel, campaign, goal):
+@click.option("--verified/--unverified", default=None,
+              help="only webhook (verified) or only pixel (unverified) conversions")  # fmt: skip
+def channels_command(csv_path, start, end, model, channel, campaign, goal, verified):
     """Per-channel clicks, visitors, conversions and revenue.
 
     Example: flask --app shortener report channels --from 2026-03-01 --csv march.csv
@@ -77,6 +79,7 @@ def channels_command(csv_path, start, end, model, channel, campaign, goal):
         model,
         Filters(channel, campaign, goal),
         current_app.config["DEFAULT_CURRENCY"],
+        verified,
     )
     emit(CHANNEL_COLUMNS, rows, csv_path)
 

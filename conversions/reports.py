@@ -91,9 +91,11 @@ def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, di
 
 
 def credit_totals(
-    db: Database, period: Period, filters: Filters, model: str
+    db: Database, period: Period, filters: Filters, model: str, verified: bool | None = None
 ) -> dict[tuple[str, str], dict]:
     day_sql, day_params = period.where("c.day")
+    if verified is not None:  # webhook (verified) or pixel (unverified) conversions only
+        day_sql, day_params = f"{day_sql} AND c.verified = ?", [*day_params, int(verified)]
     link_sql, link_params = filters.link_where()
     goal_sql = "c.goal = ?" if filters.goal else "1"
     goal_params = [filters.goal] if filters.goal else []
@@ -124,14 +126,16 @@ def channel_rows(
     model: str = "last_touch",
     filters: Filters = Filters(),
     default_currency: str = "USD",
+    verified: bool | None = None,
 ) -> list[dict]:
     """One row per channel and currency of its revenue (click columns are the
-    channel's and repeat on each of its currency rows)."""
+    channel's and repeat on each of its currency rows). `verified` counts
+    only webhook (True) or only pixel (False) conversions."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}")
     refresh(db)
     clicks = click_totals(db, period, filters)
-    credits = credit_totals(db, period, filters, model)
+    credits = credit_totals(db, period, filters, model, verified)
     currencies = defaultdict(list)
     for channel, currency in credits:
         currencies[channel].append(currency)

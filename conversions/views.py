@@ -66,7 +66,11 @@ def respond(name: str, columns: list[str], rows: list[dict], period: Period, mod
 @require_api_key
 def channels_report():
     period, model, filters = report_args()
-    rows = channel_rows(get_db(), period, model, filters, current_app.config["DEFAULT_CURRENCY"])
+    verified = {"true": True, "false": False, None: None}.get(request.args.get("verified"), "?")
+    if verified == "?":
+        raise ApiError("verified must be true (webhooks) or false (pixels)", field="verified")
+    currency = current_app.config["DEFAULT_CURRENCY"]
+    rows = channel_rows(get_db(), period, model, filters, currency, verified)
     return respond("channels", CHANNEL_COLUMNS, rows, period, model)
 
 
