@@ -41,8 +41,9 @@ def address_key(address: str | None) -> str:
 
 
 class MissLimiter:
-    """Counts misses per key in a window that starts at the first miss;
-    going over `limit` blocks the key for `window` seconds."""
+    """Counts misses per key in a window that starts at the first miss; the
+    `limit`-th miss blocks the key for `window` seconds, so it gets `limit`
+    404s and then 429s."""
 
     def __init__(self, limit: int, window: float, clock=time.monotonic):
         self.limit = limit
@@ -72,7 +73,7 @@ class MissLimiter:
                     self._prune(now)
                 entry = self._entries[key] = [now, 0, 0.0]
             entry[1] += 1
-            if entry[1] > self.limit:
+            if entry[1] >= self.limit:  # the limit is used up: the next request waits
                 entry[2] = now + self.window
 
     def _prune(self, now: float) -> None:

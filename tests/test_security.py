@@ -1,9 +1,31 @@
 """Attacks on shorteners and trackers, refused: destinations, code guessing,
 webhook signatures, forged pixels, cookies, CSV injection, API keys, bodies."""
 
+import base64
+import json
+import time
+
 import pytest
 
-from conftest import AUTH, make_link, post_webhook
+from conftest import (
+    AUTH,
+    WEBHOOK_SECRET,
+    app_config,
+    browser,
+    make_link,
+    post_webhook,
+    signed_headers,
+)
+from conversions import signing
+from shortener import create_app, links, ratelimit
+from shortener.db import connect, init_db
+
+
+def new_app(tmp_path, **overrides):
+    config = app_config(tmp_path, **overrides)
+    init_db(config["DATABASE"])
+    return create_app(config)
+
 
 # -- pixels are unverified; reports can tell verified revenue apart --------------
 
@@ -60,3 +82,256 @@ def test_oversized_bodies_are_refused_before_they_are_read(client, db, path):
     assert "error" in response.get_json()
     stored = "SELECT (SELECT count(*) FROM links) + (SELECT count(*) FROM conversions)"
     assert db.execute(stored).fetchone()[0] == 0
+
+
+# -- destinations: no script, no smuggled scheme, no header injection, no loop --------
+
+# cases beyond tests/test_links.py's list: obfuscated schemes, C1 controls, slash tricks
+SNEAKY_DESTINATIONS = {
+    "spaces before javascript": "   javascript:alert(1)",
+    "control char before javascript": "\x01javascript:alert(1)",
+    "tab inside the scheme": "java\tscript:alert(1)",
+    "newline inside the scheme": "java\nscript:alert(1)",
+    "NUL inside the scheme": "javascript\x00:alert(1)",
+    "VBScript upper": "VBScript:MsgBox(1)",
+    "DATA upper, base64": "DATA:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+    "file with host": "file://localhost/etc/passwd",
+    "http without slashes": "http:evil.example/x",
+    "https with one slash": "https:/evil.example/x",
+    "backslashes for slashes": "https:\\\\evil.example/x",
+    "encoded CR LF in the host": "https://shop.example.com%0d%0aSet-Cookie:x=y/",
+    "next line (C1)": "https://shop.example.com/\u0085Set-Cookie:x=y",
+    "line separator": "https://shop.example.com/\u2028x",
+    "own host with a port": "https://go.example.test:8443/x",
+    "own host, upper case": "HTTPS://GO.EXAMPLE.TEST/x",
+    "CR only": "https://shop.example.com/\rSet-Cookie:x=y",
+}
+
+
+def counts(db) -> tuple[int, int]:
+    return db.execute(
+        "SELECT (SELECT count(*) FROM links), (SELECT count(*) FROM clicks)"
+    ).fetchone()
+
+
+@pytest.mark.parametrize("url", SNEAKY_DESTINATIONS.values(), ids=SNEAKY_DESTINATIONS.keys())
+def test_sneaky_destinations_are_refused_everywhere(client, db, url):
+    created = client.post(
+        "/api/links", json={"url": url, "channel": "x", "campaign": "c"}, headers=AUTH
+    )
+    assert created.status_code == 400 and created.get_json()["field"] == "url"
+    assert counts(db) == (0, 0)
+    make_link(client, code="good")
+    patched = client.patch("/api/links/good", json={"url": url}, headers=AUTH)
+    assert patched.status_code == 400 and patched.get_json()["field"] == "url"
+    # put straight into the database, it is still refused when followed
+    db.execute("UPDATE links SET url = ? WHERE code = 'good'", [url])
+    response = client.get("/good")
+    assert response.status_code == 410
+    assert "Location" not in response.headers
+    assert counts(db) == (1, 0)
+
+
+def test_percent_encoded_cr_lf_in_the_path_stays_encoded_in_location(client):
+    make_link(client, code="enc", url="https://shop.example.com/a%0d%0aSet-Cookie:x=y")
+    location = client.get("/enc").headers["Location"]
+    assert "\r" not in location and "\n" not in location
+    assert location.startswith("https://shop.example.com/a%0d%0aSet-Cookie:x=y?")
+
+
+# -- short codes ----------------------------------------------------------------------
+
+
+def test_100000_random_codes_are_unique_and_long_enough():
+    codes = [links.new_code() for _ in range(100_000)]
+    assert len(set(codes)) == 100_000
+    assert min(len(c) for c in codes) >= 7
+    assert set("".join(codes)) <= set(links.CODE_ALPHABET)
+    # 57 symbols x 7 places: about 1.95e12 codes, 2e7 times more than 100,000
+    assert len(links.CODE_ALPHABET) ** 7 > 1.9e12
+
+
+# -- guessing codes: many unknown codes from one address earn a 429 --------------------
+
+
+def guesser(app, address="198.51.100.7"):
+    client = browser(app)
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_many_404s_from_one_address_get_429_for_a_while(tmp_path):
+    app = new_app(tmp_path, NOT_FOUND_LIMIT=5, NOT_FOUND_WINDOW_SECONDS=1)
+    make_link(browser(app), code="real")
+    db = connect(app.config["DATABASE"])
+    attacker = guesser(app)
+    assert [attacker.get(f"/guess{n}").status_code for n in range(5)] == [404] * 5
+    blocked = attacker.get("/guess5")
+    assert blocked.status_code == 429
+    assert int(blocked.headers["Retry-After"]) >= 1
+    assert blocked.headers["Cache-Control"] == "no-store"
+    # while blocked, a real code answers 429 too (a 302 would confirm a hit), and no click
+    assert attacker.get("/real").status_code == 429
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+    # someone else is not affected
+    assert guesser(app, "198.51.100.8").get("/real").status_code == 302
+    time.sleep(1.2)  # the block lasts one window
+    assert attacker.get("/real").status_code == 302
+    assert attacker.get("/guess6").status_code == 404
+
+
+def test_known_codes_and_gone_links_do_not_count_as_guesses(tmp_path):
+    app = new_app(tmp_path, NOT_FOUND_LIMIT=2)
+    visitor = guesser(app)
+    make_link(visitor, code="real")
+    make_link(visitor, code="gone")
+    visitor.delete("/api/links/gone", headers=AUTH)
+    statuses = [visitor.get(p).status_code for p in ["/real", "/gone"] * 10]
+    assert statuses == [302, 410] * 10
+
+
+def test_an_ipv6_client_cannot_hop_addresses_within_its_64(tmp_path):
+    app = new_app(tmp_path, NOT_FOUND_LIMIT=3)
+    for n in range(3):
+        assert guesser(app, f"2001:db8:1:2::{n + 1}").get(f"/g{n}").status_code == 404
+    assert guesser(app, "2001:db8:1:2::ffff").get("/g9").status_code == 429
+    assert guesser(app, "2001:db8:1:3::1").get("/g9").status_code == 404  # next /64
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(tmp_path):
+    app = new_app(tmp_path, NOT_FOUND_LIMIT=2, TRUST_PROXY_HEADERS=True)
+    proxy = guesser(app, "10.0.0.1")
+    one = {"X-Forwarded-For": "spoofed, 203.0.113.5"}
+    two = {"X-Forwarded-For": "203.0.113.6"}
+    assert [proxy.get(f"/g{n}", headers=one).status_code for n in range(3)] == [404, 404, 429]
+    assert proxy.get("/g9", headers=two).status_code == 404  # the proxy itself is not blocked
+
+
+def test_a_limit_of_zero_turns_the_limiter_off(tmp_path):
+    app = new_app(tmp_path, NOT_FOUND_LIMIT=0)
+    attacker = guesser(app)
+    assert {attacker.get(f"/g{n}").status_code for n in range(50)} == {404}
+
+
+def test_limiter_memory_stays_bounded_under_a_flood_of_addresses():
+    now = [0.0]
+    limiter = ratelimit.MissLimiter(limit=1, window=60, clock=lambda: now[0])
+    for n in range(ratelimit.MAX_TRACKED * 2):
+        limiter.miss(f"addr{n}")
+    assert len(limiter._entries) <= ratelimit.MAX_TRACKED
+    limiter.miss("addr-last")
+    limiter.miss("addr-last")
+    assert limiter.retry_after("addr-last") == 60
+    now[0] = 61
+    assert limiter.retry_after("addr-last") == 0
+
+
+# -- webhooks over HTTP ----------------------------------------------------------------
+
+
+def conversions_count(db) -> int:
+    return db.execute("SELECT count(*) FROM conversions").fetchone()[0]
+
+
+@pytest.fixture
+def clicked(client):
+    make_link(client, code="hop")
+    return click_id_of(client.get("/hop"))
+
+
+@pytest.mark.parametrize("skew", [-360, 360])
+def test_a_webhook_six_minutes_off_is_400_and_stores_nothing(client, db, clicked, skew):
+    payload = {"goal": "signup", "click_id": clicked}
+    response = post_webhook(client, payload, timestamp=int(time.time()) + skew)
+    assert response.status_code == 400
+    assert "webhook-timestamp" in response.get_json()["error"]
+    assert conversions_count(db) == 0
+    assert post_webhook(client, payload).status_code == 201  # the same, on time
+
+
+def test_a_byte_flipped_in_transit_is_401_and_stores_nothing(client, db, clicked):
+    body = json.dumps({"goal": "purchase", "value": "10.00", "click_id": clicked}).encode()
+    headers = signed_headers(body)
+    for position in (0, len(body) // 2, len(body) - 1):
+        tampered = bytearray(body)
+        tampered[position] ^= 0x01
+        response = client.post("/t/webhook", data=bytes(tampered), headers=headers)
+        assert response.status_code == 401
+    assert conversions_count(db) == 0
+
+
+SIGNATURE_HEADERS = {
+    "v1 with no value": "v1,",
+    "garbage": "garbage",
+    "empty": "",
+    "spaces only": "   ",
+    "comma only": ",",
+    "not base64": "v1,!!!!",
+    "right length, wrong bytes": "v1," + base64.b64encode(b"\0" * 32).decode(),
+    "other version": "v2,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    "non-ascii": "v1,\u00e9\u00e9\u00e9",
+    "huge": "v1," + "A" * 20_000,
+    "many entries": " ".join(["v1,AAAA"] * 500),
+}
+
+
+@pytest.mark.parametrize("value", SIGNATURE_HEADERS.values(), ids=SIGNATURE_HEADERS.keys())
+def test_malformed_signature_headers_are_401_or_400_never_500(client, db, clicked, value):
+    body = json.dumps({"goal": "signup", "click_id": clicked}).encode()
+    headers = {**signed_headers(body), "webhook-signature": value}
+    response = client.post("/t/webhook", data=body, headers=headers)
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"]
+    assert conversions_count(db) == 0
+
+
+@pytest.mark.parametrize(
+    "header, value",
+    [("webhook-id", ""), ("webhook-id", "a b"), ("webhook-id", "x" * 300),
+     ("webhook-timestamp", ""), ("webhook-timestamp", "-5"), ("webhook-timestamp", "1e9"),
+     ("webhook-timestamp", "9" * 40), ("webhook-timestamp", "\u0661\u0662")],
+)  # fmt: skip
+def test_malformed_id_and_timestamp_headers_are_400_never_500(client, db, clicked, header, value):
+    body = json.dumps({"goal": "signup", "click_id": clicked}).encode()
+    response = client.post("/t/webhook", data=body, headers={**signed_headers(body), header: value})
+    assert response.status_code in (400, 401)
+    assert conversions_count(db) == 0
+
+
+def test_secret_rotation_old_secret_works_while_configured_then_fails(tmp_path):
+    old = WEBHOOK_SECRET
+    new = "whsec_" + base64.b64encode(b"the-new-secret-after-rotation!!!").decode()
+    rotating = new_app(tmp_path, WEBHOOK_SECRET=[new, old])
+    client = browser(rotating)
+    make_link(client, code="hop")
+    click_id = click_id_of(client.get("/hop"))
+    payload = {"goal": "signup", "click_id": click_id}
+    assert post_webhook(client, payload, msg_id="m-old", secret=old).status_code == 201
+    assert post_webhook(client, payload, msg_id="m-new", secret=new).status_code == 201
+    # the old secret removed from the configuration (same database)
+    rotated = browser(create_app(app_config(tmp_path, WEBHOOK_SECRET=new)))
+    assert post_webhook(rotated, payload, msg_id="m-old-2", secret=old).status_code == 401
+    assert post_webhook(rotated, payload, msg_id="m-new-2", secret=new).status_code == 201
+    db = connect(rotating.config["DATABASE"])
+    ids = [r[0] for r in db.execute("SELECT webhook_id FROM conversions ORDER BY id")]
+    assert ids == ["m-old", "m-new", "m-new-2"]
+
+
+def test_signatures_are_compared_in_constant_time(client, clicked, monkeypatch):
+    """The comparison goes through hmac.compare_digest (a spy that still
+    compares): `==` would leak how many leading bytes matched."""
+    calls = []
+    real = signing.hmac.compare_digest
+
+    def spy(a, b):
+        calls.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(signing.hmac, "compare_digest", spy)
+    assert post_webhook(client, {"goal": "signup", "click_id": clicked}).status_code == 201
+    assert calls and calls[-1][0] == calls[-1][1]
+    calls.clear()
+    body = b'{"goal": "signup"}'
+    headers = {**signed_headers(body), "webhook-signature": "v1," + "A" * 43 + "="}
+    assert client.post("/t/webhook", data=body, headers=headers).status_code == 401
+    assert calls and all(a != b for a, b in calls)
