@@ -2,10 +2,14 @@
 webhook signatures, forged pixels, cookies, CSV injection, API keys, bodies."""
 
 import base64
+import csv
+import io
 import json
+import re
 import time
 
 import pytest
+from werkzeug.routing import IntegerConverter
 
 from conftest import (
     AUTH,
@@ -17,6 +21,7 @@ from conftest import (
     signed_headers,
 )
 from conversions import signing
+from conversions.csvout import csv_lines
 from shortener import create_app, links, ratelimit
 from shortener.db import connect, init_db
 
@@ -335,3 +340,105 @@ def test_signatures_are_compared_in_constant_time(client, clicked, monkeypatch):
     headers = {**signed_headers(body), "webhook-signature": "v1," + "A" * 43 + "="}
     assert client.post("/t/webhook", data=body, headers=headers).status_code == 401
     assert calls and all(a != b for a, b in calls)
+
+
+# -- cookies ----------------------------------------------------------------------------
+
+
+def cookie_attributes(response) -> dict:
+    [header] = [h for h in response.headers.getlist("Set-Cookie") if h.startswith("ct_vid=")]
+    attrs = {}
+    for part in header.split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        attrs[key.lower()] = value
+    return attrs
+
+
+@pytest.mark.parametrize("window", [1, 30, 400])
+def test_every_tracking_cookie_is_secure_httponly_lax_and_at_most_400_days(tmp_path, window):
+    app = new_app(tmp_path, ATTRIBUTION_WINDOW_DAYS=window)
+    https = {"base_url": "https://go.example.test"}
+    make_link(browser(app), code="hop")
+    for path in ("/hop", "/t/visit.gif"):
+        attrs = cookie_attributes(browser(app).get(path, **https))
+        assert "secure" in attrs and "httponly" in attrs
+        assert attrs["samesite"] == "Lax"
+        assert int(attrs["max-age"]) == window * 86400 <= 400 * 86400
+
+
+@pytest.mark.parametrize("path", ["/t/pixel.gif?goal=signup", "/t/visit.gif", "/hop"])
+@pytest.mark.parametrize("value", ["x", "a.b.c", "\u00e9" * 10, "A" * 4000, '"quoted"', ";;"])
+def test_junk_cookies_on_tracking_endpoints_are_ignored_without_error(client, path, value):
+    make_link(client, code="hop")
+    client.set_cookie("ct_vid", value)
+    response = client.get(path)
+    assert response.status_code in (200, 302)
+
+
+# -- CSV --------------------------------------------------------------------------------
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised_and_round_trip():
+    nasty = ["=HYPERLINK(\"http://evil\")", "+1+2", "-2+3", "@SUM(A1)", "\tTAB", "\rCR",
+             "\nLF", 'comma, "quote"', "multi\nline\r\ntext", "plain"]  # fmt: skip
+    lines = list(csv_lines(["text", "number"], [{"text": t, "number": -5} for t in nasty]))
+    rows = list(csv.reader(io.StringIO("".join(lines), newline="")))
+    assert rows[0] == ["text", "number"]
+    for original, (text, number) in zip(nasty, rows[1:], strict=True):
+        if original[0] in "=+-@\t\r\n":
+            assert text == "'" + original  # shown as text, never evaluated
+        else:
+            assert text == original  # commas, quotes and newlines survive intact
+        assert number == "-5"  # numbers stay numbers
+
+
+def test_campaign_names_reach_the_csv_neutralised(client):
+    make_link(client, code="hop", campaign="=cmd|' /C calc'!A0")
+    client.get("/hop")
+    body = client.get("/api/reports/attribution?by=campaign&format=csv", headers=AUTH)
+    rows = list(csv.DictReader(io.StringIO(body.get_data(as_text=True), newline="")))
+    assert [r["campaign"] for r in rows] == ["'=cmd|' /C calc'!A0"]
+
+
+# -- the API: every endpoint needs a key ------------------------------------------------
+
+
+def api_routes(app):
+    """Every (method, path) under /api, path variables filled in."""
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/") or rule.rule in PUBLIC_API:
+            continue
+        path = rule.rule
+        for name, converter in rule._converters.items():
+            sample = "1" if isinstance(converter, IntegerConverter) else "xy1"
+            path = re.sub(rf"<(?:[a-z]+:)?{name}>", sample, path)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            yield method, path
+
+
+PUBLIC_API = {"/api/openapi.json"}
+BAD_KEYS = [
+    {},
+    {"Authorization": "Bearer wrong"},
+    {"Authorization": "Bearer "},
+    {"Authorization": "Basic dGVzdC1hcGkta2V5"},
+    {"Authorization": AUTH["Authorization"] + "x"},
+]
+
+
+def table_counts(db) -> dict:
+    return {t: db.execute(f"SELECT count(*) FROM [{t}]").fetchone()[0] for t in db.table_names()}
+
+
+def test_every_api_endpoint_refuses_missing_or_wrong_keys(app, client, db):
+    make_link(client, code="xy1")
+    before = table_counts(db)
+    routes = list(api_routes(app))
+    assert len(routes) >= 8  # links, goals, reports... (new endpoints are covered as added)
+    body = {"url": "https://a.example/", "channel": "x", "campaign": "c", "value": "1"}
+    for method, path in routes:
+        for headers in BAD_KEYS:
+            response = client.open(path, method=method, json=body, headers=headers)
+            assert response.status_code == 401, (method, path, headers)
+            assert response.get_json()["error"], (method, path)
+    assert table_counts(db) == before
