@@ -21,12 +21,14 @@ def create_app(test_config=None):
     app.json.sort_keys = False  # keep report columns in their documented order
     settings.check(app.config)
 
-    from . import api, cli, db, errors, redirect
+    from . import api, cli, db, errors, guards, openapi, redirect
 
+    guards.init_app(app)  # before any route is added
     db.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
 
     from conversions import init_app as init_conversions
 

@@ -442,3 +442,27 @@ def test_every_api_endpoint_refuses_missing_or_wrong_keys(app, client, db):
             assert response.status_code == 401, (method, path, headers)
             assert response.get_json()["error"], (method, path)
     assert table_counts(db) == before
+
+
+# -- inputs that reach no view's own checks ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/links", "/api/reports/channels", "/t/pixel.gif", "/t/visit.gif", "/dashboard/login"],
+)
+def test_raw_non_utf8_bytes_in_a_query_are_not_a_500(client, path):
+    # what `curl 'http://host/t/pixel.gif?goal=\xff'` sends: WSGI hands it over as latin-1
+    raw = "goal=\xff\xfe&limit=\x80&value=\xe9"
+    response = client.get(path, headers=AUTH, environ_overrides={"QUERY_STRING": raw})
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [("get", "/api/conversions/9223372036854775808/journey"),
+     ("delete", "/api/costs/99999999999999999999999"),
+     ("post", "/dashboard/keys/9223372036854775808/revoke")],
+)  # fmt: skip
+def test_path_integers_beyond_sqlite_are_404_not_a_500(client, method, path):
+    assert getattr(client, method)(path, headers=AUTH).status_code == 404

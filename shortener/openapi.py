@@ -1,0 +1,236 @@
+"""GET /api/openapi.json: an OpenAPI 3 description of the JSON API.
+
+It is built from the app's own URL map, so it lists exactly the routes
+that exist: the ones described here in detail get their parameters and
+body schemas, and any other /api route (added later) still appears with its
+path variables and methods. The test suite fuzzes the API from this
+document (schemathesis) and checks that no request gets a 5xx.
+
+The document is public: it describes the API, and every operation in it
+still needs the API key.
+"""
+
+import re
+
+from flask import Blueprint, current_app, jsonify
+from werkzeug.routing import IntegerConverter
+
+bp = Blueprint("openapi", __name__)
+
+DOC_PATH = "/api/openapi.json"
+DATE = {"type": "string", "format": "date"}
+MODELS = ["last_touch", "first_touch", "linear", "position_based", "time_decay"]
+TEXT = {"type": "string", "maxLength": 200}
+NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 200}
+
+
+def query(name: str, schema: dict, description: str = "") -> dict:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+REPORT_QUERY = [
+    query("from", DATE, "first day (UTC), inclusive; none: from the beginning"),
+    query("to", DATE, "last day (UTC), inclusive; none: up to today"),
+    query("model", {"type": "string", "enum": MODELS}, "attribution model"),
+    query("channel", {"type": "string", "maxLength": 40}),
+    query("campaign", TEXT),
+    query("goal", {"type": "string", "maxLength": 40}),
+    query("format", {"type": "string", "enum": ["json", "csv"]}),
+]
+LINK_FIELDS = {
+    "url": {"type": "string", "maxLength": 2048, "description": "http(s) destination"},
+    "channel": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,39}$"},
+    "campaign": TEXT,
+    "medium": NULLABLE_TEXT,
+    "content": NULLABLE_TEXT,
+    "term": NULLABLE_TEXT,
+    "code": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$"},
+    "expires_at": {"type": ["string", "null"], "format": "date-time"},
+    "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50}},
+    "disabled": {"type": "boolean"},
+}
+MONEY = {"oneOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
+                   {"type": "integer", "minimum": 0}]}  # fmt: skip
+
+
+def body(properties: dict, required=()) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def pick(*names) -> dict:
+    return {n: LINK_FIELDS[n] for n in names}
+
+
+# (path template, method) -> what is known beyond the URL map
+OPERATIONS = {
+    ("/api/links", "post"): {
+        "summary": "Create a short link",
+        "requestBody": body(
+            pick(
+                "url",
+                "channel",
+                "campaign",
+                "medium",
+                "content",
+                "term",
+                "code",
+                "expires_at",
+                "tags",
+            ),
+            required=("url", "channel", "campaign"),
+        ),  # fmt: skip
+    },
+    ("/api/links", "get"): {
+        "summary": "List links, newest first",
+        "parameters": [
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0}),
+            query("channel", {"type": "string", "maxLength": 40}),
+            query("campaign", TEXT),
+        ],
+    },
+    ("/api/links/{code}", "get"): {"summary": "One link"},
+    ("/api/links/{code}", "patch"): {
+        "summary": "Change a link's destination, tags, expiry or disabled flag",
+        "requestBody": body(
+            pick("url", "medium", "content", "term", "expires_at", "tags", "disabled")
+        ),
+    },  # fmt: skip
+    ("/api/links/{code}", "delete"): {"summary": "Disable a link (its data is kept)"},
+    ("/api/reports/channels", "get"): {
+        "summary": "Per-channel clicks, visitors, conversions and revenue",
+        "parameters": [
+            *REPORT_QUERY,
+            query(
+                "verified",
+                {"type": "string", "enum": ["true", "false"]},
+                "only webhook (true) or only pixel (false) conversions",
+            ),
+        ],
+    },  # fmt: skip
+    ("/api/reports/{name}", "get"): {
+        "summary": "An analytics report by name",
+        "parameters": [
+            *REPORT_QUERY,
+            query("by", {"type": "string", "enum": ["channel", "campaign"]}),
+            query("period", {"type": "string", "enum": ["day", "week", "month"]}),
+            query("as_of", DATE),
+        ],
+    },
+    ("/api/goals", "get"): {"summary": "The goal catalogue"},
+    ("/api/goals/{name}", "put"): {
+        "summary": "Add a goal or change its default value",
+        "requestBody": body(
+            {
+                "value": MONEY,
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "description": {"type": "string", "maxLength": 200},
+            }
+        ),
+    },  # fmt: skip
+    ("/api/costs", "get"): {"summary": "Costs overlapping a period", "parameters": REPORT_QUERY},
+    ("/api/costs", "post"): {
+        "summary": "Record what a channel or campaign cost over some days",
+        "requestBody": body(
+            {
+                "from": DATE,
+                "to": DATE,
+                "channel": LINK_FIELDS["channel"],
+                "campaign": TEXT,
+                "kind": {"type": "string", "maxLength": 20},
+                "amount": MONEY,
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "note": {"type": "string", "maxLength": 500},
+            },
+            required=("from", "to", "channel", "kind", "amount", "currency"),
+        ),
+    },  # fmt: skip
+}
+PATH_VARIABLE = re.compile(r"<(?:[a-zA-Z_]+(?:\([^)]*\))?:)?([a-zA-Z_]+)>")
+
+
+def _template(rule) -> str:
+    return PATH_VARIABLE.sub(r"{\1}", rule.rule)
+
+
+def _path_parameters(rule) -> list[dict]:
+    parameters = []
+    for name, converter in rule._converters.items():
+        if isinstance(converter, IntegerConverter):
+            schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # SQLite INTEGER
+        else:
+            schema = {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "^[^/]+$"}
+        parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
+    return parameters
+
+
+RESPONSES = {
+    "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+    "400": {"$ref": "#/components/responses/Error"},
+    "401": {"$ref": "#/components/responses/Error"},
+    "404": {"$ref": "#/components/responses/Error"},
+}
+
+
+def document(app) -> dict:
+    paths: dict[str, dict] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith("/api/") or rule.rule == DOC_PATH:
+            continue
+        template = _template(rule)
+        for method in sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}):
+            known = OPERATIONS.get((template, method), {})
+            operation = {
+                "operationId": f"{rule.endpoint}.{method}",
+                "summary": known.get("summary", rule.endpoint),
+                "parameters": _path_parameters(rule) + known.get("parameters", []),
+                "responses": RESPONSES,
+            }
+            if "requestBody" in known:
+                operation["requestBody"] = known["requestBody"]
+            elif method in ("post", "put", "patch"):
+                operation["requestBody"] = {
+                    "content": {"application/json": {"schema": {"type": "object"}}}
+                }
+            paths.setdefault(template, {})[method] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "clicktrail",
+            "version": "1",
+            "description": "Campaign short links, conversions and reports. Every operation "
+            'needs `Authorization: Bearer <API key>`; errors are `{"error", "field"}`.',
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "responses": {
+                "Error": {
+                    "description": "refused: the body names what is wrong",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["error"],
+                                "properties": {
+                                    "error": {"type": "string"},
+                                    "field": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                }
+            },
+        },
+    }
+
+
+@bp.get(DOC_PATH)
+def openapi_json():
+    return jsonify(document(current_app))

@@ -1,0 +1,60 @@
+"""GET /api/openapi.json: a valid OpenAPI 3.1 document of exactly the API
+the app serves, with the same fields the code accepts."""
+
+from openapi_spec_validator import validate
+
+from conversions import costs
+from shortener import links
+from shortener.openapi import DOC_PATH, _template
+
+
+def api_operations(app) -> set[tuple[str, str]]:
+    return {
+        (_template(rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/") and rule.rule != DOC_PATH
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }
+
+
+def test_the_document_is_public_valid_openapi(client):
+    response = client.get(DOC_PATH)  # no API key: it describes, it grants nothing
+    assert response.status_code == 200
+    assert response.mimetype == "application/json"
+    doc = response.get_json()
+    validate(doc)  # raises on anything OpenAPI 3.1 does not allow
+    assert doc["openapi"].startswith("3.1")
+    assert doc["components"]["securitySchemes"]["bearer"] == {"type": "http", "scheme": "bearer"}
+    assert doc["security"] == [{"bearer": []}]
+
+
+def test_every_api_route_is_described_and_nothing_else(app, client):
+    doc = client.get(DOC_PATH).get_json()
+    described = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    assert described == api_operations(app)
+    assert ("/api/links", "post") in described and ("/api/reports/channels", "get") in described
+
+
+def test_described_bodies_match_the_fields_the_code_accepts(client):
+    paths = client.get(DOC_PATH).get_json()["paths"]
+
+    def properties(path, method):
+        schema = paths[path][method]["requestBody"]["content"]["application/json"]["schema"]
+        assert schema["additionalProperties"] is False  # unknown fields are refused
+        return set(schema["properties"]), set(schema.get("required", []))
+
+    assert properties("/api/links", "post") == (
+        links.CREATE_FIELDS,
+        {"url", "channel", "campaign"},
+    )
+    assert properties("/api/links/{code}", "patch")[0] == links.PATCH_FIELDS
+    assert properties("/api/costs", "post") == (set(costs.FIELDS), set(costs.REQUIRED))
+
+
+def test_path_variables_are_typed(client):
+    paths = client.get(DOC_PATH).get_json()["paths"]
+    [cost_id] = paths["/api/costs/{cost_id}"]["delete"]["parameters"]
+    integer = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}  # what SQLite can hold
+    assert cost_id == {"name": "cost_id", "in": "path", "required": True, "schema": integer}
+    [code] = paths["/api/links/{code}"]["get"]["parameters"]
+    assert code["schema"]["type"] == "string" and code["required"] is True
