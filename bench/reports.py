@@ -248,6 +248,7 @@ def main(argv=None):
                 f"{size:,} clicks: generated in {time.perf_counter() - start:.0f} s"
                 f" ({counts['conversions']:,} conversions, {counts['credits']:,} credit rows)"
             )
+        init_db(path)  # a kept database gets any newer migrations
         db = connect(path)
         start = time.perf_counter()
         refresh(db)

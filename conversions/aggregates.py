@@ -7,7 +7,10 @@ revenue and converted visitors per day, link, model, goal, currency and
 verified flag. Both are brought up to date incrementally: `refresh` folds
 in the clicks and credits added since the last run, following their
 never-reused ids, in short batches so redirects never wait long for the
-write lock.
+write lock. `channel_day` and `channel_credit_day` roll those up per
+channel, so a report over all of a channel's links reads one row per day
+whatever the number of links; triggers mark the (day, channel) pairs whose
+link-level rows changed, by whatever code, and `roll_up` recomputes them.
 """
 
 from collections import defaultdict
@@ -18,7 +21,9 @@ from sqlite_utils import Database
 from shortener.db import immediate
 
 BATCH = 20_000
+ROLL_BATCH = 50  # (day, channel) pairs re-rolled per write transaction
 DIRECT = 0  # link_id standing for conversions with no credited click
+DIRECT_CHANNEL = "(direct)"
 
 
 def bitmap(blob: bytes | None) -> BitMap:
@@ -137,8 +142,78 @@ def _fold_credits(db: Database) -> int:
     return len(rows)
 
 
+def _roll_clicks(db: Database, day: str, channel: str) -> None:
+    rows = db.conn.execute(
+        "SELECT d.clicks, d.human_clicks, d.visitors FROM link_day d"
+        " JOIN links l ON l.id = d.link_id WHERE d.day = ? AND l.channel = ?",
+        (day, channel),
+    ).fetchall()
+    db.conn.execute("DELETE FROM channel_day WHERE day = ? AND channel = ?", (day, channel))
+    if rows:
+        db.conn.execute(
+            "INSERT INTO channel_day (day, channel, clicks, human_clicks, visitors)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                day,
+                channel,
+                sum(r[0] for r in rows),
+                sum(r[1] for r in rows),
+                union(r[2] for r in rows).serialize(),
+            ),
+        )
+
+
+def _roll_credits(db: Database, day: str, channel: str) -> None:
+    select = (
+        "SELECT c.model, c.goal, c.currency, c.verified, c.conversions_ppm, c.revenue_minor,"
+        " c.converters FROM credit_day c"
+    )
+    if channel == DIRECT_CHANNEL:
+        rows = db.conn.execute(f"{select} WHERE c.day = ? AND c.link_id = ?", (day, DIRECT))
+    else:
+        rows = db.conn.execute(
+            f"{select} JOIN links l ON l.id = c.link_id WHERE c.day = ? AND l.channel = ?",
+            (day, channel),
+        )
+    groups = defaultdict(lambda: [0, 0, []])
+    for model, goal, currency, verified, ppm, revenue, converters in rows:
+        group = groups[(model, goal, currency, verified)]
+        group[0] += ppm
+        group[1] += revenue
+        group[2].append(converters)
+    db.conn.execute("DELETE FROM channel_credit_day WHERE day = ? AND channel = ?", (day, channel))
+    db.conn.executemany(
+        "INSERT INTO channel_credit_day (day, channel, model, goal, currency, verified,"
+        " conversions_ppm, revenue_minor, converters) VALUES (?,?,?,?,?,?,?,?,?)",
+        [
+            (day, channel, *key, ppm, revenue, union(blobs).serialize())
+            for key, (ppm, revenue, blobs) in groups.items()
+        ],
+    )
+
+
+def roll_up(db: Database) -> int:
+    """Recompute the channel rows whose link-level rows changed (the schema's
+    triggers list them in rollup_dirty), a few at a time; returns how many."""
+    done = 0
+    while True:
+        with immediate(db):
+            dirty = db.conn.execute(
+                "SELECT kind, day, channel FROM rollup_dirty LIMIT ?", (ROLL_BATCH,)
+            ).fetchall()
+            for kind, day, channel in dirty:
+                (_roll_clicks if kind == "clicks" else _roll_credits)(db, day, channel)
+            db.conn.executemany(
+                "DELETE FROM rollup_dirty WHERE kind = ? AND day = ? AND channel = ?", dirty
+            )
+        done += len(dirty)
+        if len(dirty) < ROLL_BATCH:
+            return done
+
+
 def refresh(db: Database) -> int:
-    """Fold everything new into the aggregates; returns rows folded."""
+    """Fold everything new into the aggregates, then roll the changed days
+    up per channel; returns link-level rows folded."""
     folded = 0
     for fold in (_fold_clicks, _fold_credits):
         while True:
@@ -147,6 +222,7 @@ def refresh(db: Database) -> int:
             folded += n
             if n < BATCH:
                 break
+    roll_up(db)
     return folded
 
 

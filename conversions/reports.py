@@ -71,16 +71,30 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 6) if denominator else None
 
 
+def _channel_where(filters: Filters, alias: str = "d") -> tuple[str, list]:
+    """The channel filter on a channel rollup ((direct) is never a channel)."""
+    if not filters.channel:
+        return "1", []
+    where = f"{alias}.channel = ? AND {alias}.channel != ?"
+    return where, [filters.channel.lower(), DIRECT_CHANNEL]
+
+
 def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, dict]:
     day_sql, day_params = period.where("d.day")
     link_sql, link_params = filters.link_where()
+    sql = (
+        "SELECT l.channel, d.clicks, d.human_clicks, d.visitors FROM link_day d"
+        f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
+    )
+    if not filters.campaign:  # whole channels: their rollup, one row per day
+        link_sql, link_params = _channel_where(filters)
+        sql = (
+            "SELECT channel, clicks, human_clicks, visitors FROM channel_day d"
+            f" WHERE {day_sql} AND {link_sql}"
+        )
     totals = {}
     blobs = defaultdict(list)
-    for row in db.query(
-        "SELECT l.channel, d.clicks, d.human_clicks, d.visitors FROM link_day d"
-        f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
-        day_params + link_params,
-    ):
+    for row in db.query(sql, day_params + link_params):
         t = totals.setdefault(row["channel"], {"clicks": 0, "human_clicks": 0})
         t["clicks"] += row["clicks"]
         t["human_clicks"] += row["human_clicks"]
@@ -101,15 +115,22 @@ def credit_totals(
     goal_params = [filters.goal] if filters.goal else []
     if filters.channel or filters.campaign:
         link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
-    totals = {}
-    blobs = defaultdict(list)
-    for row in db.query(
+    sql = (
         "SELECT coalesce(l.channel, ?) AS channel, c.currency, c.conversions_ppm,"
         " c.revenue_minor, c.converters FROM credit_day c"
         " LEFT JOIN links l ON l.id = c.link_id"
-        f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}",
-        [DIRECT_CHANNEL, model, *day_params, *link_params, *goal_params],
-    ):
+        f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}"
+    )
+    if not filters.campaign:  # whole channels: their rollup, one row per day
+        link_sql, link_params = _channel_where(filters, "c")
+        sql = (
+            "SELECT coalesce(channel, ?) AS channel, currency, conversions_ppm, revenue_minor,"
+            " converters FROM channel_credit_day c"
+            f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}"
+        )
+    totals = {}
+    blobs = defaultdict(list)
+    for row in db.query(sql, [DIRECT_CHANNEL, model, *day_params, *link_params, *goal_params]):
         key = (row["channel"], row["currency"])
         t = totals.setdefault(key, {"ppm": 0, "revenue_minor": 0})
         t["ppm"] += row["conversions_ppm"]

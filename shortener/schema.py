@@ -251,3 +251,72 @@ def m004_cost_ledger(db):
         CREATE INDEX visits_ts ON visits (ts, visitor_id);
         """,
     )
+
+
+@migrations()
+def m005_channel_rollups(db):
+    # Reports over all of a channel's links read these instead of summing
+    # link_day/credit_day row by row: their size depends on days x channels,
+    # not on how many links and clicks there were. Triggers mark each
+    # (day, channel) whose link-level rows change -- by refresh, erasure or
+    # rebuild alike -- and aggregates.roll_up() recomputes just those.
+    statements = [
+        """CREATE TABLE channel_day (
+            day TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            clicks INTEGER NOT NULL,
+            human_clicks INTEGER NOT NULL,
+            visitors BLOB,
+            PRIMARY KEY (day, channel)
+        )""",
+        """CREATE TABLE channel_credit_day (
+            day TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            model TEXT NOT NULL,
+            goal TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            conversions_ppm INTEGER NOT NULL,
+            revenue_minor INTEGER NOT NULL,
+            converters BLOB,
+            PRIMARY KEY (model, day, channel, goal, currency, verified)
+        )""",
+        "CREATE INDEX channel_credit_day_day ON channel_credit_day (day, channel)",
+        """CREATE TABLE rollup_dirty (
+            kind TEXT NOT NULL,
+            day TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            PRIMARY KEY (kind, day, channel)
+        ) WITHOUT ROWID""",
+    ]
+    link_channel = "(SELECT channel FROM links WHERE id = {row}.link_id)"
+    credit_channel = f"coalesce({link_channel}, '(direct)')"  # link_id 0: (direct)
+    for table, kind, channel in (
+        ("link_day", "clicks", link_channel),
+        ("credit_day", "credits", credit_channel),
+    ):
+        # not INSERT OR IGNORE: an outer upsert's conflict policy would override it
+        mark = (
+            "INSERT INTO rollup_dirty (kind, day, channel)"
+            " SELECT '{kind}', {row}.day, {channel} WHERE {channel} IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM rollup_dirty WHERE kind = '{kind}'"
+            " AND day = {row}.day AND channel = {channel});"
+        )
+        new = mark.format(kind=kind, row="NEW", channel=channel.format(row="NEW"))
+        old = mark.format(kind=kind, row="OLD", channel=channel.format(row="OLD"))
+        statements += [
+            f"CREATE TRIGGER {table}_rollup_insert AFTER INSERT ON {table} BEGIN {new} END",
+            f"CREATE TRIGGER {table}_rollup_update AFTER UPDATE ON {table} BEGIN {new} {old} END",
+            f"CREATE TRIGGER {table}_rollup_delete AFTER DELETE ON {table} BEGIN {old} END",
+        ]
+    for statement in statements:
+        db.execute(statement)
+    # link-level rows already there are rolled up on the next refresh
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'clicks', d.day, l.channel"
+        " FROM link_day d JOIN links l ON l.id = d.link_id"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'credits', c.day,"
+        " coalesce(l.channel, '(direct)') FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"
+    )
