@@ -14,6 +14,7 @@ link-level rows changed, by whatever code, and `roll_up` recomputes them.
 """
 
 from collections import defaultdict
+from datetime import date, timedelta
 
 from pyroaring import BitMap
 from sqlite_utils import Database
@@ -192,9 +193,55 @@ def _roll_credits(db: Database, day: str, channel: str) -> None:
     )
 
 
+def _roll_click_month(db: Database, month: str, channel: str) -> None:
+    rows = db.conn.execute(
+        "SELECT clicks, human_clicks, visitors FROM channel_day"
+        " WHERE day >= ? AND day < ? AND channel = ?",
+        (month, month + "~", channel),
+    ).fetchall()
+    db.conn.execute("DELETE FROM channel_month WHERE month = ? AND channel = ?", (month, channel))
+    if rows:
+        db.conn.execute(
+            "INSERT INTO channel_month (month, channel, clicks, human_clicks, visitors)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (
+                month,
+                channel,
+                sum(r[0] for r in rows),
+                sum(r[1] for r in rows),
+                union(r[2] for r in rows).serialize(),
+            ),
+        )
+
+
+def _roll_credit_month(db: Database, month: str, channel: str) -> None:
+    groups = defaultdict(lambda: [0, 0, []])
+    for model, goal, currency, verified, ppm, revenue, converters in db.conn.execute(
+        "SELECT model, goal, currency, verified, conversions_ppm, revenue_minor, converters"
+        " FROM channel_credit_day WHERE day >= ? AND day < ? AND channel = ?",
+        (month, month + "~", channel),
+    ):
+        group = groups[(model, goal, currency, verified)]
+        group[0] += ppm
+        group[1] += revenue
+        group[2].append(converters)
+    db.conn.execute(
+        "DELETE FROM channel_credit_month WHERE month = ? AND channel = ?", (month, channel)
+    )
+    db.conn.executemany(
+        "INSERT INTO channel_credit_month (month, channel, model, goal, currency, verified,"
+        " conversions_ppm, revenue_minor, converters) VALUES (?,?,?,?,?,?,?,?,?)",
+        [
+            (month, channel, *key, ppm, revenue, union(blobs).serialize())
+            for key, (ppm, revenue, blobs) in groups.items()
+        ],
+    )
+
+
 def roll_up(db: Database) -> int:
     """Recompute the channel rows whose link-level rows changed (the schema's
-    triggers list them in rollup_dirty), a few at a time; returns how many."""
+    triggers list them in rollup_dirty), a few at a time, and their months;
+    returns how many days were recomputed."""
     done = 0
     while True:
         with immediate(db):
@@ -203,6 +250,9 @@ def roll_up(db: Database) -> int:
             ).fetchall()
             for kind, day, channel in dirty:
                 (_roll_clicks if kind == "clicks" else _roll_credits)(db, day, channel)
+            for kind, month, channel in {(k, d[:7], c) for k, d, c in dirty}:
+                roll = _roll_click_month if kind == "clicks" else _roll_credit_month
+                roll(db, month, channel)
             db.conn.executemany(
                 "DELETE FROM rollup_dirty WHERE kind = ? AND day = ? AND channel = ?", dirty
             )
@@ -233,3 +283,94 @@ def rebuild(db: Database) -> int:
         db.execute("DELETE FROM credit_day")
         db.execute("UPDATE aggregate_state SET last_id = 0")
     return refresh(db)
+
+
+def _period_parts(start: date | None, end: date | None):
+    """The period as whole months (first, last 'YYYY-MM', or None) and the
+    day ranges around them, so reports read month rows where they can."""
+    first = start if start is None or start.day == 1 else _next_month(start)
+    after = end + timedelta(days=1) if end else None
+    last_end = after if after is None or after.day == 1 else after.replace(day=1)
+    if first is not None and last_end is not None and first >= last_end:
+        return None, [(start, end)]
+    months = (first and first.isoformat()[:7], last_end and _prev_month(last_end).isoformat()[:7])
+    days = []
+    if start is not None and start < first:
+        days.append((start, first - timedelta(days=1)))
+    if end is not None and last_end <= end:
+        days.append((last_end, end))
+    return months, days
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _prev_month(first_of_month: date) -> date:
+    return (first_of_month - timedelta(days=1)).replace(day=1)
+
+
+def _ranges(column: str, ranges) -> tuple[str, list]:
+    clauses, params = [], []
+    for low, high in ranges:
+        clauses.append(f"({column} >= ? AND {column} <= ?)")
+        params += [low.isoformat() if isinstance(low, date) else low,
+                   high.isoformat() if isinstance(high, date) else high]  # fmt: skip
+    return " OR ".join(clauses) or "0", params
+
+
+def _rollup_sources(table: str, start, end) -> list[tuple[str, str, list]]:
+    """(table, where, params) pairs covering the period from month and day rollups."""
+    months, days = _period_parts(start, end)
+    sources = []
+    if months is not None:
+        low, high = months
+        where, params = ["1"], []
+        if low:
+            where.append("month >= ?")
+            params.append(low)
+        if high:
+            where.append("month <= ?")
+            params.append(high)
+        sources.append((f"{table}_month", " AND ".join(where), params))
+    if days:
+        where, params = _ranges("day", [(lo or "", hi or "~") for lo, hi in days])
+        sources.append((f"{table}_day", where, params))
+    return sources
+
+
+def channel_click_rows(db: Database, start=None, end=None, channel: str | None = None):
+    """(channel, clicks, human_clicks, visitors) from the rollups, covering
+    the days start..end (inclusive; None: unbounded)."""
+    channel_sql = "channel = ? AND channel != ?" if channel else "1"
+    channel_params = [channel, DIRECT_CHANNEL] if channel else []
+    keys = ("channel", "clicks", "human_clicks", "visitors")
+    for table, where, params in _rollup_sources("channel", start, end):
+        for row in db.conn.execute(
+            f"SELECT {', '.join(keys)} FROM {table} WHERE ({where}) AND {channel_sql}",
+            params + channel_params,
+        ):
+            yield dict(zip(keys, row, strict=True))
+
+
+def channel_credit_rows(db: Database, model: str, start=None, end=None, channel=None,
+                        goal=None, verified=None):  # fmt: skip
+    """(channel, currency, conversions_ppm, revenue_minor, converters) from
+    the rollups for one model, covering start..end."""
+    where, params = ["model = ?"], [model]
+    if channel:
+        where.append("channel = ? AND channel != ?")
+        params += [channel, DIRECT_CHANNEL]
+    if goal:
+        where.append("goal = ?")
+        params.append(goal)
+    if verified is not None:
+        where.append("verified = ?")
+        params.append(int(verified))
+    keys = ("channel", "currency", "conversions_ppm", "revenue_minor", "converters")
+    for table, period_sql, period_params in _rollup_sources("channel_credit", start, end):
+        for row in db.conn.execute(
+            f"SELECT {', '.join(keys)} FROM {table} WHERE {' AND '.join(where)} AND ({period_sql})",
+            params + period_params,
+        ):
+            yield dict(zip(keys, row, strict=True))

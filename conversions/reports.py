@@ -10,7 +10,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .aggregates import DIRECT, refresh, union
+from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
 from .attribution import MODELS, ONE
 from .money import format_minor
 
@@ -71,12 +71,8 @@ def ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 6) if denominator else None
 
 
-def _channel_where(filters: Filters, alias: str = "d") -> tuple[str, list]:
-    """The channel filter on a channel rollup ((direct) is never a channel)."""
-    if not filters.channel:
-        return "1", []
-    where = f"{alias}.channel = ? AND {alias}.channel != ?"
-    return where, [filters.channel.lower(), DIRECT_CHANNEL]
+def _channel(filters: Filters) -> str | None:
+    return filters.channel.lower() if filters.channel else None
 
 
 def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, dict]:
@@ -86,15 +82,13 @@ def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, di
         "SELECT l.channel, d.clicks, d.human_clicks, d.visitors FROM link_day d"
         f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
     )
-    if not filters.campaign:  # whole channels: their rollup, one row per day
-        link_sql, link_params = _channel_where(filters)
-        sql = (
-            "SELECT channel, clicks, human_clicks, visitors FROM channel_day d"
-            f" WHERE {day_sql} AND {link_sql}"
-        )
+    if filters.campaign:
+        rows = db.query(sql, day_params + link_params)
+    else:  # whole channels: their rollups, a row per month or day
+        rows = channel_click_rows(db, period.start, period.end, _channel(filters))
     totals = {}
     blobs = defaultdict(list)
-    for row in db.query(sql, day_params + link_params):
+    for row in rows:
         t = totals.setdefault(row["channel"], {"clicks": 0, "human_clicks": 0})
         t["clicks"] += row["clicks"]
         t["human_clicks"] += row["human_clicks"]
@@ -121,16 +115,15 @@ def credit_totals(
         " LEFT JOIN links l ON l.id = c.link_id"
         f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}"
     )
-    if not filters.campaign:  # whole channels: their rollup, one row per day
-        link_sql, link_params = _channel_where(filters, "c")
-        sql = (
-            "SELECT coalesce(channel, ?) AS channel, currency, conversions_ppm, revenue_minor,"
-            " converters FROM channel_credit_day c"
-            f" WHERE c.model = ? AND {day_sql} AND {link_sql} AND {goal_sql}"
+    if filters.campaign:
+        rows = db.query(sql, [DIRECT_CHANNEL, model, *day_params, *link_params, *goal_params])
+    else:  # whole channels: their rollups, a row per month or day
+        rows = channel_credit_rows(
+            db, model, period.start, period.end, _channel(filters), filters.goal, verified
         )
     totals = {}
     blobs = defaultdict(list)
-    for row in db.query(sql, [DIRECT_CHANNEL, model, *day_params, *link_params, *goal_params]):
+    for row in rows:
         key = (row["channel"], row["currency"])
         t = totals.setdefault(key, {"ppm": 0, "revenue_minor": 0})
         t["ppm"] += row["conversions_ppm"]

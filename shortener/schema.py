@@ -320,3 +320,38 @@ def m005_channel_rollups(db):
         "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'credits', c.day,"
         " coalesce(l.channel, '(direct)') FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"
     )
+
+
+@migrations()
+def m006_channel_months(db):
+    # Whole months of the channel rollups, so an all-time or year report
+    # reads a dozen rows per channel; aggregates.roll_up keeps them equal to
+    # the sum of their days.
+    for statement in [
+        """CREATE TABLE channel_month (
+            month TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            clicks INTEGER NOT NULL,
+            human_clicks INTEGER NOT NULL,
+            visitors BLOB,
+            PRIMARY KEY (month, channel)
+        )""",
+        """CREATE TABLE channel_credit_month (
+            month TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            model TEXT NOT NULL,
+            goal TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            conversions_ppm INTEGER NOT NULL,
+            revenue_minor INTEGER NOT NULL,
+            converters BLOB,
+            PRIMARY KEY (model, month, channel, goal, currency, verified)
+        )""",
+        "CREATE INDEX channel_credit_month_month ON channel_credit_month (month, channel)",
+        # the days already rolled up are rolled into months on the next refresh
+        "INSERT OR IGNORE INTO rollup_dirty SELECT 'clicks', day, channel FROM channel_day",
+        "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'credits', day, channel"
+        " FROM channel_credit_day",
+    ]:
+        db.execute(statement)
