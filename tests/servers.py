@@ -49,7 +49,7 @@ def gunicorn(config: dict, workers: int = 2, timeout: float = 20.0):
             try:
                 if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still booting, or busy
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError("gunicorn did not become healthy in time")
