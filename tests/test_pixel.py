@@ -391,3 +391,13 @@ def test_site_script_in_node(client, tmp_path, search, existing, click):
         expected["click"] = [click]
     assert (purchase.path, parse_qs(purchase.query)) == ("/t/pixel.gif", expected)
     assert parse_qs(signup.query) == {"goal": ["signup"], **({"click": [click]} if click else {})}
+
+
+def test_pixels_answer_the_gif_even_when_the_database_fails(client, db):
+    # a broken database must not show as a broken image on a checkout page;
+    # the conversion's transaction is rolled back whole
+    db.execute("DROP TABLE credits")
+    db.execute("DROP TABLE visits")
+    assert_gif(client.get("/t/pixel.gif?goal=purchase&value=10&order_id=A-1"))
+    assert_gif(client.get("/t/visit.gif"))
+    assert count(db, "conversions") == 0

@@ -387,3 +387,23 @@ def test_get_is_not_allowed(client):
     response = client.get("/t/webhook")
     assert response.status_code == 405
     assert "error" in response.get_json()
+
+
+@pytest.mark.parametrize("secret", ["whsec_!!!!", "whsec_", "whsec_Y", "MfKQ9r8GKYqr", 42])
+def test_a_secret_that_cannot_be_a_key_stops_start_up(tmp_path, secret):
+    from shortener.settings import ConfigError
+
+    with pytest.raises(ConfigError, match="whsec_"):
+        create_app(app_config(tmp_path, WEBHOOK_SECRET=[WEBHOOK_SECRET, secret]))
+
+
+def test_an_unpadded_secret_works(tmp_path):
+    # the Standard Webhooks libraries accept base64 without its padding
+    unpadded = "whsec_" + base64.b64encode(b"thirty-one bytes of secret key!").decode().rstrip("=")
+    assert not unpadded.endswith("=")  # 31 bytes: "==" cut off
+    config = app_config(tmp_path, WEBHOOK_SECRET=unpadded)
+    init_db(config["DATABASE"])
+    client = browser(create_app(config))
+    assert (
+        send(client, {"goal": "lead", "visitor_id": "v"}, secret=unpadded + "==").status_code == 201
+    )
