@@ -38,6 +38,10 @@ bench: $(BIN)/activate
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/reports.py --sizes $(SIZES)
 
+# longer soak under gunicorn (3 runs: steady, worker killed, server crashed); prints counts
+soak: $(BIN)/activate
+	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
 lint: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true

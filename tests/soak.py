@@ -1,0 +1,369 @@
+"""The soak: many concurrent clients doing redirects, signed webhooks and
+pixels against a real gunicorn on 127.0.0.1 for a bounded time, optionally
+with a worker killed by SIGKILL or the whole server crashed and restarted
+mid-run; then every answer is checked against the database.
+
+Used by tests/test_soak.py (short runs) and bench/soak.py (`make soak`).
+Traffic goes to 127.0.0.1 only, and every loop stops at its deadline.
+"""
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from conversions.signing import sign
+from servers import ROOT, free_port, server_env
+
+BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
+)
+TIMEOUT = 15  # seconds a client waits for one answer
+
+
+class Gunicorn:
+    """A gunicorn we can kill: its own process group, its log in a file, and
+    a fixed port so a restarted server answers at the same address."""
+
+    def __init__(self, config: dict, log_path: Path, workers: int = 3, port: int | None = None):
+        self.config, self.log_path, self.workers = config, log_path, workers
+        self.port = port or free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 30) -> None:
+        command = [
+            sys.executable, "-m", "gunicorn",
+            "--config", str(ROOT / "gunicorn.conf.py"),
+            "--bind", f"127.0.0.1:{self.port}",
+            "--workers", str(self.workers),
+            "shortener:create_app()",
+        ]  # fmt: skip
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=server_env(self.config), stdout=log, stderr=log,
+                start_new_session=True,  # a group of its own, so a crash takes all of it
+            )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
+            try:
+                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
+                    return
+            except (requests.ConnectionError, requests.Timeout):
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not become healthy in time")
+            time.sleep(0.1)
+
+    def worker_pids(self) -> list[int]:
+        pid = self.process.pid
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+    def kill_worker(self) -> int:
+        """SIGKILL one worker, mid-request under load; the master starts another."""
+        victim = random.choice(self.worker_pids())
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def crash(self) -> None:
+        """SIGKILL the master and every worker at once: a crash, no goodbye."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:  # workers of our own group, gone
+            try:
+                os.killpg(self.process.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@dataclass
+class Tally:
+    """What the clients were told, to check against what was stored."""
+
+    clicks: set = field(default_factory=set)  # ct_click ids answered 302
+    click_attempts_failed: int = 0  # no answer (connection reset, refused, timeout)
+    webhooks: set = field(default_factory=set)  # webhook-ids answered 2xx
+    webhook_duplicates: list = field(default_factory=list)  # (status, duplicate) of re-sends
+    pixels: set = field(default_factory=set)  # order ids answered with the GIF
+    pixel_refires: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def five_xx(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+
+class Client(threading.Thread):
+    def __init__(self, number, base_ref, codes, secret, deadline, tally):
+        super().__init__(daemon=True)
+        self.number, self.base_ref, self.codes, self.secret = number, base_ref, codes, secret
+        self.deadline, self.tally = deadline, tally
+        self.random = random.Random(number)
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = BROWSER_UA
+        self.my_clicks, self.my_webhooks, self.my_orders = [], [], []
+        self.n = 0
+
+    @property
+    def base(self):
+        return self.base_ref[0]
+
+    def note(self, status):
+        with self.tally.lock:
+            self.tally.statuses[status] += 1
+
+    def failed(self, kind, error):
+        with self.tally.lock:
+            self.tally.errors[f"{kind}: {type(error).__name__}"] += 1
+        self.session = requests.Session()  # a broken connection is not reused
+        self.session.headers["User-Agent"] = BROWSER_UA
+        time.sleep(0.05)
+
+    def run(self):
+        while time.monotonic() < self.deadline:
+            self.n += 1
+            roll = self.random.random()
+            if roll < 0.6 or not self.my_clicks:
+                self.redirect()
+            elif roll < 0.8:
+                self.webhook()
+            else:
+                self.pixel()
+
+    def redirect(self):
+        code = self.random.choice(self.codes)
+        try:
+            response = self.session.get(f"{self.base}/{code}", allow_redirects=False,
+                                        timeout=TIMEOUT)  # fmt: skip
+        except requests.RequestException as e:
+            with self.tally.lock:
+                self.tally.click_attempts_failed += 1
+            return self.failed("redirect", e)
+        self.note(response.status_code)
+        if response.status_code == 302:
+            click_id = response.headers["Location"].rsplit("ct_click=", 1)[1]
+            self.my_clicks.append(click_id)
+            with self.tally.lock:
+                self.tally.clicks.add(click_id)
+
+    def deliver(self, send, kind):
+        """Send until answered or out of time, as a real sender retries."""
+        while time.monotonic() < self.deadline:
+            try:
+                response = send()
+            except requests.RequestException as e:
+                self.failed(kind, e)
+                continue
+            self.note(response.status_code)
+            return response
+        return None
+
+    def webhook(self):
+        refire = self.my_webhooks and self.random.random() < 0.1
+        if refire:
+            msg_id, payload = self.random.choice(self.my_webhooks)
+        else:
+            msg_id = f"soak-{self.number}-{self.n}"
+            payload = {"goal": "purchase", "value": f"{self.random.randint(1, 99999) / 100:.2f}",
+                       "currency": "EUR", "click_id": self.random.choice(self.my_clicks),
+                       "order_id": msg_id}  # fmt: skip
+        body = json.dumps(payload).encode()
+
+        def send():
+            timestamp = int(time.time())
+            headers = {
+                "webhook-id": msg_id,
+                "webhook-timestamp": str(timestamp),
+                "webhook-signature": sign(self.secret, msg_id, timestamp, body),
+                "Content-Type": "application/json",
+            }
+            return self.session.post(f"{self.base}/t/webhook", data=body, headers=headers,
+                                     timeout=TIMEOUT)  # fmt: skip
+
+        response = self.deliver(send, "webhook")
+        if response is None or response.status_code >= 300:
+            return
+        with self.tally.lock:
+            self.tally.webhooks.add(msg_id)
+            if refire:
+                self.tally.webhook_duplicates.append(
+                    (response.status_code, response.json()["duplicate"])
+                )
+        if not refire:
+            self.my_webhooks.append((msg_id, payload))
+
+    def pixel(self):
+        refire = self.my_orders and self.random.random() < 0.1
+        order = self.random.choice(self.my_orders) if refire else f"px-{self.number}-{self.n}"
+        params = {"goal": "signup", "value": "1.00", "order_id": order,
+                  "click": self.random.choice(self.my_clicks)}  # fmt: skip
+
+        def send():
+            return self.session.get(f"{self.base}/t/pixel.gif", params=params, timeout=TIMEOUT)
+
+        response = self.deliver(send, "pixel")
+        if response is None or response.status_code != 200:
+            return
+        assert response.headers["Content-Type"] == "image/gif"
+        with self.tally.lock:
+            self.tally.pixels.add(order)
+            self.tally.pixel_refires += bool(refire)
+        if not refire:
+            self.my_orders.append(order)
+
+
+def make_links(db_path: str, count: int) -> list[str]:
+    from shortener import links
+    from shortener.db import connect
+
+    db = connect(db_path)
+    codes = []
+    for n in range(count):
+        row = links.create_link(
+            db, {"url": f"https://shop.example.com/p/{n}?ref=soak", "channel": "twitter",
+                 "campaign": f"soak-{n % 3}"},
+        )  # fmt: skip
+        codes.append(row["code"])
+    db.close()
+    return codes
+
+
+def run(server: Gunicorn, codes, secret, seconds: float, clients: int, fault=None) -> Tally:
+    """Drive the load for `seconds`; `fault(server, base_ref)` is called half
+    way through from its own thread."""
+    tally = Tally()
+    base_ref = [server.base]
+    deadline = time.monotonic() + seconds
+    threads = [Client(n, base_ref, codes, secret, deadline, tally) for n in range(clients)]
+    for t in threads:
+        t.start()
+    if fault:
+        time.sleep(seconds / 2)
+        fault(server)
+    for t in threads:
+        t.join(timeout=seconds + TIMEOUT + 30)
+    return tally
+
+
+def kill_workers(server: Gunicorn, times: int = 3, gap: float = 1.0) -> list[int]:
+    """SIGKILL a worker `times` times, `gap` seconds apart, so at least some
+    die in the middle of a request."""
+    killed = []
+    for n in range(times):
+        if n:
+            time.sleep(gap)
+        killed.append(server.kill_worker())
+    return killed
+
+
+def restart(server: Gunicorn) -> None:
+    """Crash the whole server (master and workers), then start it again."""
+    server.crash()
+    time.sleep(0.5)
+    server.start()
+
+
+@dataclass
+class Check:
+    clicks_acknowledged: int
+    clicks_stored: int
+    clicks_missing: int
+    clicks_unacknowledged_stored: int
+    webhooks_acknowledged: int
+    webhooks_missing: int
+    webhook_rows_doubled: int
+    webhook_refires: int
+    webhook_refires_not_duplicate: int
+    pixels_acknowledged: int
+    pixels_missing: int
+    pixel_refires: int
+    five_xx: int
+    locked_in_log: int
+    tracebacks_in_log: int
+    aggregate_clicks: int
+    integrity: str
+    client_errors: dict
+
+    def problems(self, tally: Tally) -> list[str]:
+        found = []
+        if self.clicks_missing:
+            found.append(f"{self.clicks_missing} acknowledged clicks not stored")
+        if self.clicks_unacknowledged_stored > tally.click_attempts_failed:
+            found.append("more unacknowledged clicks stored than redirects that failed")
+        if self.webhooks_missing or self.pixels_missing:
+            found.append(f"lost: {self.webhooks_missing} webhooks, {self.pixels_missing} pixels")
+        if self.webhook_rows_doubled:
+            found.append(f"{self.webhook_rows_doubled} webhook ids stored twice")
+        if self.webhook_refires_not_duplicate:
+            found.append("a re-sent webhook was not answered as a duplicate")
+        if self.five_xx:
+            found.append(f"{self.five_xx} answers were 5xx")
+        if self.locked_in_log or self.tracebacks_in_log:
+            found.append("the server log has 'database is locked' or a traceback")
+        if self.aggregate_clicks != self.clicks_stored:
+            found.append("link_day does not add up to the click log")
+        if self.integrity != "ok":
+            found.append(f"integrity_check: {self.integrity}")
+        return found
+
+
+def verify(db_path: str, log_path: Path, tally: Tally) -> Check:
+    from conversions.aggregates import refresh
+    from shortener.db import connect
+
+    db = connect(db_path)
+    stored_clicks = {r[0] for r in db.execute("SELECT click_id FROM clicks")}
+    rows = db.execute("SELECT webhook_id, order_id, source FROM conversions").fetchall()
+    webhook_ids = Counter(w for w, _, source in rows if source == "webhook")
+    pixel_orders = Counter(o for _, o, source in rows if source == "pixel")
+    refresh(db)
+    aggregate = db.execute("SELECT coalesce(sum(clicks), 0) FROM link_day").fetchone()[0]
+    integrity = db.execute("PRAGMA integrity_check").fetchone()[0]
+    db.close()
+    log = Path(log_path).read_text(errors="replace") if Path(log_path).exists() else ""
+    return Check(
+        clicks_acknowledged=len(tally.clicks),
+        clicks_stored=len(stored_clicks),
+        clicks_missing=len(tally.clicks - stored_clicks),
+        clicks_unacknowledged_stored=len(stored_clicks - tally.clicks),
+        webhooks_acknowledged=len(tally.webhooks),
+        webhooks_missing=len(tally.webhooks - set(webhook_ids)),
+        webhook_rows_doubled=sum(1 for n in webhook_ids.values() if n > 1),
+        webhook_refires=len(tally.webhook_duplicates),
+        webhook_refires_not_duplicate=sum(
+            1 for status, dup in tally.webhook_duplicates if (status, dup) != (200, True)
+        ),
+        pixels_acknowledged=len(tally.pixels),
+        pixels_missing=len(tally.pixels - set(pixel_orders)),
+        pixel_refires=tally.pixel_refires,
+        five_xx=tally.five_xx(),
+        locked_in_log=log.count("database is locked"),
+        tracebacks_in_log=log.count("Traceback"),
+        aggregate_clicks=aggregate,
+        integrity=integrity,
+        client_errors=dict(tally.errors),
+    )
