@@ -146,12 +146,6 @@ SETTINGS = [
         "before they are read into memory.",
     ),
     Setting(
-        "MAX_CONTENT_LENGTH",
-        4 * 1024 * 1024,
-        "Largest request body accepted, in bytes (Flask's own key); bigger ones get 413 "
-        "before they are read into memory.",
-    ),
-    Setting(
         "DASHBOARD_SESSION_HOURS",
         12,
         "How long a dashboard sign-in lasts before the user must sign in again.",
