@@ -34,6 +34,7 @@ sys.path.insert(0, str(BENCH.parent))
 from common import machine, median, print_table  # noqa: E402
 
 from conversions.aggregates import refresh  # noqa: E402
+from conversions.analytics import Query, growth_rows, settings_from  # noqa: E402
 from conversions.attribution import MODELS  # noqa: E402
 from conversions.intake import Policy, credit_rows, touches  # noqa: E402
 from conversions.reports import Filters, Period, channel_rows  # noqa: E402
@@ -264,6 +265,7 @@ def main(argv=None):
         # a period with ragged edges (day rows around whole months), and one
         # campaign (link-level rows: grows with the links and days it spans)
         r["period"] = timed(lambda d=db: channel_rows(d, PERIOD, default_currency="EUR"))
+        r["growth"] = timed(lambda d=db: growth_rows(d, Query(size="month"), settings_from({})))
         r["campaign"] = timed(
             lambda d=db: channel_rows(
                 d, filters=Filters(campaign="campaign-07"), default_currency="EUR"
