@@ -285,6 +285,7 @@ def main(argv=None):
     rows.append(
         ["channels, 10 Mar-24 Apr"] + [f"{results[s]['period'] * 1000:.0f} ms" for s in sizes]
     )
+    rows.append(["growth, by month"] + [f"{results[s]['growth'] * 1000:.0f} ms" for s in sizes])
     rows.append(
         ["channels, one campaign"] + [f"{results[s]['campaign'] * 1000:.0f} ms" for s in sizes]
     )
