@@ -243,6 +243,8 @@ def roll_up(db: Database) -> int:
     triggers list them in rollup_dirty), a few at a time, and their months;
     returns how many days were recomputed."""
     done = 0
+    if db.conn.execute("SELECT 1 FROM rollup_dirty LIMIT 1").fetchone() is None:
+        return done  # nothing changed: no write transaction at all
     while True:
         with immediate(db):
             dirty = db.conn.execute(
