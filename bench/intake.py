@@ -18,11 +18,13 @@ Usage: python bench/intake.py [--seconds 10] [--runs 2]
 """
 
 import argparse
+import atexit
 import base64
 import hashlib
 import hmac
 import json
 import random
+import shutil
 import sqlite3
 import sys
 import tempfile
@@ -249,6 +251,7 @@ def main(argv=None):
 
     rng = random.Random(11)
     work = Path(tempfile.mkdtemp(prefix="clicktrail-bench-intake-"))
+    atexit.register(shutil.rmtree, work, True)  # the databases are big
     database = str(work / "clicktrail.db")
     click_ids = build_database(database, rng)
     print(f"machine: {machine()}")

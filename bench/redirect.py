@@ -12,8 +12,10 @@ Usage: python bench/redirect.py [--rounds 3] [--seconds 10] [--links 100000]
 """
 
 import argparse
+import atexit
 import os
 import random
+import shutil
 import signal
 import sqlite3
 import string
@@ -221,6 +223,7 @@ def main(argv=None):
 
     rng = random.Random(42)
     work = Path(tempfile.mkdtemp(prefix="clicktrail-bench-redirect-"))
+    atexit.register(shutil.rmtree, work, True)  # the databases are big
     database = str(work / "clicktrail.db")
     started = time.monotonic()
     codes = build_database(database, args.links, rng)

@@ -18,8 +18,10 @@ Usage: python bench/reports.py [--sizes 100k,1m] [--keep DIR]
 """
 
 import argparse
+import atexit
 import json
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -240,6 +242,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     work = Path(args.keep or tempfile.mkdtemp(prefix="clicktrail-bench-reports-"))
+    if not args.keep:
+        atexit.register(shutil.rmtree, work, True)  # the databases are big
     work.mkdir(parents=True, exist_ok=True)
     print(f"machine: {machine()}")
     results = {}
