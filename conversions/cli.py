@@ -13,6 +13,7 @@ from shortener.db import get_db
 from . import goals
 from .attribution import MODELS
 from .csvout import csv_lines
+from .exports import clicks_csv, ts_bounds
 from .money import MoneyError, check_currency, format_minor, to_minor
 from .reports import CHANNEL_COLUMNS, Filters, Period, channel_rows
 
@@ -41,20 +42,22 @@ def report_options(f):
     return f
 
 
+def write_lines(lines, csv_path):
+    try:
+        out = sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")
+        try:
+            for line in lines:
+                out.write(line)
+        finally:
+            if out is not sys.stdout:
+                out.close()
+    except OSError as e:
+        raise click.ClickException(f"cannot write {csv_path}: {e.strerror or e}") from None
+
+
 def emit(columns, rows, csv_path):
     if csv_path:
-        try:
-            out = (
-                sys.stdout if csv_path == "-" else open(csv_path, "w", newline="", encoding="utf-8")
-            )
-            try:
-                for line in csv_lines(columns, rows):
-                    out.write(line)
-            finally:
-                if out is not sys.stdout:
-                    out.close()
-        except OSError as e:
-            raise click.ClickException(f"cannot write {csv_path}: {e.strerror or e}") from None
+        write_lines(csv_lines(columns, rows), csv_path)
         if csv_path != "-":
             click.echo(f"wrote {len(rows)} rows to {csv_path}", err=True)
         return
@@ -82,6 +85,21 @@ def channels_command(csv_path, start, end, model, channel, campaign, goal, verif
         verified,
     )
     emit(CHANNEL_COLUMNS, rows, csv_path)
+
+
+@report_cli.command("clicks")
+@click.option("--from", "start", callback=_day, help="first day")
+@click.option("--to", "end", callback=_day, help="last day, inclusive")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, allow_dash=True),
+              default="-", show_default=True, help="write CSV to this file")  # fmt: skip
+def clicks_command(start, end, csv_path):
+    """The click log as CSV, streamed (the same file as GET /api/exports/clicks).
+
+    Example: flask --app shortener report clicks --from 2026-03-01 --csv clicks.csv
+    """
+    if start and end and start > end:
+        raise click.ClickException("--from must not be after --to")
+    write_lines(clicks_csv(get_db(), *ts_bounds(start, end)), csv_path)
 
 
 @goals_cli.command("list")

@@ -8,8 +8,11 @@ while redirects keep writing).
 """
 
 from collections.abc import Iterator
+from datetime import date, timedelta
 
 from sqlite_utils import Database
+
+from shortener.clock import day_start, to_db
 
 from .csvout import csv_lines
 
@@ -68,3 +71,10 @@ def click_rows(db: Database, start: str = "", end: str = "\uffff") -> Iterator[d
 def clicks_csv(db: Database, start: str = "", end: str = "\uffff") -> Iterator[str]:
     """CSV lines (header first) of `click_rows`, formula-escaped."""
     return csv_lines(CLICK_COLUMNS, click_rows(db, start, end))
+
+
+def ts_bounds(first: date | None, last: date | None) -> tuple[str, str]:
+    """Stored-timestamp bounds for whole UTC days `first`..`last` inclusive."""
+    start = to_db(day_start(first)) if first else ""
+    end = to_db(day_start(last + timedelta(days=1))) if last else "\uffff"
+    return start, end

@@ -13,6 +13,7 @@ from shortener.errors import ApiError
 from . import goals
 from .attribution import MODELS
 from .csvout import csv_lines
+from .exports import clicks_csv, ts_bounds
 from .money import MoneyError, check_currency, format_minor, to_minor
 from .reports import CHANNEL_COLUMNS, Filters, Period, channel_rows
 
@@ -60,6 +61,20 @@ def respond(name: str, columns: list[str], rows: list[dict], period: Period, mod
             "rows": rows,
         }
     )
+
+
+@bp.get("/exports/clicks")
+@require_api_key
+def export_clicks():
+    """The whole click log (or from/to days of it) as CSV, streamed in
+    constant memory so a spreadsheet or warehouse can take everything."""
+    if request.args.get("format", "csv") != "csv":
+        raise ApiError("format must be csv", field="format")
+    period, _, _ = report_args()
+    lines = clicks_csv(get_db(), *ts_bounds(period.start, period.end))
+    response = Response(stream_with_context(lines), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="clicks.csv"'
+    return response
 
 
 @bp.get("/reports/channels")

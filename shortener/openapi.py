@@ -112,6 +112,10 @@ OPERATIONS = {
             ),
         ],
     },  # fmt: skip
+    ("/api/exports/clicks", "get"): {
+        "summary": "The click log as CSV, streamed",
+        "parameters": [*REPORT_QUERY[:2], query("format", {"type": "string", "enum": ["csv"]})],
+    },
     ("/api/reports/{name}", "get"): {
         "summary": "An analytics report by name",
         "parameters": [
