@@ -20,7 +20,8 @@ def limit() -> throttle.Limit:
 def client_network() -> str | None:
     address = request.remote_addr
     if current_app.config["TRUST_PROXY_HEADERS"]:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
+        # the last entry is the one our proxy saw; earlier ones the client wrote
+        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
         address = forwarded or address
     return truncate_ip(address)
 

@@ -97,6 +97,27 @@ def test_sign_in_is_rate_limited(app):
     assert stored == [{"username": USER, "network": "127.0.0.0/24"}] * 3
 
 
+def test_behind_a_proxy_the_limit_keys_on_the_address_the_proxy_saw(tmp_path):
+    config = app_config(tmp_path, TRUST_PROXY_HEADERS=True, SIGN_IN_MAX_FAILURES=2)
+    init_db(config["DATABASE"])
+    app = create_app(config)
+    make_user(app)
+    client = browser(app)
+    # an attacker rotates the first X-Forwarded-For entry on every try; the
+    # proxy appends the address it really saw, which is what counts
+    for n in range(2):
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = f"10.{n}.0.1, 198.51.100.7"
+        assert sign_in(client, USER, "wrong password!!").status_code == 401
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = "10.9.0.1, 198.51.100.7"
+    assert sign_in(client, USER, PASSWORD).status_code == 429
+    db = connect(app.config["DATABASE"])
+    try:
+        stored = [r["network"] for r in db.query("SELECT network FROM sign_in_failures")]
+    finally:
+        db.close()
+    assert stored == ["198.51.100.0/24"] * 2
+
+
 def test_success_forgives_earlier_typos(app):
     app.config.update(SIGN_IN_MAX_FAILURES=3)
     make_user(app)
