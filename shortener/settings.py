@@ -208,6 +208,12 @@ def check(config) -> None:
             "CLICK_RETENTION_DAYS must be a whole number of days no shorter than "
             "ATTRIBUTION_WINDOW_DAYS (or None to keep clicks)"
         )
+    half_life = config["TIME_DECAY_HALF_LIFE_DAYS"]
+    if isinstance(half_life, bool) or not isinstance(half_life, int | float) or not (
+        0 < half_life <= 3650
+    ):
+        # zero or negative would divide by zero or give old touches more credit
+        raise ConfigError("TIME_DECAY_HALF_LIFE_DAYS must be a number of days above 0")
     config["WEBHOOK_SECRETS"] = list(secrets or [])
     config["SOCIAL_CHANNELS"] = [c.strip().lower() for c in config["SOCIAL_CHANNELS"]]
     config["DEFAULT_CURRENCY"] = str(config["DEFAULT_CURRENCY"]).upper()

@@ -30,6 +30,18 @@ def test_attribution_window_must_fit_a_cookie_lifetime(tmp_path, window):
         create_app(app_config(tmp_path, ATTRIBUTION_WINDOW_DAYS=window))
 
 
+@pytest.mark.parametrize("half_life", [0, -7, "7", True, float("nan"), float("inf")])
+def test_time_decay_half_life_must_be_positive(tmp_path, half_life):
+    with pytest.raises(ConfigError, match="TIME_DECAY_HALF_LIFE_DAYS"):
+        create_app(app_config(tmp_path, TIME_DECAY_HALF_LIFE_DAYS=half_life))
+
+
+@pytest.mark.parametrize("half_life", [0.5, 7, 30])
+def test_time_decay_half_life_may_be_fractional(tmp_path, half_life):
+    app = create_app(app_config(tmp_path, TIME_DECAY_HALF_LIFE_DAYS=half_life))
+    assert app.config["TIME_DECAY_HALF_LIFE_DAYS"] == half_life
+
+
 def test_webhook_secret_must_be_a_standard_webhooks_secret(tmp_path):
     with pytest.raises(ConfigError, match="whsec_"):
         create_app(app_config(tmp_path, WEBHOOK_SECRET="plain-password"))
