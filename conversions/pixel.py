@@ -16,6 +16,7 @@ from shortener.bots import crawler_platform, is_prefetch
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.redirect import opted_out
 
 from .intake import Conversion, UnknownClick, UnknownGoal, record_conversion, visitor_of_click
 from .money import MoneyError, check_currency, to_minor
@@ -106,7 +107,9 @@ def visit_pixel():
     never from a short link, are the control group. A visitor without a
     valid cookie gets one (for the click's visitor when `click` names one)."""
     response = gif()
-    if from_machine():
+    if from_machine() or opted_out():
+        # a page view is only worth storing with a visitor id, and a person
+        # who asked not to be tracked gets neither a row nor a cookie
         return response
     cookie_visitor = cookie.read_visitor()
     visitor_id = cookie_visitor

@@ -267,6 +267,26 @@ def test_visit_sets_the_cookie_when_there_is_none(client, db):
     assert len(visitors) == 2 and visitors[0] == visitors[1]
 
 
+@pytest.mark.parametrize(
+    ("config", "headers"),
+    [({}, {"Sec-GPC": "1"}), ({"RESPECT_DNT": True}, {"DNT": "1"})],
+)
+def test_visit_of_an_opted_out_person_stores_nothing_and_sets_no_cookie(
+    app, client, db, config, headers
+):
+    app.config.update(config)
+    response = client.get("/t/visit.gif?url=https%3A%2F%2Fshop.example.com%2F", headers=headers)
+    assert_gif(response)
+    assert "Set-Cookie" not in response.headers
+    assert list(db.query("SELECT * FROM visits")) == []
+
+
+def test_dnt_alone_is_honoured_only_when_configured(client, db):
+    response = client.get("/t/visit.gif", headers={"DNT": "1"})
+    assert "Set-Cookie" in response.headers
+    assert len(list(db.query("SELECT * FROM visits"))) == 1
+
+
 def test_visit_keeps_the_visitor_of_a_short_link(client, db):
     link = make_link(client)
     click_id = follow(client, link["code"])
