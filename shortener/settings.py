@@ -77,7 +77,8 @@ SETTINGS = [
     Setting(
         "TRUST_PROXY_HEADERS",
         False,
-        "Take the client address from `X-Forwarded-For` (only behind your own proxy).",
+        "Behind your own proxy only: the client address is the last `X-Forwarded-For` entry,"
+        " and `X-Forwarded-Proto: https` counts as https.",
     ),
     Setting(
         "DEFAULT_CURRENCY",

@@ -41,8 +41,9 @@ def app(tmp_path):
 
 
 def browser(app, user_agent=BROWSER_UA):
-    """A test client that identifies as a real browser (automation clients
-    such as the bare test client count as bots)."""
+    """A test client that identifies as a real browser, so device and
+    browser columns are realistic (the bare test client sends
+    `Werkzeug/<version>`, an unknown agent that counts as a person)."""
     client = app.test_client()
     client.environ_base["HTTP_USER_AGENT"] = user_agent
     return client
