@@ -50,6 +50,8 @@ LINK_FIELDS = {
     "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50}},
     "disabled": {"type": "boolean"},
 }
+ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
+                          {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
 MONEY = {"oneOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
                    {"type": "integer", "minimum": 0}]}  # fmt: skip
 
@@ -101,6 +103,55 @@ OPERATIONS = {
         ),
     },  # fmt: skip
     ("/api/links/{code}", "delete"): {"summary": "Disable a link (its data is kept)"},
+    ("/api/links/{code}/share", "post"): {
+        "summary": "An advocate's personal link for this link (idempotent); bulk with advocates",
+        "requestBody": body(
+            {
+                "advocate": ADVOCATE_KEY,
+                "advocates": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "items": ADVOCATE_KEY,
+                },
+            }
+        ),
+    },  # fmt: skip
+    ("/api/advocates", "post"): {
+        "summary": "Create an advocate (optionally referred by a conversion or visitor)",
+        "requestBody": body(
+            {
+                "name": TEXT,
+                "handle": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,39}$"},
+                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "customer_id": NULLABLE_TEXT,
+                "referred_by_conversion": {"type": "integer", "minimum": 1},
+                "referred_by_visitor": {"type": "string", "maxLength": 100},
+            },
+            required=("name",),
+        ),
+    },
+    ("/api/advocates", "get"): {
+        "summary": "List advocates, oldest first",
+        "parameters": [
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0}),
+            query("active", {"type": "string", "enum": ["true", "false"]}),
+        ],
+    },
+    ("/api/advocates/{key}", "get"): {"summary": "One advocate (id or handle) and their links"},
+    ("/api/advocates/{key}", "patch"): {
+        "summary": "Change an advocate's name, email, customer id or active flag",
+        "requestBody": body(
+            {
+                "name": TEXT,
+                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "customer_id": NULLABLE_TEXT,
+                "active": {"type": "boolean"},
+            }
+        ),
+    },
+    ("/api/advocates/{key}", "delete"): {"summary": "Deactivate an advocate (data is kept)"},
     ("/api/reports/channels", "get"): {
         "summary": "Per-channel clicks, visitors, conversions and revenue",
         "parameters": [

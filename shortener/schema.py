@@ -355,3 +355,42 @@ def m006_channel_months(db):
         " FROM channel_credit_day",
     ]:
         db.execute(statement)
+
+
+@migrations()
+def m009_advocates(db):
+    # People who share a brand's links: customers, employees, influencers.
+    # A referred advocate (a friend who converted through someone's personal
+    # link and was invited to share) points at that advocate, so the
+    # referral tree is parent_advocate_id + depth; visitor_id is the visitor
+    # they were when referred (fraud guards compare it with later conversions).
+    _run(
+        db,
+        """
+        CREATE TABLE advocates (
+            id INTEGER PRIMARY KEY,
+            handle TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            email TEXT,
+            customer_id TEXT,
+            active INTEGER NOT NULL DEFAULT 1,
+            parent_advocate_id INTEGER REFERENCES advocates (id),
+            depth INTEGER NOT NULL DEFAULT 0,
+            visitor_id TEXT,
+            referred_conversion_id INTEGER REFERENCES conversions (id),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX advocates_parent ON advocates (parent_advocate_id);
+        CREATE INDEX advocates_customer ON advocates (customer_id);
+        CREATE INDEX advocates_visitor ON advocates (visitor_id);
+
+        -- a personal link: the advocate's own code for a source link's
+        -- destination and campaign; one per (source link, advocate)
+        ALTER TABLE links ADD COLUMN advocate_id INTEGER REFERENCES advocates (id);
+        ALTER TABLE links ADD COLUMN parent_link_id INTEGER REFERENCES links (id);
+        CREATE INDEX links_advocate ON links (advocate_id) WHERE advocate_id IS NOT NULL;
+        CREATE UNIQUE INDEX links_personal ON links (parent_link_id, advocate_id)
+            WHERE advocate_id IS NOT NULL
+        """,
+    )

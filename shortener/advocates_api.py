@@ -1,0 +1,129 @@
+"""The advocates API: /api/advocates and /api/links/<code>/share (admin API key)."""
+
+from flask import Blueprint, jsonify, request
+
+from . import advocates
+from .api import base_url, int_arg, json_body
+from .auth import require_api_key
+from .db import get_db, immediate
+from .errors import ApiError
+from .links import as_dict as link_dict
+
+bp = Blueprint("advocates_api", __name__, url_prefix="/api")
+
+
+def found(key: str) -> dict:
+    advocate = advocates.get_advocate(get_db(), key)
+    if advocate is None:
+        raise ApiError(f"no advocate {key!r}", 404, field="advocate")
+    return advocate
+
+
+def with_links(advocate: dict) -> dict:
+    body = advocates.as_dict(advocate)
+    body["links"] = [
+        link_dict(r, base_url()) for r in advocates.advocate_links(get_db(), advocate["id"])
+    ]
+    return body
+
+
+def bool_arg(name: str) -> bool | None:
+    raw = request.args.get(name)
+    if raw is None:
+        return None
+    if raw not in ("true", "false"):
+        raise ApiError(f"{name} must be true or false", field=name)
+    return raw == "true"
+
+
+@bp.post("/advocates")
+@require_api_key
+def create():
+    """`referred_by_conversion` (a conversion id) or `referred_by_visitor`
+    records a friend who came through another advocate's personal link as
+    that advocate's child in the referral tree."""
+    body = json_body()
+    db = get_db()
+    with immediate(db):
+        advocate = advocates.create_advocate(db, body)
+    return jsonify(with_links(advocate)), 201
+
+
+@bp.get("/advocates")
+@require_api_key
+def index():
+    limit = int_arg("limit", 100, 1, 1000)
+    offset = int_arg("offset", 0, 0, 10**9)
+    active = bool_arg("active")
+    db = get_db()
+    rows = advocates.list_advocates(db, limit=limit, offset=offset, active=active)
+    return jsonify(
+        {
+            "advocates": [advocates.as_dict(r) for r in rows],
+            "limit": limit,
+            "offset": offset,
+            "total": advocates.count_advocates(db, active),
+        }
+    )
+
+
+@bp.get("/advocates/<key>")
+@require_api_key
+def show(key):
+    return jsonify(with_links(found(key)))
+
+
+@bp.patch("/advocates/<key>")
+@require_api_key
+def update(key):
+    body = json_body()
+    db = get_db()
+    with immediate(db):
+        advocate = advocates.update_advocate(db, found(key)["id"], body)
+    return jsonify(with_links(advocate))
+
+
+@bp.delete("/advocates/<key>")
+@require_api_key
+def deactivate(key):
+    """Advocates are deactivated, never deleted: their links keep working
+    and their figures stay in every report; they get no new personal links."""
+    db = get_db()
+    with immediate(db):
+        advocate = advocates.update_advocate(db, found(key)["id"], {"active": False})
+    return jsonify(with_links(advocate))
+
+
+@bp.post("/links/<code>/share")
+@require_api_key
+def share(code):
+    """`{"advocate": id or handle}` answers one personal link (201 when new,
+    200 when it already existed); `{"advocates": [...]}` answers
+    `{"links": [...]}` for many at once, all or nothing."""
+    body = json_body()
+    if len(body) != 1 or set(body) - {"advocate", "advocates"}:
+        raise ApiError(
+            "give either advocate (id or handle) or advocates (a list)", field="advocate"
+        )
+    bulk = "advocates" in body
+    keys = body["advocates"] if bulk else [body["advocate"]]
+    if bulk and (not isinstance(keys, list) or not 1 <= len(keys) <= advocates.MAX_BULK):
+        raise ApiError(
+            f"advocates must be a list of 1 to {advocates.MAX_BULK} ids or handles",
+            field="advocates",
+        )
+    db = get_db()
+    with immediate(db):
+        results = advocates.share_many(db, code, keys)
+    items = [
+        {"advocate": a["handle"], "created": created, **link_dict(link, base_url())}
+        for a, link, created in results
+    ]
+    if bulk:
+        status = 201 if any(i["created"] for i in items) else 200
+        return jsonify({"links": items}), status
+    return jsonify(items[0]), 201 if items[0]["created"] else 200
+
+
+def init_app(app):
+    app.register_blueprint(bp)
