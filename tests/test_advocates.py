@@ -188,3 +188,15 @@ def test_a_referred_friend_joins_the_tree_one_generation_deeper(client, db):
         "referred_by_conversion"
     )
     assert db.execute("SELECT count(*) FROM advocates").fetchone()[0] == 3
+
+
+def test_the_shared_fixture_builds_the_referral_tree(tmp_path):
+    from advocate_fixture import build_programme
+
+    programme = build_programme(tmp_path)
+    fay = programme.get("/api/advocates/fay").get_json()
+    # fay came through quinn's link Q: one generation below quinn
+    assert (fay["parent_advocate_id"], fay["depth"]) == (programme.advocates["quinn"], 1)
+    assert fay["customer_id"] == "cust-fay" and fay["visitor_id"] == "v-fay"
+    pat = programme.get("/api/advocates/pat").get_json()
+    assert sorted(link["campaign"] for link in pat["links"]) == ["spring", "summer"]
