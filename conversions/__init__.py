@@ -18,3 +18,8 @@ def init_app(app):
 
     analytics_views.init_app(app)
     analytics_cli.init_app(app)
+
+    from . import advocacy_cli, advocacy_views  # issue 7: advocate reports
+
+    advocacy_views.init_app(app)
+    advocacy_cli.init_app(app)

@@ -114,3 +114,45 @@ def km_median(observations: Sequence[tuple[float, bool]]) -> tuple[float | None,
         if survival <= 0.5 + 1e-12:
             return time, None
     return None, max(duration for duration, _ in observations)
+
+
+MIN_VISITORS = 10  # below this a rate whose interval holds the baseline is "too few visitors"
+
+
+def against_baseline(
+    successes: int, n: int, baseline: float | None, min_n: int = MIN_VISITORS
+) -> tuple[str, tuple[float, float] | None]:
+    """('above' | 'below' | 'in_line' | 'too_few' | 'no_baseline', Wilson interval):
+    a rate against a reference rate taken as known (a campaign's average).
+
+    The 95 % Wilson interval of successes / n decides: entirely above the
+    baseline is 'above', entirely below is 'below'. When it holds the
+    baseline, 'in_line' needs at least `min_n` trials -- with fewer the
+    interval is too wide to call anything "in line", so it is 'too_few'.
+    A small sample that is decisive anyway (2 of 2 against 30 %) keeps its
+    verdict: the interval already paid for the small n."""
+    interval = wilson_interval(min(successes, n), n)
+    if interval is None:
+        return "too_few", None
+    if baseline is None:
+        return "no_baseline", interval
+    low, high = interval
+    if low > baseline:
+        return "above", interval
+    if high < baseline:
+        return "below", interval
+    return ("in_line" if n >= min_n else "too_few"), interval
+
+
+def viral_coefficient(
+    invitations: int, converted: int, invited_visitors: int, invited_converted: int
+) -> float | None:
+    """k = (invitations per converted visitor) x (conversion rate of the
+    invited). None when nobody converted (no one could invite); 0 when
+    they sent no invitations, or the invitations reached nobody."""
+    if converted <= 0:
+        return None
+    per_converted = invitations / converted
+    if invitations == 0 or invited_visitors == 0:
+        return 0.0
+    return per_converted * (invited_converted / invited_visitors)

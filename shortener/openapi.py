@@ -167,6 +167,19 @@ OPERATIONS = {
         "summary": "The click log as CSV, streamed",
         "parameters": [*REPORT_QUERY[:2], query("format", {"type": "string", "enum": ["csv"]})],
     },
+    ("/api/reports/advocates", "get"): {
+        "summary": "Per advocate: reach, new visitors, converted friends, revenue, rewards,"
+        " conversion rate against the campaign average (95 % interval)",
+        "parameters": REPORT_QUERY,
+    },
+    ("/api/reports/referrals", "get"): {
+        "summary": "Referral chain per campaign and generation: invitations, friends, k",
+        "parameters": REPORT_QUERY,
+    },
+    ("/api/reports/advocate-candidates", "get"): {
+        "summary": "Customers ranked by what they are worth as advocates",
+        "parameters": [*REPORT_QUERY, query("as_of", DATE)],
+    },
     ("/api/reports/{name}", "get"): {
         "summary": "An analytics report by name",
         "parameters": [

@@ -1,8 +1,8 @@
 """The hand-built advocate programme every advocate and reward test reads (issue 7).
 
-Everything happens in March 2025 at noon UTC. Attribution window 30 days
-(default); every conversion below has exactly one human touch in the window
-unless noted, so all five models credit it to that touch's link.
+Everything happens in March 2025 at noon UTC; DEFAULT_CURRENCY is EUR.
+Attribution window 30 days (default); every conversion below has exactly one
+human touch in the window, so all five models credit it to that touch's link.
 
 Source links (the brand's own)
   S1  twitter/spring  https://shop.example.com/spring   code spring-tw
@@ -150,7 +150,7 @@ def _share(programme: Programme, db, name: str):
 
 
 def build_programme(tmp_path, **config_overrides) -> Programme:
-    config = app_config(tmp_path, **config_overrides)
+    config = app_config(tmp_path, **{"DEFAULT_CURRENCY": "EUR", **config_overrides})
     init_db(config["DATABASE"])
     app = create_app(config)
     programme = Programme(app, browser(app))

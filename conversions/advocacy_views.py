@@ -1,0 +1,74 @@
+"""The advocate reports under /api/reports (admin API key): `advocates`,
+`referrals` and `advocate-candidates`, as JSON or CSV like every report.
+
+They are routes of their own (a fixed path wins over /api/reports/<name>)
+and share their row functions with `flask --app shortener report ...`.
+"""
+
+from flask import Blueprint, request
+
+from shortener.auth import require_api_key
+from shortener.db import get_db
+from shortener.errors import ApiError
+
+from . import advocacy
+from .analytics_views import current_settings, query_args, respond
+from .customers import CustomerReportError
+
+bp = Blueprint("advocacy", __name__, url_prefix="/api")
+
+# name: (row function, columns, query parameters it reads)
+REPORTS = {
+    "advocates": (advocacy.advocate_rows, advocacy.ADVOCATE_COLUMNS,
+                  ("from", "to", "model", "channel", "campaign", "goal")),
+    "referrals": (advocacy.referral_rows, advocacy.REFERRAL_COLUMNS,
+                  ("from", "to", "model", "channel", "campaign", "goal")),
+    "advocate-candidates": (advocacy.candidate_rows, advocacy.CANDIDATE_COLUMNS,
+                            ("from", "to", "as_of")),
+}  # fmt: skip
+
+
+def run(name: str):
+    rows_of, columns, uses = REPORTS[name]
+    if request.args.get("format", "json") not in ("json", "csv"):
+        raise ApiError("format must be json or csv", field="format")
+    q = query_args()
+    try:
+        rows = rows_of(get_db(), q, current_settings())
+    except CustomerReportError as e:
+        raise ApiError(e.message, field=e.field) from None
+    meta = {
+        "report": name,
+        "from": q.period.start.isoformat() if q.period.start else None,
+        "to": q.period.end.isoformat() if q.period.end else None,
+        "model": q.model if "model" in uses else None,
+    }
+    if "as_of" in uses:
+        meta["as_of"] = (q.as_of or q.now.date()).isoformat()
+    return respond(name, columns, rows, meta)
+
+
+@bp.get("/reports/advocates")
+@require_api_key
+def advocates_report():
+    """Per advocate: reach, new visitors, converted friends, revenue, and
+    their conversion rate against the campaign average (95 % interval)."""
+    return run("advocates")
+
+
+@bp.get("/reports/referrals")
+@require_api_key
+def referrals_report():
+    """Per campaign and generation: invitations, friends converted, k."""
+    return run("referrals")
+
+
+@bp.get("/reports/advocate-candidates")
+@require_api_key
+def candidates_report():
+    """Customers ranked by what they are worth as advocates."""
+    return run("advocate-candidates")
+
+
+def init_app(app):
+    app.register_blueprint(bp)
