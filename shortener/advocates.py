@@ -105,14 +105,16 @@ def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict]:
         raise ApiError(
             "referred_by_conversion must be a conversion id", field="referred_by_conversion"
         )
-    conversion = next(
-        db.query(
-            "SELECT id, visitor_id, customer_id, click_id, occurred_at FROM conversions"
-            " WHERE id = ?",
-            [conversion_id],
-        ),
-        None,
-    )
+    conversion = None
+    if 0 < conversion_id <= 2**63 - 1:  # SQLite's integer range
+        conversion = next(
+            db.query(
+                "SELECT id, visitor_id, customer_id, click_id, occurred_at FROM conversions"
+                " WHERE id = ?",
+                [conversion_id],
+            ),
+            None,
+        )
     if conversion is None:
         raise ApiError(f"no conversion {conversion_id}", 404, field="referred_by_conversion")
     row = next(

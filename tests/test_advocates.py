@@ -200,3 +200,12 @@ def test_the_shared_fixture_builds_the_referral_tree(tmp_path):
     assert fay["customer_id"] == "cust-fay" and fay["visitor_id"] == "v-fay"
     pat = programme.get("/api/advocates/pat").get_json()
     assert sorted(link["campaign"] for link in pat["links"]) == ["spring", "summer"]
+
+
+def test_out_of_range_ids_are_not_found(client):
+    assert create(client, 404, name="Dan", referred_by_conversion=2**70)["field"] == (
+        "referred_by_conversion"
+    )
+    assert client.get(f"/api/advocates/{2**70}", headers=AUTH).status_code == 404
+    source = make_link(client)
+    assert share(client, source["code"], 404, advocate=2**70).get_json()["field"] == "advocate"
