@@ -7,7 +7,7 @@ from flask import current_app
 from shortener.clock import utcnow
 from shortener.db import get_db
 
-from .advocacy_views import REPORTS
+from .advocacy_views import HELP, REPORTS
 from .analytics import Query
 from .cli import _day, emit, report_cli, report_options
 from .customers import CustomerReportError
@@ -17,14 +17,6 @@ EXAMPLES = {
     "advocates": "report advocates --campaign spring --from 2026-03-01 --to 2026-03-31",
     "referrals": "report referrals --campaign spring",
     "advocate-candidates": "report advocate-candidates --csv candidates.csv",
-}
-HELP = {
-    "advocates": "Per advocate: reach, new visitors, converted friends, revenue, rewards, "
-    "and conversion rate against the campaign average with a 95 % interval.",
-    "referrals": "Referral chain per campaign and generation: invitations, friends "
-    "converted, viral coefficient k.",
-    "advocate-candidates": "Customers ranked by what they are worth as advocates "
-    "(repeat purchases, revenue, tenure, saves, friends' conversions).",
 }
 
 

@@ -26,6 +26,14 @@ REPORTS = {
     "advocate-candidates": (advocacy.candidate_rows, advocacy.CANDIDATE_COLUMNS,
                             ("from", "to", "as_of")),
 }  # fmt: skip
+HELP = {
+    "advocates": "Per advocate: reach, new visitors, converted friends, revenue, rewards, "
+    "and conversion rate against the campaign average with a 95 % interval.",
+    "referrals": "Referral chain per campaign and generation: invitations, friends "
+    "converted, viral coefficient k.",
+    "advocate-candidates": "Customers ranked by what they are worth as advocates "
+    "(repeat purchases, revenue, tenure, saves, friends' conversions).",
+}
 
 
 def run(name: str):

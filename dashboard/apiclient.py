@@ -29,6 +29,9 @@ LABELS = {
     "cross-sell": "Cross-sell and upsell",
     "goals": "Goals",
     "journeys": "Journeys",
+    "advocates": "Advocates",
+    "referrals": "Referral chain",
+    "advocate-candidates": "Advocate candidates",
 }
 
 
@@ -74,7 +77,16 @@ def report_names() -> list[str]:
     except ImportError:
         return names
     catalogue = getattr(analytics_views, "REPORTS", {})
-    return names + [n for n in catalogue if n not in names]
+    return names + [n for n in catalogue if n not in names] + advocacy_names()
+
+
+def advocacy_names() -> list[str]:
+    """The advocate reports (issue 7), when this installation serves them."""
+    if not integrations.api_rule("/api/reports/advocates"):
+        return []
+    from conversions import advocacy_views
+
+    return list(advocacy_views.REPORTS)
 
 
 def description(name: str) -> str:
@@ -85,6 +97,10 @@ def description(name: str) -> str:
     except ImportError:
         return ""
     spec = getattr(analytics_views, "REPORTS", {}).get(name)
+    if spec is None and name in advocacy_names():
+        from conversions import advocacy_views
+
+        return advocacy_views.HELP[name]
     return getattr(spec, "help", "") or ""
 
 
