@@ -6,7 +6,10 @@ other way round.
 
 
 def init_app(app):
-    from . import cli, pixel, privacy, views, webhook
+    from . import aggregates, cli, pixel, privacy, views, webhook
+
+    # for shortener's link list sorted by clicks (it may not import us)
+    app.extensions["clicktrail.refresh_aggregates"] = aggregates.refresh
 
     app.register_blueprint(pixel.bp)
     app.register_blueprint(webhook.bp)
@@ -23,3 +26,7 @@ def init_app(app):
 
     advocacy_views.init_app(app)
     advocacy_cli.init_app(app)
+
+    from . import unfurls  # issue 6: social previews
+
+    unfurls.init_app(app)

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import links
+from . import links, previews
 from .auth import require_api_key
 from .db import get_db
 from .errors import ApiError
@@ -53,19 +53,29 @@ def create():
 @bp.get("/links")
 @require_api_key
 def index():
-    """Newest first; page with `limit` and `offset`, filter by `channel`
-    and `campaign`. `total` counts every link the filters match."""
+    """Page with `limit` and `offset` (offset pages, not cursors: `total`
+    counts every link the filters match, so a page count can be shown);
+    filter by `channel`, `campaign`, `tag` (one exact tag) and `q` (text
+    in code, url, campaign or title); `sort=newest` (default) or `clicks`."""
     limit = int_arg("limit", 100, 1, 1000)
     offset = int_arg("offset", 0, 0, 10**9)
-    filters = {"channel": request.args.get("channel"), "campaign": request.args.get("campaign")}
+    sort = request.args.get("sort") or "newest"
+    if sort not in links.SORTS:
+        raise ApiError(f"sort must be one of {', '.join(links.SORTS)}", field="sort")
+    filters = {name: request.args.get(name) for name in ("channel", "campaign", "tag", "q")}
     db = get_db()
-    rows = links.list_links(db, limit=limit, offset=offset, **filters)
+    if sort == "clicks":
+        refresh = current_app.extensions.get("clicktrail.refresh_aggregates")
+        if refresh:  # fold the newest clicks into link_day first
+            refresh(db)
+    rows = links.list_links(db, limit=limit, offset=offset, sort=sort, **filters)
     return jsonify(
         {
             "links": [links.as_dict(r, base_url()) for r in rows],
             "limit": limit,
             "offset": offset,
             "total": links.count_links(db, **filters),
+            "sort": sort,
         }
     )
 
@@ -73,7 +83,10 @@ def index():
 @bp.get("/links/<code>")
 @require_api_key
 def show(code):
-    return jsonify(links.as_dict(found(code), base_url()))
+    link = found(code)
+    body = links.as_dict(link, base_url())
+    body["unfurls"] = previews.unfurl_counts(get_db(), link["id"])
+    return jsonify(body)
 
 
 @bp.patch("/links/<code>")

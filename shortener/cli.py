@@ -76,18 +76,20 @@ def create_command(url, channel, campaign, medium, content, term, code, expires_
 @links_cli.command("list")
 @click.option("--channel")
 @click.option("--campaign")
+@click.option("--tag", help="only links carrying exactly this tag")
+@click.option("--search", "q", help="text in the code, url, campaign or title")
 @click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--offset", default=0, show_default=True, type=click.IntRange(0))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per line")
-def list_command(channel, campaign, limit, offset, as_json):
+def list_command(channel, campaign, tag, q, limit, offset, as_json):
     """List links, newest first, one per line (tab-separated: short URL,
     channel, campaign, destination).
 
-    Example: flask --app shortener links list --channel twitter
+    Example: flask --app shortener links list --channel twitter --tag spring
     """
     with clean_errors():
         rows = links.list_links(
-            get_db(), limit=limit, offset=offset, channel=channel, campaign=campaign
+            get_db(), limit=limit, offset=offset, channel=channel, campaign=campaign, tag=tag, q=q
         )
     for row in rows:
         link = links.as_dict(row, cli_base_url())

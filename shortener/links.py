@@ -35,12 +35,17 @@ ASCII_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 TEXT_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # and lone surrogates: not UTF-8
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TAG_FIELDS = ("medium", "content", "term")
-CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS}
-PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS}
+PREVIEW_FIELDS = ("title", "description", "image")
+CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS,
+                 *PREVIEW_FIELDS}  # fmt: skip
+PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_FIELDS}
 COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
-    "disabled, expires_at, created_at, updated_at"
+    "disabled, expires_at, created_at, updated_at, title, description, image"
 )
+MAX_TITLE = 200
+MAX_DESCRIPTION = 500
+SORTS = ("newest", "clicks")
 
 
 # -- destinations ---------------------------------------------------------
@@ -198,6 +203,25 @@ def check_expiry(value, now: datetime | None = None) -> str | None:
     return to_db(moment)
 
 
+def check_image(value) -> str | None:
+    """The preview image: an http(s) URL (crawlers fetch it), checked like a
+    destination except that it may live on any host."""
+    if value is None or value == "":
+        return None
+    try:
+        return normalise_destination(value)
+    except ValueError as e:
+        raise ApiError(str(e).replace("url", "image", 1), field="image") from None
+
+
+def preview_checks() -> dict:
+    return {
+        "title": lambda v: check_text(v, "title", max_length=MAX_TITLE),
+        "description": lambda v: check_text(v, "description", max_length=MAX_DESCRIPTION),
+        "image": check_image,
+    }
+
+
 def check_disabled(value) -> int:
     if not isinstance(value, bool):
         raise ApiError("disabled must be true or false", field="disabled")
@@ -238,6 +262,7 @@ def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None)
         **{f: check_text(fields.get(f), f) for f in TAG_FIELDS},
         "tags": json.dumps(check_tags(fields.get("tags"))),
         "expires_at": check_expiry(fields.get("expires_at"), now),
+        **{f: check(fields.get(f)) for f, check in preview_checks().items()},
         "created_at": to_db(now),
         "updated_at": to_db(now),
     }
@@ -278,7 +303,15 @@ def get_link(db: Database, code: str) -> dict | None:
     return next(rows, None)
 
 
-def _filters(channel=None, campaign=None) -> tuple[str, list]:
+def _like(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _filters(channel=None, campaign=None, tag=None, q=None) -> tuple[str, list]:
+    """WHERE clause for the link list. A tag matches one element of the
+    tags array exactly (json_each), never a substring of the JSON text; `q`
+    is a case-insensitive substring of code, url, campaign or title."""
     where, params = [], []
     if channel:
         where.append("channel = ?")
@@ -286,17 +319,38 @@ def _filters(channel=None, campaign=None) -> tuple[str, list]:
     if campaign:
         where.append("campaign = ?")
         params.append(campaign)
+    if tag:
+        where.append("EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?)")
+        params.append(tag.strip())
+    if q:
+        where.append(
+            "(code LIKE ? ESCAPE '\\' OR url LIKE ? ESCAPE '\\'"
+            " OR campaign LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\')"
+        )
+        params += [_like(q.strip())] * 4
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
 
-def list_links(db: Database, limit=100, offset=0, channel=None, campaign=None) -> list:
-    where, params = _filters(channel, campaign)
-    sql = f"SELECT {COLUMNS} FROM links{where} ORDER BY id DESC LIMIT ? OFFSET ?"
+def list_links(
+    db: Database, limit=100, offset=0, channel=None, campaign=None, tag=None, q=None,
+    sort="newest",
+) -> list:  # fmt: skip
+    """A page of links. `sort="clicks"` orders by all-time human clicks as
+    kept in the link_day aggregate (ties: newest first), never by counting
+    the click log."""
+    where, params = _filters(channel, campaign, tag, q)
+    if sort == "clicks":
+        sql = (
+            f"SELECT {COLUMNS} FROM links{where} ORDER BY (SELECT coalesce(sum(human_clicks), 0)"
+            " FROM link_day WHERE link_day.link_id = links.id) DESC, id DESC LIMIT ? OFFSET ?"
+        )
+    else:
+        sql = f"SELECT {COLUMNS} FROM links{where} ORDER BY id DESC LIMIT ? OFFSET ?"
     return list(db.query(sql, [*params, limit, offset]))
 
 
-def count_links(db: Database, channel=None, campaign=None) -> int:
-    where, params = _filters(channel, campaign)
+def count_links(db: Database, channel=None, campaign=None, tag=None, q=None) -> int:
+    where, params = _filters(channel, campaign, tag, q)
     return next(db.query(f"SELECT count(*) AS n FROM links{where}", params))["n"]
 
 
@@ -311,6 +365,7 @@ def changes_for(fields, own_hosts=(), blocked_hosts=()) -> dict:
         "disabled": check_disabled,
         "expires_at": check_expiry,
         **{f: (lambda v, f=f: check_text(v, f)) for f in TAG_FIELDS},
+        **preview_checks(),
     }
     return {name: checks[name](value) for name, value in fields.items()}
 

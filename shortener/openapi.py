@@ -49,6 +49,9 @@ LINK_FIELDS = {
     "expires_at": {"type": ["string", "null"], "format": "date-time"},
     "tags": {"type": "array", "maxItems": 20, "items": {"type": "string", "maxLength": 50}},
     "disabled": {"type": "boolean"},
+    "title": NULLABLE_TEXT,
+    "description": {"type": ["string", "null"], "maxLength": 500},
+    "image": {"type": ["string", "null"], "maxLength": 2048, "description": "http(s) URL"},
 }
 ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
                           {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
@@ -82,24 +85,41 @@ OPERATIONS = {
                 "code",
                 "expires_at",
                 "tags",
+                "title",
+                "description",
+                "image",
             ),
             required=("url", "channel", "campaign"),
         ),  # fmt: skip
     },
     ("/api/links", "get"): {
-        "summary": "List links, newest first",
+        "summary": "Search and list links, newest first or by clicks",
         "parameters": [
             query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
             query("offset", {"type": "integer", "minimum": 0}),
             query("channel", {"type": "string", "maxLength": 40}),
             query("campaign", TEXT),
+            query("tag", {"type": "string", "maxLength": 50}, "links carrying exactly this tag"),
+            query("q", TEXT, "text in the code, url, campaign or title"),
+            query("sort", {"type": "string", "enum": ["newest", "clicks"]}),
         ],
     },
     ("/api/links/{code}", "get"): {"summary": "One link"},
     ("/api/links/{code}", "patch"): {
         "summary": "Change a link's destination, tags, expiry or disabled flag",
         "requestBody": body(
-            pick("url", "medium", "content", "term", "expires_at", "tags", "disabled")
+            pick(
+                "url",
+                "medium",
+                "content",
+                "term",
+                "expires_at",
+                "tags",
+                "disabled",
+                "title",
+                "description",
+                "image",
+            )
         ),
     },  # fmt: skip
     ("/api/links/{code}", "delete"): {"summary": "Disable a link (its data is kept)"},
@@ -179,6 +199,16 @@ OPERATIONS = {
     ("/api/reports/advocate-candidates", "get"): {
         "summary": "Customers ranked by what they are worth as advocates",
         "parameters": [*REPORT_QUERY, query("as_of", DATE)],
+    },
+    ("/api/reports/unfurls", "get"): {
+        "summary": "Preview fetches by link-preview crawlers, per link and platform",
+        "parameters": [
+            *REPORT_QUERY[:2],
+            query("channel", {"type": "string", "maxLength": 40}),
+            query("campaign", TEXT),
+            query("platform", {"type": "string", "maxLength": 40}),
+            query("format", {"type": "string", "enum": ["json", "csv"]}),
+        ],
     },
     ("/api/reports/{name}", "get"): {
         "summary": "An analytics report by name",

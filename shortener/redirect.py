@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import cookie, ratelimit
+from . import cookie, previews, ratelimit
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import to_db, utcnow
@@ -172,6 +172,9 @@ def follow(code: str):
     utm = utm_parameters(link, config["SOCIAL_CHANNELS"])
     if request.method == "HEAD":  # link checkers, not people: not a click
         return _redirect(build_destination(url, utm, None))
+    preview = previews.crawler_response(db, link["id"], now)
+    if preview is not None:
+        return preview
     click_id, visitor_id = record_follow(db, link["id"], now)
     response = _redirect(build_destination(url, utm, click_id))
     if visitor_id:

@@ -394,3 +394,66 @@ def m009_advocates(db):
             WHERE advocate_id IS NOT NULL
         """,
     )
+
+
+@migrations()
+def m008_previews_webhooks(db):
+    _run(
+        db,
+        """
+        -- social previews: what link-preview crawlers are shown (Open Graph)
+        ALTER TABLE links ADD COLUMN title TEXT;
+        ALTER TABLE links ADD COLUMN description TEXT;
+        ALTER TABLE links ADD COLUMN image TEXT;
+
+        -- preview fetches by crawlers, per link, day and platform: a reach
+        -- signal of its own, never a click
+        CREATE TABLE unfurls (
+            link_id INTEGER NOT NULL REFERENCES links (id),
+            day TEXT NOT NULL,
+            platform TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (link_id, day, platform)
+        ) WITHOUT ROWID;
+        CREATE INDEX unfurls_day ON unfurls (day);
+
+        -- sorting links by clicks sums a link's days
+        CREATE INDEX link_day_link ON link_day (link_id, day);
+
+        -- outbound webhooks: each endpoint reads the event logs (clicks by
+        -- id, conversions by id, links by id) from its own cursors, so the
+        -- redirect writes nothing for them and a restart resumes
+        CREATE TABLE webhook_endpoints (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL,
+            events TEXT NOT NULL,
+            secret TEXT NOT NULL,
+            description TEXT,
+            disabled INTEGER NOT NULL DEFAULT 0,
+            click_cursor INTEGER NOT NULL DEFAULT 0,
+            conversion_cursor INTEGER NOT NULL DEFAULT 0,
+            link_cursor INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+
+        -- one row per event and endpoint: the persistent queue and the log
+        CREATE TABLE webhook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints (id),
+            event_type TEXT NOT NULL,
+            webhook_id TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at TEXT,
+            last_status INTEGER,
+            last_error TEXT,
+            created_at TEXT NOT NULL,
+            delivered_at TEXT,
+            UNIQUE (endpoint_id, webhook_id)
+        );
+        CREATE INDEX webhook_deliveries_pending ON webhook_deliveries (endpoint_id, id)
+            WHERE status = 'pending';
+        """,
+    )
