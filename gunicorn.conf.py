@@ -14,3 +14,13 @@ graceful_timeout = 10
 accesslog = None
 errorlog = "-"
 loglevel = "warning"
+
+
+def post_worker_init(worker):
+    """Every worker starts the outbound webhook deliverer thread; a file
+    lock lets one deliver and the others wait to take over if it exits
+    (WEBHOOK_DELIVERY_THREAD = False turns it off, e.g. to run
+    `flask --app shortener webhooks deliver` as its own process)."""
+    from conversions.outbound import start_background
+
+    start_background(worker.wsgi)

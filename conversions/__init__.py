@@ -30,3 +30,7 @@ def init_app(app):
     from . import unfurls  # issue 6: social previews
 
     unfurls.init_app(app)
+
+    from . import outbound_views  # issue 6: outbound webhooks
+
+    outbound_views.init_app(app)

@@ -22,6 +22,7 @@ DATE = {"type": "string", "format": "date"}
 MODELS = ["last_touch", "first_touch", "linear", "position_based", "time_decay"]
 TEXT = {"type": "string", "maxLength": 200}
 NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 200}
+WEBHOOK_EVENTS = ["click.created", "conversion.created", "link.created"]
 
 
 def query(name: str, schema: dict, description: str = "") -> dict:
@@ -208,6 +209,39 @@ OPERATIONS = {
             query("campaign", TEXT),
             query("platform", {"type": "string", "maxLength": 40}),
             query("format", {"type": "string", "enum": ["json", "csv"]}),
+        ],
+    },
+    ("/api/webhooks", "post"): {
+        "summary": "Register an outbound webhook endpoint (its secret is shown once)",
+        "requestBody": body(
+            {
+                "url": {"type": "string", "maxLength": 2048, "description": "http(s) URL"},
+                "events": {"type": "array", "minItems": 1, "items": {"enum": WEBHOOK_EVENTS}},
+                "description": {"type": ["string", "null"], "maxLength": 200},
+            },
+            required=("url", "events"),
+        ),
+    },
+    ("/api/webhooks", "get"): {"summary": "Outbound webhook endpoints"},
+    ("/api/webhooks/{endpoint_id}", "get"): {"summary": "One outbound webhook endpoint"},
+    ("/api/webhooks/{endpoint_id}", "patch"): {
+        "summary": "Change an endpoint's URL, events, description or disabled flag",
+        "requestBody": body(
+            {
+                "url": {"type": "string", "maxLength": 2048},
+                "events": {"type": "array", "minItems": 1, "items": {"enum": WEBHOOK_EVENTS}},
+                "description": {"type": ["string", "null"], "maxLength": 200},
+                "disabled": {"type": "boolean"},
+            }
+        ),
+    },
+    ("/api/webhooks/{endpoint_id}", "delete"): {"summary": "Disable an endpoint (its log is kept)"},
+    ("/api/webhooks/{endpoint_id}/deliveries", "get"): {
+        "summary": "An endpoint's delivery log, newest first",
+        "parameters": [
+            query("status", {"type": "string", "enum": ["pending", "delivered", "failed"]}),
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0}),
         ],
     },
     ("/api/reports/{name}", "get"): {

@@ -91,6 +91,31 @@ SETTINGS = [
         "How far a webhook's timestamp may be from now before it is refused.",
     ),
     Setting(
+        "WEBHOOK_ALLOW_PRIVATE_TARGETS",
+        False,
+        "Let outbound webhook endpoints be on loopback or private addresses (off: SSRF guard).",
+    ),
+    Setting(
+        "WEBHOOK_TIMEOUT_SECONDS",
+        10,
+        "How long one outbound webhook delivery may take (connect and answer).",
+    ),
+    Setting(
+        "WEBHOOK_MAX_ATTEMPTS",
+        10,
+        "Attempts per outbound delivery before it is marked failed (backoff 30 s doubling).",
+    ),
+    Setting(
+        "WEBHOOK_DELIVERY_THREAD",
+        True,
+        "Under gunicorn, deliver outbound webhooks from a background thread (one server-wide).",
+    ),
+    Setting(
+        "WEBHOOK_POLL_SECONDS",
+        2,
+        "How often the outbound webhook deliverer looks for new events when idle.",
+    ),
+    Setting(
         "TIME_DECAY_HALF_LIFE_DAYS",
         7,
         "Half-life of a touch's weight under the `time_decay` attribution model.",

@@ -1,0 +1,569 @@
+"""Outbound webhooks: clicktrail tells a marketer's systems what happened.
+
+Endpoints subscribe to `click.created`, `conversion.created` and
+`link.created`. Nothing is written for them on the redirect or intake
+paths: the deliverer reads the event logs themselves (clicks, conversions
+and links, each by its ever-growing id) from cursors kept per endpoint in
+SQLite, turns what is new into rows of `webhook_deliveries` (the
+persistent queue and the delivery log), and posts them signed with the
+Standard Webhooks scheme clicktrail itself accepts (conversions/signing.py).
+
+Guarantees:
+- nothing is lost on a restart: a cursor only moves in the transaction
+  that stores the deliveries for the events it passes, and a delivery is
+  pending until a 2xx answer is recorded;
+- nothing is sent twice after a recorded success (a crash between the
+  receiver's 2xx and our write can repeat one delivery: receivers dedupe on
+  `webhook-id`, which a retry keeps);
+- one endpoint's deliveries go in order: a failing one holds back the later
+  ones until it succeeds or is given up after WEBHOOK_MAX_ATTEMPTS;
+- retries back off exponentially (`retry_delay`), from `now` passed in.
+
+Only one deliverer runs at a time (a file lock next to the database): the
+CLI loop `flask --app shortener webhooks deliver`, or a thread that every
+gunicorn worker starts (gunicorn.conf.py) and only the lock holder runs.
+"""
+
+import base64
+import fcntl
+import http.client
+import ipaddress
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlite_utils import Database
+
+from shortener.clock import from_db, to_db, utcnow
+from shortener.db import connect, immediate, is_ready
+from shortener.errors import ApiError
+from shortener.links import COLUMNS, as_dict, normalise_destination
+
+from .money import format_minor
+from .signing import sign
+
+EVENT_TYPES = ("click.created", "conversion.created", "link.created")
+# event type -> (cursor column, source table)
+SOURCES = {
+    "click.created": ("click_cursor", "clicks"),
+    "conversion.created": ("conversion_cursor", "conversions"),
+    "link.created": ("link_cursor", "links"),
+}
+FIELDS = {"url", "events", "description", "disabled"}
+MAX_EVENTS_PER_ROUND = 500  # per endpoint and event type
+MAX_SENDS_PER_ROUND = 200
+FIRST_RETRY_SECONDS = 30
+MAX_RETRY_SECONDS = 6 * 3600
+MAX_ERROR = 300
+ENDPOINT_COLUMNS = "id, url, events, description, disabled, created_at, updated_at"
+DELIVERY_COLUMNS = (
+    "id, event_type, webhook_id, status, attempts, next_attempt_at, last_status,"
+    " last_error, created_at, delivered_at"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    allow_private: bool = False
+    timeout: float = 10.0
+    max_attempts: int = 10
+    base_url: str = ""
+
+    @classmethod
+    def from_config(cls, config) -> "Options":
+        return cls(
+            allow_private=bool(config["WEBHOOK_ALLOW_PRIVATE_TARGETS"]),
+            timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
+            max_attempts=int(config["WEBHOOK_MAX_ATTEMPTS"]),
+            base_url=config["BASE_URL"] or "",
+        )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """How long to wait after the `attempts`-th failed attempt: 30 s, 1 min,
+    2 min, 4 min... doubling, at most 6 hours."""
+    return timedelta(seconds=min(FIRST_RETRY_SECONDS * 2 ** (attempts - 1), MAX_RETRY_SECONDS))
+
+
+# -- endpoints ------------------------------------------------------------
+
+
+def new_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
+
+
+def _refused_address(ip) -> bool:
+    if ip.version == 6 and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def check_url(url, allow_private: bool) -> str:
+    """An http(s) URL to post to. Unless private targets are allowed, hosts
+    that are plainly local (localhost, private or loopback addresses) are
+    refused here; names are checked again, resolved, at every delivery."""
+    try:
+        url = normalise_destination(url)
+    except ValueError as e:
+        raise ApiError(str(e), field="url") from None
+    if allow_private:
+        return url
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        raise ApiError("url must not point at this machine (localhost)", field="url")
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return url
+    if _refused_address(ip):
+        raise ApiError(
+            "url must not point at a private, loopback or reserved address"
+            " (WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)",
+            field="url",
+        )
+    return url
+
+
+def check_events(events) -> list[str]:
+    if (
+        not isinstance(events, list)
+        or not events
+        or not all(isinstance(e, str) and e in EVENT_TYPES for e in events)
+    ):
+        raise ApiError(
+            f"events must be a non-empty list of {', '.join(EVENT_TYPES)}", field="events"
+        )
+    return sorted(set(events))
+
+
+def check_description(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise ApiError(
+            "description must be a string of at most 200 characters", field="description"
+        )
+    return value.strip() or None
+
+
+def _refuse_unknown(fields: dict) -> None:
+    unknown = sorted(set(fields) - FIELDS)
+    if unknown:
+        raise ApiError(f"unknown field {unknown[0]}; allowed: {', '.join(sorted(FIELDS))}",
+                       field=unknown[0])  # fmt: skip
+
+
+def _latest_ids(db: Database) -> dict[str, int]:
+    """Each event log's newest id: a new subscription starts after it."""
+    return {
+        column: db.execute(f"SELECT coalesce(max(id), 0) FROM {table}").fetchone()[0]
+        for column, table in SOURCES.values()
+    }
+
+
+def endpoint_json(row: dict) -> dict:
+    endpoint = dict(row)
+    endpoint["events"] = json.loads(endpoint["events"])
+    endpoint["disabled"] = bool(endpoint["disabled"])
+    return endpoint
+
+
+def get_endpoint(db: Database, endpoint_id: int) -> dict | None:
+    sql = f"SELECT {ENDPOINT_COLUMNS} FROM webhook_endpoints WHERE id = ?"
+    rows = list(db.query(sql, [endpoint_id]))
+    return rows[0] if rows else None
+
+
+def create_endpoint(db: Database, fields, allow_private: bool, now: datetime) -> dict:
+    """Store an endpoint; returns it with its secret (shown only this once).
+    It receives the events that happen from now on."""
+    if not isinstance(fields, dict):
+        raise ApiError("body must be a JSON object")
+    _refuse_unknown(fields)
+    if "disabled" in fields:
+        raise ApiError("a new endpoint is enabled; disable it with PATCH", field="disabled")
+    url = check_url(fields.get("url"), allow_private)
+    events = check_events(fields.get("events"))
+    description = check_description(fields.get("description"))
+    secret = new_secret()
+    with immediate(db):
+        cursors = _latest_ids(db)
+        cur = db.execute(
+            "INSERT INTO webhook_endpoints (url, events, secret, description, click_cursor,"
+            " conversion_cursor, link_cursor, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [url, json.dumps(events), secret, description, cursors["click_cursor"],
+             cursors["conversion_cursor"], cursors["link_cursor"], to_db(now), to_db(now)],
+        )  # fmt: skip
+        endpoint_id = cur.lastrowid
+    return {**endpoint_json(get_endpoint(db, endpoint_id)), "secret": secret}
+
+
+def update_endpoint(db: Database, endpoint_id: int, fields, allow_private: bool, now) -> dict:
+    """Change the URL, events, description or disabled flag. Event types
+    newly subscribed to, and an endpoint enabled again, start from now:
+    what happened meanwhile is not sent (its pending deliveries still are)."""
+    if not isinstance(fields, dict):
+        raise ApiError("body must be a JSON object")
+    _refuse_unknown(fields)
+    changes: dict = {}
+    if "url" in fields:
+        changes["url"] = check_url(fields["url"], allow_private)
+    if "events" in fields:
+        changes["events"] = json.dumps(check_events(fields["events"]))
+    if "description" in fields:
+        changes["description"] = check_description(fields["description"])
+    if "disabled" in fields:
+        if not isinstance(fields["disabled"], bool):
+            raise ApiError("disabled must be true or false", field="disabled")
+        changes["disabled"] = int(fields["disabled"])
+    with immediate(db):
+        before = get_endpoint(db, endpoint_id)
+        old_events = set(json.loads(before["events"]))
+        new_events = set(json.loads(changes.get("events", before["events"])))
+        enabled_again = before["disabled"] and changes.get("disabled") == 0
+        latest = _latest_ids(db)
+        for event in new_events:
+            if enabled_again or event not in old_events:
+                column = SOURCES[event][0]
+                changes[column] = latest[column]
+        changes["updated_at"] = to_db(now)
+        assignments = ", ".join(f"{column} = ?" for column in changes)
+        db.execute(
+            f"UPDATE webhook_endpoints SET {assignments} WHERE id = ?",
+            [*changes.values(), endpoint_id],
+        )
+    return endpoint_json(get_endpoint(db, endpoint_id))
+
+
+def list_endpoints(db: Database) -> list[dict]:
+    rows = db.query(
+        f"SELECT {ENDPOINT_COLUMNS}, (SELECT count(*) FROM webhook_deliveries d"
+        " WHERE d.endpoint_id = e.id AND d.status = 'pending') AS pending,"
+        " (SELECT count(*) FROM webhook_deliveries d"
+        " WHERE d.endpoint_id = e.id AND d.status = 'failed') AS failed"
+        " FROM webhook_endpoints e ORDER BY id"
+    )
+    return [endpoint_json(r) for r in rows]
+
+
+def list_deliveries(db: Database, endpoint_id: int, status=None, limit=100, offset=0):
+    """The delivery log of one endpoint, newest first, and the total."""
+    where, params = "endpoint_id = ?", [endpoint_id]
+    if status:
+        where += " AND status = ?"
+        params.append(status)
+    total = db.execute(f"SELECT count(*) FROM webhook_deliveries WHERE {where}", params)
+    rows = db.query(
+        f"SELECT {DELIVERY_COLUMNS} FROM webhook_deliveries WHERE {where}"
+        " ORDER BY id DESC LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+    return list(rows), total.fetchone()[0]
+
+
+# -- events ---------------------------------------------------------------
+
+
+def _click_events(db: Database, after: int, limit: int):
+    rows = db.query(
+        "SELECT c.id, c.click_id, c.visitor_id, c.ts, c.referrer, c.device, c.browser, c.os,"
+        " c.is_bot, l.code, l.channel, l.campaign FROM clicks c JOIN links l ON l.id = c.link_id"
+        " WHERE c.id > ? ORDER BY c.id LIMIT ?",
+        [after, limit],
+    )
+    for r in rows:
+        data = {k: r[k] for k in ("click_id", "code", "channel", "campaign", "visitor_id",
+                                  "referrer", "device", "browser", "os")}  # fmt: skip
+        data.update(is_bot=bool(r["is_bot"]), clicked_at=r["ts"])
+        yield r["id"], r["ts"], data
+
+
+def _conversion_events(db: Database, after: int, limit: int):
+    rows = db.query(
+        "SELECT id, goal, value_minor, currency, order_id, click_id, visitor_id, customer_id,"
+        " source, verified, occurred_at, received_at FROM conversions WHERE id > ?"
+        " ORDER BY id LIMIT ?",
+        [after, limit],
+    )
+    for r in rows:
+        data = {
+            "id": r["id"],
+            "goal": r["goal"],
+            "value": format_minor(r["value_minor"], r["currency"]),
+            "currency": r["currency"],
+            **{k: r[k] for k in ("order_id", "click_id", "visitor_id", "customer_id", "source")},
+            "verified": bool(r["verified"]),
+            "occurred_at": r["occurred_at"],
+        }
+        yield r["id"], r["received_at"], data
+
+
+def _link_events(db: Database, after: int, limit: int, base_url: str):
+    rows = db.query(f"SELECT {COLUMNS} FROM links WHERE id > ? ORDER BY id LIMIT ?", [after, limit])
+    for r in rows:
+        yield r["id"], r["created_at"], as_dict(r, base_url or "/")
+
+
+def read_events(db: Database, event_type: str, after: int, limit: int, base_url: str = ""):
+    """(source id, when, data) of each event after the cursor, oldest first."""
+    if event_type == "click.created":
+        return list(_click_events(db, after, limit))
+    if event_type == "conversion.created":
+        return list(_conversion_events(db, after, limit))
+    return list(_link_events(db, after, limit, base_url))
+
+
+def webhook_id(event_type: str, source_id: int) -> str:
+    """Stable per event: a retry, or the same event to another endpoint,
+    carries the same `webhook-id`."""
+    return f"msg_{event_type.split('.')[0]}_{source_id}"
+
+
+def enqueue(db: Database, now: datetime, base_url: str = "", limit=MAX_EVENTS_PER_ROUND) -> int:
+    """Turn new events into pending deliveries, in the order they happened
+    across event types, moving the endpoint's cursors in the same
+    transaction; returns deliveries queued."""
+    queued = 0
+    endpoints = list(db.query("SELECT * FROM webhook_endpoints WHERE disabled = 0 ORDER BY id"))
+    for endpoint in endpoints:
+        events, cursors = [], {}
+        for event_type in json.loads(endpoint["events"]):
+            column = SOURCES[event_type][0]
+            found = read_events(db, event_type, endpoint[column], limit, base_url)
+            if found:
+                cursors[column] = found[-1][0]
+                events += [(when, event_type, source_id, data) for source_id, when, data in found]
+        if not events:
+            continue
+        events.sort(key=lambda e: (e[0], EVENT_TYPES.index(e[1]), e[2]))
+        rows = [
+            (endpoint["id"], event_type, webhook_id(event_type, source_id),
+             json.dumps({"type": event_type, "timestamp": when, "data": data},
+                        separators=(",", ":")),
+             to_db(now), to_db(now))
+            for when, event_type, source_id, data in events
+        ]  # fmt: skip
+        with immediate(db):
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO webhook_deliveries (endpoint_id, event_type,"
+                " webhook_id, payload, status, next_attempt_at, created_at)"
+                " VALUES (?, ?, ?, ?, 'pending', ?, ?)",
+                rows,
+            )
+            for column, last in cursors.items():
+                db.execute(
+                    f"UPDATE webhook_endpoints SET {column} = ? WHERE id = ? AND {column} < ?",
+                    [last, endpoint["id"], last],
+                )
+        queued += len(rows)
+    return queued
+
+
+# -- sending --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status: int | None = None
+    error: str | None = None
+
+
+def _ip(address: str):
+    """An address from getaddrinfo (an IPv6 one may carry a %zone)."""
+    return ipaddress.ip_address(address.split("%", 1)[0])
+
+
+def _addresses(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def post(url: str, body: bytes, headers: dict, options: Options) -> Outcome:
+    """POST once, to an address checked against the SSRF rule and then used
+    for the connection itself (a second DNS answer cannot swap it).
+    Redirects are not followed: a 3xx is a failure like any non-2xx."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = _addresses(host, port)
+    except (OSError, UnicodeError) as e:
+        return Outcome(False, error=f"cannot resolve {host}: {e}")
+    if not options.allow_private:
+        addresses = [a for a in addresses if not _refused_address(_ip(a))]
+        if not addresses:
+            return Outcome(False, error=f"{host} resolves only to private or local addresses")
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(host, port, timeout=options.timeout)
+    address = addresses[0]
+    conn._create_connection = lambda _addr, timeout, source=None: socket.create_connection(
+        (address, port), timeout, source
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        conn.request("POST", path, body=body, headers=headers)
+        response = conn.getresponse()
+        text = response.read(MAX_ERROR).decode("utf-8", "replace")
+    except (OSError, http.client.HTTPException) as e:
+        return Outcome(False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR])
+    finally:
+        conn.close()
+    if 200 <= response.status < 300:
+        return Outcome(True, response.status)
+    if 300 <= response.status < 400:
+        where = response.getheader("Location", "")
+        return Outcome(False, response.status, f"redirect to {where} not followed"[:MAX_ERROR])
+    return Outcome(False, response.status, f"HTTP {response.status}: {text}"[:MAX_ERROR])
+
+
+def signed_headers(secret: str, msg_id: str, now: datetime, body: bytes) -> dict:
+    timestamp = int(now.timestamp())
+    return {
+        "Content-Type": "application/json",
+        "User-Agent": "clicktrail-webhooks/1",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+    }
+
+
+Sender = Callable[[str, bytes, dict, Options], Outcome]
+
+
+def deliver_due(db: Database, now: datetime, options: Options, send: Sender = post) -> dict:
+    """Send what is due, oldest first per endpoint; an endpoint stops at its
+    first failure (order is kept). Returns counts of what happened."""
+    done = {"delivered": 0, "retrying": 0, "failed": 0}
+    endpoints = list(
+        db.query(
+            "SELECT id, url, secret FROM webhook_endpoints WHERE disabled = 0 AND EXISTS"
+            " (SELECT 1 FROM webhook_deliveries d WHERE d.endpoint_id = webhook_endpoints.id"
+            " AND d.status = 'pending') ORDER BY id"
+        )
+    )
+    budget = MAX_SENDS_PER_ROUND
+    for endpoint in endpoints:
+        while budget > 0:
+            oldest = list(
+                db.query(
+                    "SELECT id, webhook_id, payload, attempts, next_attempt_at"
+                    " FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'pending'"
+                    " ORDER BY id LIMIT 1",
+                    [endpoint["id"]],
+                )
+            )
+            delivery = oldest[0] if oldest else None
+            if delivery is None or from_db(delivery["next_attempt_at"]) > now:
+                break
+            budget -= 1
+            body = delivery["payload"].encode()
+            headers = signed_headers(endpoint["secret"], delivery["webhook_id"], now, body)
+            outcome = send(endpoint["url"], body, headers, options)
+            state = _record(db, delivery, outcome, now, options.max_attempts)
+            done[state] += 1
+            if state != "delivered":
+                break
+    return done
+
+
+def _record(db: Database, delivery: dict, outcome: Outcome, now, max_attempts: int) -> str:
+    attempts = delivery["attempts"] + 1
+    if outcome.ok:
+        state, next_at, delivered = "delivered", None, to_db(now)
+    elif attempts >= max_attempts:
+        state, next_at, delivered = "failed", None, None
+    else:
+        state, next_at, delivered = "pending", to_db(now + retry_delay(attempts)), None
+    with immediate(db):
+        db.execute(
+            "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
+            " last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
+            [state, attempts, next_at, outcome.status, outcome.error, delivered, delivery["id"]],
+        )
+    return "retrying" if state == "pending" else state
+
+
+def run_once(db: Database, now: datetime, options: Options, send: Sender = post) -> dict:
+    queued = enqueue(db, now, options.base_url)
+    return {"queued": queued, **deliver_due(db, now, options, send)}
+
+
+# -- one deliverer at a time ------------------------------------------------
+
+
+def lock_path(database: str) -> str:
+    return f"{database}-webhooks.lock"
+
+
+def try_lock(database: str) -> int | None:
+    """The deliverer's lock (flock: also exclusive between threads of one
+    process that open it separately); None when another deliverer has it."""
+    fd = os.open(lock_path(database), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def release(fd: int) -> None:
+    fcntl.flock(fd, fcntl.LOCK_UN)
+    os.close(fd)
+
+
+def loop(database: str, options: Options, poll: float, stop: threading.Event, log) -> None:
+    """Deliver until `stop` is set, as soon as the lock is ours."""
+    fd = None
+    while fd is None:
+        fd = try_lock(database)
+        if fd is None and stop.wait(max(poll, 1.0) * 5):
+            return
+    db = connect(database)
+    try:
+        while not stop.is_set():
+            try:
+                done = run_once(db, utcnow(), options)
+            except Exception:  # keep delivering after a bad moment (disk, DB busy)
+                if _schema_ready(db):
+                    log.exception("webhook deliverer: round failed")
+                done = {}
+            if not any(done.values()):
+                stop.wait(poll)
+    finally:
+        db.close()
+        release(fd)
+
+
+def _schema_ready(db: Database) -> bool:
+    try:
+        return is_ready(db)
+    except Exception:
+        return False
+
+
+def start_background(app) -> threading.Thread | None:
+    """Start the deliverer thread in this process (gunicorn's
+    post_worker_init calls it in every worker; one at a time delivers)."""
+    config = getattr(app, "config", None)
+    if not config or not config.get("WEBHOOK_DELIVERY_THREAD"):
+        return None
+    stop = threading.Event()
+    poll = float(config["WEBHOOK_POLL_SECONDS"])
+    thread = threading.Thread(
+        target=loop,
+        args=(config["DATABASE"], Options.from_config(config), poll, stop, app.logger),
+        name="clicktrail-webhooks",
+        daemon=True,
+    )
+    thread.start()
+    app.extensions["clicktrail.webhook_deliverer"] = (thread, stop)
+    return thread

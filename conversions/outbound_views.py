@@ -1,0 +1,124 @@
+"""/api/webhooks: register, list, change and disable outbound webhook
+endpoints, and read each one's delivery log (admin API key required)."""
+
+import threading
+
+import click
+from flask import Blueprint, current_app, jsonify, request
+from flask.cli import AppGroup
+
+from shortener.api import int_arg, json_body
+from shortener.auth import require_api_key
+from shortener.clock import utcnow
+from shortener.db import get_db
+from shortener.errors import ApiError
+
+from . import outbound
+
+bp = Blueprint("webhooks", __name__, url_prefix="/api")
+webhooks_cli = AppGroup("webhooks", help="Deliver outbound webhooks.")
+STATUSES = ("pending", "delivered", "failed")
+
+
+def allow_private() -> bool:
+    return bool(current_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"])
+
+
+def found(endpoint_id: int) -> dict:
+    endpoint = outbound.get_endpoint(get_db(), endpoint_id)
+    if endpoint is None:
+        raise ApiError(f"no webhook endpoint {endpoint_id}", 404, field="id")
+    return endpoint
+
+
+@bp.post("/webhooks")
+@require_api_key
+def create():
+    """The answer carries the endpoint's `secret`, shown this once: the
+    receiver checks signatures with it."""
+    endpoint = outbound.create_endpoint(get_db(), json_body(), allow_private(), utcnow())
+    return jsonify(endpoint), 201
+
+
+@bp.get("/webhooks")
+@require_api_key
+def index():
+    return jsonify({"webhooks": outbound.list_endpoints(get_db())})
+
+
+@bp.get("/webhooks/<int:endpoint_id>")
+@require_api_key
+def show(endpoint_id):
+    return jsonify(outbound.endpoint_json(found(endpoint_id)))
+
+
+@bp.patch("/webhooks/<int:endpoint_id>")
+@require_api_key
+def update(endpoint_id):
+    found(endpoint_id)
+    body = json_body()
+    endpoint = outbound.update_endpoint(get_db(), endpoint_id, body, allow_private(), utcnow())
+    return jsonify(endpoint)
+
+
+@bp.delete("/webhooks/<int:endpoint_id>")
+@require_api_key
+def disable(endpoint_id):
+    """Disabled, not deleted: the delivery log stays readable."""
+    found(endpoint_id)
+    endpoint = outbound.update_endpoint(
+        get_db(), endpoint_id, {"disabled": True}, allow_private(), utcnow()
+    )
+    return jsonify(endpoint)
+
+
+@bp.get("/webhooks/<int:endpoint_id>/deliveries")
+@require_api_key
+def deliveries(endpoint_id):
+    found(endpoint_id)
+    status = request.args.get("status") or None
+    if status is not None and status not in STATUSES:
+        raise ApiError(f"status must be one of {', '.join(STATUSES)}", field="status")
+    limit = int_arg("limit", 100, 1, 1000)
+    offset = int_arg("offset", 0, 0, 10**9)
+    rows, total = outbound.list_deliveries(get_db(), endpoint_id, status, limit, offset)
+    return jsonify({"deliveries": rows, "limit": limit, "offset": offset, "total": total})
+
+
+@webhooks_cli.command("deliver")
+@click.option(
+    "--once", is_flag=True, help="one round (queue new events, send what is due), then exit"
+)
+@click.option("--poll", default=2.0, show_default=True, type=click.FloatRange(0.1, 3600),
+              help="seconds to wait when there is nothing to do")  # fmt: skip
+def deliver_command(once, poll):
+    """Queue new events for every endpoint and deliver them, retrying with
+    backoff; runs until stopped (Ctrl-C) unless --once. Only one deliverer
+    runs at a time: this waits while another (e.g. a gunicorn worker's
+    thread) holds the lock; with --once it exits instead.
+
+    Example: flask --app shortener webhooks deliver --once
+    """
+    config = current_app.config
+    options = outbound.Options.from_config(config)
+    if once:
+        fd = outbound.try_lock(config["DATABASE"])
+        if fd is None:
+            raise click.ClickException("another webhook deliverer is running (lock held)")
+        try:
+            done = outbound.run_once(get_db(), utcnow(), options)
+        finally:
+            outbound.release(fd)
+        click.echo(", ".join(f"{k}: {v}" for k, v in done.items()))
+        return
+    stop = threading.Event()
+    click.echo("delivering webhooks; Ctrl-C to stop", err=True)
+    try:
+        outbound.loop(config["DATABASE"], options, poll, stop, current_app.logger)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def init_app(app):
+    app.register_blueprint(bp)
+    app.cli.add_command(webhooks_cli)

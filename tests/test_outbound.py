@@ -1,0 +1,389 @@
+"""Outbound webhooks: endpoints, signed deliveries to a real local HTTP
+receiver, retries with backoff, order, restarts and the SSRF guard."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from conftest import AUTH, app_config, browser, make_link, post_webhook
+from conversions import outbound
+from conversions.signing import SignatureError, verify
+from servers import ROOT, gunicorn
+from shortener import create_app
+from shortener.db import connect, init_db
+
+
+class Receiver:
+    """An HTTP endpoint on 127.0.0.1 that records what it is sent and
+    answers with `status` (changeable while it runs)."""
+
+    def __init__(self, status=200, location=None):
+        self.status = status
+        self.location = location
+        self.requests: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(receiver.status)
+                if receiver.location:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"no")
+
+            def do_GET(self):
+                receiver.requests.append(({"method": "GET"}, b""))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self) -> list[dict]:
+        return [json.loads(body) for _, body in self.requests]
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def private_ok(tmp_path, **overrides):
+    config = app_config(tmp_path, WEBHOOK_ALLOW_PRIVATE_TARGETS=True, **overrides)
+    init_db(config["DATABASE"])
+    return create_app(config)
+
+
+@pytest.fixture
+def local_app(tmp_path):
+    return private_ok(tmp_path)
+
+
+def register(client, url, events=("click.created", "conversion.created", "link.created")):
+    response = client.post("/api/webhooks", json={"url": url, "events": list(events)},
+                           headers=AUTH)  # fmt: skip
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def deliveries(client, endpoint_id, query=""):
+    response = client.get(f"/api/webhooks/{endpoint_id}/deliveries{query}", headers=AUTH)
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def run(app, now):
+    with app.app_context():
+        from shortener.db import get_db
+
+        return outbound.run_once(get_db(), now, outbound.Options.from_config(app.config))
+
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+# -- endpoints --------------------------------------------------------------------------
+
+
+def test_register_shows_the_secret_once_and_lists_without_it(local_app, receiver):
+    client = browser(local_app)
+    created = register(client, receiver.url, ["link.created"])
+    assert created["secret"].startswith("whsec_")
+    assert created["events"] == ["link.created"] and created["disabled"] is False
+    listed = client.get("/api/webhooks", headers=AUTH).get_json()["webhooks"]
+    assert [w["id"] for w in listed] == [created["id"]]
+    assert "secret" not in listed[0] and listed[0]["pending"] == 0
+    one = client.get(f"/api/webhooks/{created['id']}", headers=AUTH).get_json()
+    assert "secret" not in one and one["url"] == receiver.url
+
+
+def test_bad_registrations_are_refused_and_nothing_is_stored(client, db):
+    for body, field in [
+        ({"url": "ftp://hooks.example.com/", "events": ["click.created"]}, "url"),
+        ({"url": "https://hooks.example.com/", "events": []}, "events"),
+        ({"url": "https://hooks.example.com/", "events": ["click.deleted"]}, "events"),
+        ({"url": "https://hooks.example.com/", "events": "click.created"}, "events"),
+        ({"url": "https://hooks.example.com/", "events": ["click.created"], "x": 1}, "x"),
+        # the SSRF guard, with WEBHOOK_ALLOW_PRIVATE_TARGETS off (the default)
+        ({"url": "http://127.0.0.1:8080/", "events": ["click.created"]}, "url"),
+        ({"url": "http://localhost/", "events": ["click.created"]}, "url"),
+        ({"url": "http://10.1.2.3/", "events": ["click.created"]}, "url"),
+        ({"url": "http://169.254.169.254/latest/", "events": ["click.created"]}, "url"),
+        ({"url": "http://[::1]/", "events": ["click.created"]}, "url"),
+    ]:
+        response = client.post("/api/webhooks", json=body, headers=AUTH)
+        assert response.status_code == 400, body
+        assert response.get_json()["field"] == field, body
+    assert db.execute("SELECT count(*) FROM webhook_endpoints").fetchone()[0] == 0
+    assert client.get("/api/webhooks/99", headers=AUTH).status_code == 404
+    assert client.get("/api/webhooks/99/deliveries", headers=AUTH).status_code == 404
+
+
+def test_names_resolving_to_private_addresses_are_refused_at_delivery():
+    options = outbound.Options(allow_private=False, timeout=2)
+    outcome = outbound.post("http://localhost:9/", b"{}", {}, options)
+    assert not outcome.ok and "private or local" in outcome.error
+
+
+# -- delivering -------------------------------------------------------------------------
+
+
+def test_events_are_delivered_signed_in_order_and_only_once(local_app, receiver, db):
+    client = browser(local_app)
+    make_link(client, code="before")  # before the endpoint: not sent
+    endpoint = register(client, receiver.url)
+    link = make_link(client, code="spring")
+    client.get("/spring")
+    click_id = db.execute("SELECT click_id FROM clicks").fetchone()[0]
+    assert (
+        post_webhook(
+            client,
+            {
+                "goal": "purchase",
+                "value": "49.90",
+                "currency": "USD",
+                "order_id": "A-1",
+                "click_id": click_id,
+            },  # fmt: skip
+        ).status_code
+        == 201
+    )
+    now = datetime.now(UTC)
+    assert run(local_app, now) == {"queued": 3, "delivered": 3, "retrying": 0, "failed": 0}
+    # the receiving side's own check: every request carries a valid signature
+    ids = [
+        verify([endpoint["secret"]], headers, body, now=int(time.time()))
+        for headers, body in receiver.requests
+    ]
+    assert ids == [f"msg_link_{2}", f"msg_click_{1}", f"msg_conversion_{1}"]
+    link_event, click_event, conversion_event = receiver.events()
+    assert link_event["type"] == "link.created"
+    assert link_event["data"]["code"] == "spring" and link_event["data"] == link
+    assert click_event["type"] == "click.created"
+    assert click_event["data"]["click_id"] == click_id
+    assert click_event["data"]["code"] == "spring" and click_event["data"]["is_bot"] is False
+    assert conversion_event["type"] == "conversion.created"
+    assert conversion_event["data"]["value"] == "49.90"
+    assert conversion_event["data"]["click_id"] == click_id
+    # a wrong secret does not verify
+    with pytest.raises(SignatureError):
+        headers, body = receiver.requests[0]
+        verify(["whsec_" + "A" * 32], headers, body, now=int(time.time()))
+    # again: nothing new, nothing re-sent
+    assert run(local_app, now + timedelta(hours=1)) == {
+        "queued": 0, "delivered": 0, "retrying": 0, "failed": 0,
+    }  # fmt: skip
+    assert len(receiver.requests) == 3
+    log = deliveries(client, endpoint["id"])
+    assert log["total"] == 3
+    assert [(d["status"], d["attempts"], d["last_status"]) for d in log["deliveries"]] == [
+        ("delivered", 1, 200)
+    ] * 3
+
+
+def test_a_failing_endpoint_is_retried_with_backoff_keeping_order(local_app, receiver):
+    client = browser(local_app)
+    receiver.status = 500
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="first")
+    make_link(client, code="second")
+    assert run(local_app, T0)["retrying"] == 1
+    # the first failed; the second waits behind it (order is kept)
+    assert [e["data"]["code"] for e in receiver.events()] == ["first"]
+    log = deliveries(client, endpoint["id"])["deliveries"]
+    first = log[-1]
+    assert (first["status"], first["attempts"], first["last_status"]) == ("pending", 1, 500)
+    assert "HTTP 500" in first["last_error"]
+    # after 1 failure the wait is 30 s: at +29 s nothing is sent, at +30 s it is
+    assert first["next_attempt_at"] == "2026-03-02T09:00:30.000000Z"
+    run(local_app, T0 + timedelta(seconds=29))
+    assert len(receiver.requests) == 1
+    run(local_app, T0 + timedelta(seconds=30))
+    assert len(receiver.requests) == 2
+    # after 2 failures the wait doubles to 60 s: next at 09:00:30 + 60 s
+    first = deliveries(client, endpoint["id"])["deliveries"][-1]
+    assert first["attempts"] == 2 and first["next_attempt_at"] == "2026-03-02T09:01:30.000000Z"
+    receiver.status = 204
+    done = run(local_app, T0 + timedelta(seconds=90))
+    assert done["delivered"] == 2
+    assert [e["data"]["code"] for e in receiver.events()] == ["first", "first", "first", "second"]
+    # the retry kept the same webhook-id, so the receiver can dedupe
+    assert len({h["webhook-id"] for h, _ in receiver.requests[:3]}) == 1
+
+
+def test_retry_delay_doubles_from_30_seconds_up_to_6_hours():
+    # 30 s after the first failure, then 60, 120, 240...; 30 * 2**9 = 15360 s
+    # after the tenth, and 30 * 2**10 = 30720 s would pass the 21600 s cap
+    assert [outbound.retry_delay(n).total_seconds() for n in (1, 2, 3, 4, 10, 11, 40)] == [
+        30, 60, 120, 240, 15360, 21600, 21600,
+    ]  # fmt: skip
+
+
+def test_given_up_after_max_attempts_then_the_next_one_goes(tmp_path, receiver):
+    app = private_ok(tmp_path, WEBHOOK_MAX_ATTEMPTS=2)
+    client = browser(app)
+    receiver.status = 503
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="doomed")
+    make_link(client, code="fine")
+    run(app, T0)
+    receiver.status = 500
+    assert run(app, T0 + timedelta(seconds=30))["failed"] == 1
+    receiver.status = 200
+    run(app, T0 + timedelta(seconds=31))
+    assert [e["data"]["code"] for e in receiver.events()] == ["doomed", "doomed", "fine"]
+    log = deliveries(client, endpoint["id"])
+    assert [d["status"] for d in log["deliveries"]] == ["delivered", "failed"]
+    failed = deliveries(client, endpoint["id"], "?status=failed")["deliveries"]
+    assert failed[0]["attempts"] == 2 and failed[0]["next_attempt_at"] is None
+    assert client.get(f"/api/webhooks/{endpoint['id']}/deliveries?status=x",
+                      headers=AUTH).status_code == 400  # fmt: skip
+
+
+def test_redirects_are_not_followed(local_app):
+    target = Receiver()
+    redirecting = Receiver(status=302, location=target.url)
+    try:
+        client = browser(local_app)
+        endpoint = register(client, redirecting.url, ["link.created"])
+        make_link(client, code="hop")
+        assert run(local_app, T0)["retrying"] == 1
+        assert target.requests == []
+        [log] = deliveries(client, endpoint["id"])["deliveries"]
+        assert log["last_status"] == 302 and "not followed" in log["last_error"]
+    finally:
+        target.close()
+        redirecting.close()
+
+
+def test_a_disabled_endpoint_gets_nothing_and_keeps_its_log(local_app, receiver):
+    client = browser(local_app)
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="one")
+    run(local_app, T0)
+    off = client.delete(f"/api/webhooks/{endpoint['id']}", headers=AUTH).get_json()
+    assert off["disabled"] is True
+    make_link(client, code="two")
+    run(local_app, T0)
+    # enabled again, it starts from now: "two" happened while it was off
+    on = client.patch(f"/api/webhooks/{endpoint['id']}", json={"disabled": False}, headers=AUTH)
+    assert on.get_json()["disabled"] is False
+    make_link(client, code="three")
+    run(local_app, T0)
+    assert [e["data"]["code"] for e in receiver.events()] == ["one", "three"]
+    assert deliveries(client, endpoint["id"])["total"] == 2
+    bad = client.patch(f"/api/webhooks/{endpoint['id']}", json={"disabled": "no"}, headers=AUTH)
+    assert bad.status_code == 400 and bad.get_json()["field"] == "disabled"
+
+
+def test_the_redirect_writes_nothing_for_webhooks(local_app, receiver, db):
+    client = browser(local_app)
+    register(client, receiver.url, ["click.created"])
+    make_link(client, code="fast")
+    for _ in range(3):
+        client.get("/fast")
+    # the clicks are the queue: no delivery row until the deliverer reads them
+    assert db.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0] == 0
+    assert run(local_app, T0)["delivered"] == 3
+
+
+# -- restarts and processes -------------------------------------------------------------
+
+
+def deliver_in_new_process(config: dict) -> subprocess.CompletedProcess:
+    env = dict(os.environ)
+    env.update(
+        CLICKTRAIL_DATABASE=config["DATABASE"],
+        CLICKTRAIL_SECRET_KEY=config["SECRET_KEY"],
+        CLICKTRAIL_ADMIN_API_KEY=config["ADMIN_API_KEY"],
+        CLICKTRAIL_WEBHOOK_SECRET=config["WEBHOOK_SECRET"],
+        CLICKTRAIL_WEBHOOK_ALLOW_PRIVATE_TARGETS="true",
+    )
+    command = [sys.executable, "-m", "flask", "--app", "shortener", "webhooks", "deliver",
+               "--once"]  # fmt: skip
+    return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_pending_deliveries_survive_a_restart(tmp_path, receiver):
+    receiver.status = 500  # the first attempt fails
+    app = private_ok(tmp_path)
+    client = browser(app)
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="queued")
+    assert run(app, datetime.now(UTC) - timedelta(minutes=5))["retrying"] == 1
+    make_link(client, code="unread")  # not even read from the log yet
+    del app, client  # the server goes away
+    receiver.status = 200
+    # a new process over the same database delivers what was pending, in order
+    result = deliver_in_new_process(app_config(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert [e["data"]["code"] for e in receiver.events()] == ["queued", "queued", "unread"]
+    # and another one sends nothing again
+    assert deliver_in_new_process(app_config(tmp_path)).returncode == 0
+    assert len(receiver.requests) == 3
+    database = connect(app_config(tmp_path)["DATABASE"])
+    statuses = database.execute(
+        "SELECT status, attempts FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY id",
+        [endpoint["id"]],
+    ).fetchall()
+    database.close()
+    assert statuses == [("delivered", 2), ("delivered", 1)]
+
+
+def test_one_deliverer_at_a_time(tmp_path):
+    database = str(tmp_path / "x.db")
+    first = outbound.try_lock(database)
+    assert first is not None
+    assert outbound.try_lock(database) is None  # even from the same process
+    outbound.release(first)
+    again = outbound.try_lock(database)
+    assert again is not None
+    outbound.release(again)
+
+
+def test_gunicorn_workers_deliver_from_one_background_thread(tmp_path, receiver):
+    config = app_config(tmp_path, WEBHOOK_ALLOW_PRIVATE_TARGETS=True, WEBHOOK_POLL_SECONDS=0.2)
+    init_db(config["DATABASE"])
+    with gunicorn(config, workers=2) as base:
+        created = requests.post(
+            f"{base}/api/webhooks",
+            json={"url": receiver.url, "events": ["link.created"]},
+            headers=AUTH,
+            timeout=10,
+        ).json()
+        for code in ("gw1", "gw2", "gw3"):
+            body = {"url": "https://shop.example.com/", "channel": "x", "campaign": "c",
+                    "code": code}  # fmt: skip
+            assert requests.post(f"{base}/api/links", json=body, headers=AUTH,
+                                 timeout=10).status_code == 201  # fmt: skip
+        deadline = time.monotonic() + 30
+        log_url = f"{base}/api/webhooks/{created['id']}/deliveries?status=delivered"
+        while time.monotonic() < deadline:
+            if requests.get(log_url, headers=AUTH, timeout=10).json()["total"] == 3:
+                break
+            time.sleep(0.2)
+        assert requests.get(log_url, headers=AUTH, timeout=10).json()["total"] == 3
+    # every worker ran the thread, one delivered: each event arrived once, in order
+    assert [e["data"]["code"] for e in receiver.events()] == ["gw1", "gw2", "gw3"]
