@@ -143,6 +143,83 @@ def _fold_credits(db: Database) -> int:
     return len(rows)
 
 
+def forget_credits(db: Database, conversion_id: int) -> None:
+    """Take a conversion's folded credits back out of credit_day, before the
+    conversion is changed (a pixel's order confirmed by its webhook).
+
+    Its visitor leaves a row's converters only if no other folded credit of
+    theirs with weight is in that row. Run inside the write transaction."""
+    folded = _watermark(db, "credits")
+    rows = db.conn.execute(
+        "SELECT substr(co.occurred_at, 1, 10), coalesce(cr.link_id, 0), cr.model, co.goal,"
+        " co.currency, co.verified, cr.weight_ppm, cr.revenue_minor, co.visitor_id"
+        " FROM credits cr JOIN conversions co ON co.id = cr.conversion_id"
+        " WHERE cr.conversion_id = ? AND cr.id <= ?",
+        (conversion_id, folded),
+    ).fetchall()
+    groups = defaultdict(lambda: [0, 0, False])
+    for *key, ppm, revenue, _ in rows:
+        group = groups[tuple(key)]
+        group[0] += ppm
+        group[1] += revenue
+        group[2] = group[2] or bool(ppm)
+    visitor_id = rows[0][-1] if rows else None
+    where = "day = ? AND link_id = ? AND model = ? AND goal = ? AND currency = ? AND verified = ?"
+    number = None
+    if visitor_id:
+        found = db.conn.execute(
+            "SELECT num FROM visitors WHERE visitor_id = ?", (visitor_id,)
+        ).fetchone()
+        number = found[0] if found else None
+    for key, (ppm, revenue, weighted) in groups.items():
+        row = db.conn.execute(f"SELECT converters FROM credit_day WHERE {where}", key).fetchone()
+        if row is None:
+            continue
+        converters = bitmap(row[0])
+        if (
+            weighted
+            and number is not None
+            and not _converts_elsewhere(db, conversion_id, visitor_id, key, folded)
+        ):
+            converters.discard(number)
+        db.conn.execute(
+            "UPDATE credit_day SET conversions_ppm = conversions_ppm - ?,"
+            f" revenue_minor = revenue_minor - ?, converters = ? WHERE {where}",
+            (ppm, revenue, converters.serialize(), *key),
+        )
+        # nothing left: a log without this conversion would have no such row
+        db.conn.execute(
+            f"DELETE FROM credit_day WHERE {where} AND conversions_ppm = 0 AND revenue_minor = 0",
+            key,
+        )
+
+
+def _converts_elsewhere(db: Database, conversion_id: int, visitor_id: str, key, folded) -> bool:
+    day, link_id, model, goal, currency, verified = key
+    return (
+        db.conn.execute(
+            "SELECT 1 FROM conversions co JOIN credits cr ON cr.conversion_id = co.id"
+            " WHERE co.visitor_id = ? AND co.id != ? AND co.occurred_at >= ?"
+            " AND co.occurred_at < ? AND co.goal = ? AND co.currency = ? AND co.verified = ?"
+            " AND cr.model = ? AND coalesce(cr.link_id, 0) = ? AND cr.weight_ppm > 0"
+            " AND cr.id <= ? LIMIT 1",
+            (
+                visitor_id,
+                conversion_id,
+                day,
+                day + "~",
+                goal,
+                currency,
+                verified,
+                model,
+                link_id,
+                folded,
+            ),  # fmt: skip
+        ).fetchone()
+        is not None
+    )
+
+
 def _roll_clicks(db: Database, day: str, channel: str) -> None:
     rows = db.conn.execute(
         "SELECT d.clicks, d.human_clicks, d.visitors FROM link_day d"

@@ -65,6 +65,61 @@ def allocate(total: int, weights: Sequence[Fraction]) -> list[int]:
     return parts
 
 
+def integer_weights(
+    touch_times: Sequence[datetime],
+    converted_at: datetime,
+    model: str,
+    half_life_days: float = 7,
+) -> list[int]:
+    """`model_weights` scaled to whole numbers with the same ratios.
+
+    Intake credits every conversion under every model; Fractions made that
+    the costliest part of a webhook (about 1.5 ms of it), integers cost a
+    few microseconds and split exactly the same way.
+    """
+    n = len(touch_times)
+    if n == 0:
+        return []
+    if model == "last_touch":
+        return [0] * (n - 1) + [1]
+    if model == "first_touch":
+        return [1] + [0] * (n - 1)
+    if model == "linear" or (model == "position_based" and n <= 2):
+        return [1] * n
+    if model == "position_based":  # 2/5, 1/5 shared by the middle, 2/5; times 5 (n - 2)
+        return [2 * (n - 2)] + [1] * (n - 2) + [2 * (n - 2)]
+    if model == "time_decay":
+        half_life = timedelta(days=half_life_days)
+        raw = [2 ** (-((converted_at - t) / half_life)) for t in touch_times]
+        if not any(raw):  # as model_weights: measured from the newest touch
+            newest = max(touch_times)
+            raw = [2 ** (-((newest - t) / half_life)) for t in touch_times]
+        # each float is exactly p / 2**k: bring them to the largest 2**k
+        ratios = [w.as_integer_ratio() for w in raw]
+        denominator = max(q for _, q in ratios)
+        return [p * (denominator // q) for p, q in ratios]
+    raise ValueError(f"unknown attribution model {model!r}; known: {', '.join(MODELS)}")
+
+
+def split(total: int, weights: Sequence[int]) -> list[int]:
+    """`allocate` for whole-number weights: the same largest-remainder rule
+    (floors first, leftover units to the largest remainders, earliest on ties)."""
+    if not weights:
+        return []
+    whole = sum(weights)
+    parts, remainders = [], []
+    for w in weights:
+        part, remainder = divmod(total * w, whole)
+        parts.append(part)
+        remainders.append(remainder)
+    leftover = total - sum(parts)
+    if leftover:
+        by_remainder = sorted(range(len(parts)), key=lambda i: (-remainders[i], i))
+        for i in by_remainder[:leftover]:
+            parts[i] += 1
+    return parts
+
+
 def credit(
     touch_times: Sequence[datetime],
     converted_at: datetime,
@@ -73,8 +128,8 @@ def credit(
     half_life_days: float = 7,
 ) -> list[tuple[int, int]]:
     """(weight in ppm, revenue in minor units) per touch, for one model."""
-    weights = model_weights(touch_times, converted_at, model, half_life_days)
-    return list(zip(allocate(ONE, weights), allocate(value_minor, weights), strict=True))
+    weights = integer_weights(touch_times, converted_at, model, half_life_days)
+    return list(zip(split(ONE, weights), split(value_minor, weights), strict=True))
 
 
 def touches_in_window(

@@ -14,8 +14,8 @@ from sqlite_utils import Database
 from shortener.clock import from_db, to_db
 from shortener.db import immediate
 
+from .aggregates import forget_credits
 from .attribution import MODELS, credit
-from .goals import get_goal
 from .money import format_minor
 
 
@@ -32,6 +32,7 @@ class Conversion:
     visitor_id: str | None = None
     customer_id: str | None = None
     webhook_id: str | None = None
+    stated_time: bool = True  # False: occurred_at is just when it arrived
 
 
 @dataclass(frozen=True)
@@ -49,64 +50,108 @@ class UnknownClick(ValueError):
     pass
 
 
+def _first(db: Database, sql: str, params) -> dict | None:
+    """The first row as a dict, read straight from the connection.
+
+    sqlite-utils' query() wraps every read in a SAVEPOINT and its RELEASE,
+    three statements for one; intake reads five times per conversion.
+    """
+    cursor = db.conn.execute(sql, params)
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return dict(zip([d[0] for d in cursor.description], row, strict=True))
+
+
 def find_duplicate(db: Database, c: Conversion) -> dict | None:
     if c.webhook_id:
-        row = next(db.query("SELECT * FROM conversions WHERE webhook_id = ?", [c.webhook_id]), None)
+        row = _first(db, "SELECT * FROM conversions WHERE webhook_id = ?", [c.webhook_id])
         if row:
             return row
     if c.order_id:
-        return next(
-            db.query(
-                "SELECT * FROM conversions WHERE goal = ? AND order_id = ?",
-                [c.goal, c.order_id],
-            ),
-            None,
+        return _first(
+            db, "SELECT * FROM conversions WHERE goal = ? AND order_id = ?", [c.goal, c.order_id]
         )
     return None
 
 
 def visitor_of_click(db: Database, click_id: str) -> str | None:
-    row = next(db.query("SELECT visitor_id FROM clicks WHERE click_id = ?", [click_id]), None)
+    row = db.conn.execute("SELECT visitor_id FROM clicks WHERE click_id = ?", [click_id]).fetchone()
     if row is None:
         raise UnknownClick(click_id)
-    return row["visitor_id"]
+    return row[0]
 
 
 def touches(db: Database, visitor_id: str, converted_at: datetime, window_days: int):
     """The visitor's human clicks that may earn credit, oldest first."""
     start = converted_at - timedelta(days=window_days)
-    return list(
-        db.query(
+    return [
+        {"id": id, "link_id": link_id, "ts": ts}
+        for id, link_id, ts in db.conn.execute(
             "SELECT id, link_id, ts FROM clicks WHERE visitor_id = ? AND is_bot = 0"
             " AND ts > ? AND ts <= ? ORDER BY ts, id",
             [visitor_id, to_db(start), to_db(converted_at)],
         )
-    )
+    ]
 
 
 def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict, bool]:
     """Store a conversion and its credits; returns (row, was_duplicate).
 
     The same webhook-id, or the same order_id for the same goal, is stored
-    once: a retried webhook or a reloaded thank-you page is not a sale.
+    once: a retried webhook or a reloaded thank-you page is not a sale. A
+    webhook for an order first seen by the pixel replaces the pixel's
+    unverified row (same id, credits recomputed) rather than being refused:
+    the signed report is the one to trust.
+
+    Everything that only reads -- the duplicate check, the goal, the click's
+    visitor, the journey and its credits -- happens before the write lock,
+    which is then held just for the inserts and the durable commit (SQLite
+    has one writer at a time, so that time bounds intake throughput). The
+    unique indexes catch a twin that slips in between.
     """
+    duplicate = find_duplicate(db, c)
+    if duplicate and not _upgrades(duplicate, c):
+        return duplicate, True
+    if duplicate:
+        return _upgrade(db, duplicate, c, policy)
+    conversion, credits = _prepare(db, c, policy)
     try:
         with immediate(db, durable=True):
-            duplicate = find_duplicate(db, c)
-            if duplicate:
-                return duplicate, True
-            row = _insert(db, c, policy)
+            cursor = db.conn.execute(INSERT_CONVERSION, conversion)
+            conversion_id = cursor.lastrowid
+            db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
+            row = _row(db, conversion_id)
     except sqlite3.IntegrityError:
         # a concurrent twin won the race between our check and insert
         duplicate = find_duplicate(db, c)
         if duplicate is None:
             raise
+        if _upgrades(duplicate, c):
+            return _upgrade(db, duplicate, c, policy)
         return duplicate, True
     return row, False
 
 
-def _insert(db: Database, c: Conversion, policy: Policy) -> dict:
-    goal = get_goal(db, c.goal)
+INSERT_CONVERSION = (
+    "INSERT INTO conversions (goal, value_minor, currency, order_id, webhook_id,"
+    " click_id, visitor_id, customer_id, source, verified, occurred_at, received_at)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+INSERT_CREDIT = (
+    "INSERT INTO credits (conversion_id, model, click_row, link_id, weight_ppm,"
+    " revenue_minor) VALUES (?,?,?,?,?,?)"
+)
+
+
+def _row(db: Database, conversion_id: int) -> dict:
+    return _first(db, "SELECT * FROM conversions WHERE id = ?", [conversion_id])
+
+
+def _prepare(db: Database, c: Conversion, policy: Policy) -> tuple[list, list]:
+    """The conversion's column values and its credit rows (without the
+    conversion id); raises UnknownGoal / UnknownClick."""
+    goal = _first(db, "SELECT value_minor, currency FROM goals WHERE name = ?", [c.goal])
     if goal is None:
         raise UnknownGoal(c.goal)
     if c.click_id:
@@ -115,33 +160,76 @@ def _insert(db: Database, c: Conversion, policy: Policy) -> dict:
         c.value_minor = goal["value_minor"]
         c.currency = goal["currency"] or policy.default_currency
     currency = c.currency or policy.default_currency
-    cursor = db.execute(
-        "INSERT INTO conversions (goal, value_minor, currency, order_id, webhook_id,"
-        " click_id, visitor_id, customer_id, source, verified, occurred_at, received_at)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [
-            c.goal,
-            c.value_minor,
-            currency,
-            c.order_id,
-            c.webhook_id,
-            c.click_id,
-            c.visitor_id,
-            c.customer_id,
-            c.source,
-            int(c.source == "webhook"),
-            to_db(c.occurred_at),
-            to_db(c.received_at),
-        ],
-    )
-    conversion_id = cursor.lastrowid
+    conversion = [
+        c.goal,
+        c.value_minor,
+        currency,
+        c.order_id,
+        c.webhook_id,
+        c.click_id,
+        c.visitor_id,
+        c.customer_id,
+        c.source,
+        int(c.source == "webhook"),
+        to_db(c.occurred_at),
+        to_db(c.received_at),
+    ]
     journey = touches(db, c.visitor_id, c.occurred_at, policy.window_days) if c.visitor_id else []
-    db.conn.executemany(
-        "INSERT INTO credits (conversion_id, model, click_row, link_id, weight_ppm,"
-        " revenue_minor) VALUES (?,?,?,?,?,?)",
-        credit_rows(conversion_id, journey, c.occurred_at, c.value_minor, policy),
-    )
-    return next(db.query("SELECT * FROM conversions WHERE id = ?", [conversion_id]))
+    credits = [row[1:] for row in credit_rows(None, journey, c.occurred_at, c.value_minor, policy)]
+    return conversion, credits
+
+
+def _upgrades(stored: dict, c: Conversion) -> bool:
+    """A signed webhook for an order only the pixel has reported."""
+    return c.source == "webhook" and not stored["verified"]
+
+
+def _upgrade(db: Database, pixel: dict, c: Conversion, policy: Policy) -> tuple[dict, bool]:
+    """Turn the pixel's row for this order into the webhook's: what the
+    webhook says wins (value, ids), what it leaves out is kept from the pixel
+    (its click and visitor, and its moment when the webhook gives none), and
+    the credits are recomputed -- the pixel's are taken out of the aggregates
+    first, so the order is counted once, as verified."""
+    c.click_id = c.click_id or pixel["click_id"]
+    c.visitor_id = c.visitor_id or pixel["visitor_id"]
+    c.customer_id = c.customer_id or pixel["customer_id"]
+    if not c.stated_time:
+        c.occurred_at = from_db(pixel["occurred_at"])
+    try:
+        conversion, credits = _prepare(db, c, policy)
+    except UnknownClick:  # the pixel's click id: kept on the row, never checked
+        c.click_id = None
+        conversion, credits = _prepare(db, c, policy)
+    try:
+        changed, row = _replace(db, pixel["id"], conversion, credits)
+    except sqlite3.IntegrityError:  # a twin with this webhook-id got in first
+        duplicate = find_duplicate(db, c)
+        if duplicate is None:
+            raise
+        return duplicate, True
+    if changed:
+        return record_conversion(db, c, policy)
+    return row, False
+
+
+def _replace(db: Database, conversion_id: int, conversion: list, credits: list):
+    """(changed, row): the pixel row replaced, unless it changed meanwhile."""
+    row = None
+    with immediate(db, durable=True):
+        current = _first(db, "SELECT verified FROM conversions WHERE id = ?", [conversion_id])
+        changed = current is None or current["verified"]  # erased, or upgraded by a twin
+        if not changed:
+            forget_credits(db, conversion_id)
+            db.execute("DELETE FROM credits WHERE conversion_id = ?", [conversion_id])
+            db.execute(
+                "UPDATE conversions SET goal = ?, value_minor = ?, currency = ?, order_id = ?,"
+                " webhook_id = ?, click_id = ?, visitor_id = ?, customer_id = ?, source = ?,"
+                " verified = ?, occurred_at = ?, received_at = ? WHERE id = ?",
+                [*conversion, conversion_id],
+            )
+            db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
+            row = _row(db, conversion_id)
+    return changed, row
 
 
 def credit_rows(conversion_id, journey, converted_at, value_minor, policy):

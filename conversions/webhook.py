@@ -89,6 +89,7 @@ def conversion_from(body: dict, msg_id: str, max_skew: int) -> Conversion:
         occurred_at=now,
         received_at=now,
         webhook_id=msg_id,
+        stated_time=False,
         order_id=optional_id(body, "order_id"),
         click_id=optional_id(body, "click_id"),
         visitor_id=optional_id(body, "visitor_id"),
@@ -110,6 +111,7 @@ def conversion_from(body: dict, msg_id: str, max_skew: int) -> Conversion:
         conversion.currency = currency
     if body.get("occurred_at") is not None:
         conversion.occurred_at = occurred_at(body, now, max_skew)
+        conversion.stated_time = True
     return conversion
 
 

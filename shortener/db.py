@@ -28,12 +28,13 @@ def connect(path: str) -> Database:
     """Open the database with the settings every connection must have."""
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    conn.execute("PRAGMA journal_mode = wal")
+    mode = conn.execute("PRAGMA journal_mode = wal").fetchone()[0]
     # NORMAL in WAL mode: a commit survives a crashed process, not a power cut;
-    # conversions switch to FULL for their own transactions (see `durable`).
+    # durable transactions (conversions) sync the WAL themselves (see `immediate`).
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     db = Database(conn, execute_plugins=False)
+    db.wal_path = f"{path}-wal" if mode == "wal" else None
     db.write_lock = _open_write_lock(path)
     if db.write_lock is not None:
         weakref.finalize(db, os.close, db.write_lock)
@@ -92,10 +93,22 @@ def immediate(db: Database, durable: bool = False):
 
     A deferred transaction that reads and then writes can fail with
     "database is locked" when another writer got in between; BEGIN IMMEDIATE
-    waits (up to the busy timeout) instead. `durable` makes the commit wait
-    for fsync, for records that must survive a power cut.
+    waits (up to the busy timeout) instead.
+
+    `durable`: for records that must survive a power cut, this returns only
+    once the commit is on disk. synchronous=FULL would fsync the WAL inside
+    the commit, while holding SQLite's single write lock, so every writer
+    would queue behind each other's disk flush. Instead the commit is made
+    as NORMAL (written to the WAL, not flushed) and the WAL file is flushed
+    right after the lock is released: the caller still waits for its own
+    commit to reach the disk before answering, but the other workers write
+    meanwhile, and concurrent flushes of one file share the disk's work. A
+    WAL that is reused after a checkpoint has already been copied into the
+    database file and synced, so a flush never misses an earlier commit.
     """
-    if durable:
+    wal = getattr(db, "wal_path", None)
+    full = durable and wal is None  # not in WAL mode: let SQLite sync
+    if full:
         db.conn.execute("PRAGMA synchronous = FULL")
     try:
         with write_lock(db):
@@ -108,8 +121,19 @@ def immediate(db: Database, durable: bool = False):
             else:
                 db.conn.commit()
     finally:
-        if durable:
+        if full:
             db.conn.execute("PRAGMA synchronous = NORMAL")
+    if durable and wal is not None:
+        sync_file(wal)
+
+
+def sync_file(path: str) -> None:
+    """fdatasync a file (the WAL) by name."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+    finally:
+        os.close(fd)
 
 
 def init_db(path: str) -> list[str]:

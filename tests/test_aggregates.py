@@ -57,17 +57,18 @@ def click(db, link_id, visitor, at, bot=False):
     )
 
 
-def convert(db, visitor, at, order, value_minor=None, currency=None, goal="purchase"):
+def convert(db, visitor, at, order, value_minor=None, currency=None, goal="purchase",
+            source="webhook"):  # fmt: skip
     conversion = Conversion(
         goal=goal,
-        source="webhook",
+        source=source,
         occurred_at=at,
         received_at=at,
         value_minor=value_minor,
         currency=currency,
         order_id=order,
         visitor_id=visitor,
-        webhook_id=f"msg-{order}",
+        webhook_id=f"msg-{order}" if source == "webhook" else None,
     )
     return record_conversion(db, conversion, Policy(window_days=30))
 
@@ -125,7 +126,8 @@ def test_hand_worked_log_folded_one_row_per_batch(store, monkeypatch):
 
 
 def raw_rows(db, model: str, period: Period | None = None, campaign: str | None = None,
-             default_currency: str = "USD") -> list[dict]:  # fmt: skip
+             default_currency: str = "USD", verified: bool | None = None,
+             ) -> list[dict]:  # fmt: skip
     """The channel report computed directly from clicks, conversions and credits."""
     period = period or Period()
     where, params = ["1"], []
@@ -158,6 +160,9 @@ def raw_rows(db, model: str, period: Period | None = None, campaign: str | None 
     if campaign:
         where.append("l.campaign = ?")
         params.append(campaign)
+    if verified is not None:
+        where.append("co.verified = ?")
+        params.append(int(verified))
     credits = {
         (r["channel"], r["currency"]): r
         for r in db.query(
@@ -392,3 +397,50 @@ def test_channel_rollups_follow_every_change_to_the_link_level_rows(store, monke
     assert_rollups_right(store)
     aggregates.rebuild(store)
     assert_rollups_right(store)
+
+
+def link_level(db) -> tuple[list, list]:
+    return (
+        [dict(r) for r in db.query("SELECT * FROM link_day ORDER BY day, link_id")],
+        [dict(r) for r in db.query("SELECT * FROM credit_day ORDER BY 1, 2, 3, 4, 5, 6")],
+    )
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_pixel_orders_confirmed_by_webhook_are_counted_once(store, monkeypatch, seed):
+    rng = random.Random(seed)
+    monkeypatch.setattr(aggregates, "BATCH", rng.choice([4, 50]))
+    random_log(store, rng, 200, [])
+    # pixel conversions, several per visitor and day (so a visitor stays a
+    # converter of a row through their other orders), some folded before
+    # their webhook arrives and some not
+    pixels = []
+    for n in range(40):
+        visitor = f"v{rng.randrange(12):03d}"
+        at = START + timedelta(days=rng.randrange(6), seconds=rng.randrange(86400))
+        order = f"px{n}"
+        convert(store, visitor, at, order, rng.randint(1, 9999), "EUR", source="pixel")
+        pixels.append((visitor, at, order))
+        if n == 25:
+            refresh(store)
+    for visitor, at, order in rng.sample(pixels, 30):
+        # the webhook's value and moment win (sometimes another currency)
+        later = at + timedelta(minutes=rng.randrange(1, 600))
+        row, duplicate = convert(
+            store, visitor, later, order, rng.randint(1, 9999), rng.choice(["EUR", "USD"])
+        )
+        assert not duplicate and row["verified"] == 1
+        _, duplicate = convert(store, visitor, later, order, 1, "EUR")  # its retry
+        assert duplicate
+    pixel_orders = "SELECT count(*) FROM conversions WHERE order_id LIKE 'px%'"
+    assert store.execute(pixel_orders).fetchone() == (40,)
+    assert_matches_raw(store, rng)
+    assert_rollups_right(store)
+    for verified in (True, False):
+        # the verified/unverified split is right too: the raw log, one side only
+        assert channel_rows(store, verified=verified) == [
+            r for r in raw_rows(store, "last_touch", verified=verified)
+        ]
+    incremental = link_level(store)
+    aggregates.rebuild(store)
+    assert link_level(store) == incremental

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from conftest import BROWSER_UA
 from conversions.analytics import Query, Settings, attribution_rows
-from conversions.attribution import MODELS, ONE, credit
+from conversions.attribution import MODELS, ONE, allocate, credit, model_weights
 from conversions.intake import Conversion, Policy, record_conversion
 from conversions.money import exponent
 from conversions.reports import Period
@@ -42,6 +42,22 @@ def test_credits_sum_to_one_conversion_and_its_value(ages, value, model, half_li
     assert sum(ppm for ppm, _ in shares) == ONE
     assert sum(minor for _, minor in shares) == value
     assert all(ppm >= 0 and minor >= 0 for ppm, minor in shares)
+
+
+@given(
+    ages=st.lists(st.integers(min_value=0, max_value=400 * 24 * 3600), min_size=1, max_size=25),
+    value=st.integers(min_value=0, max_value=10**14),
+    model=st.sampled_from(MODELS),
+    half_life=st.sampled_from([1, 7, 30, 0.5, 0.01]),
+)
+def test_integer_credits_equal_the_exact_fraction_split(ages, value, model, half_life):
+    # intake splits with whole-number weights for speed; the reference is
+    # the plain statement of the rule: exact Fractions, largest remainder
+    converted_at = START + timedelta(days=400)
+    touches = sorted(converted_at - timedelta(seconds=a) for a in ages)
+    weights = model_weights(touches, converted_at, model, half_life)
+    expected = list(zip(allocate(ONE, weights), allocate(value, weights), strict=True))
+    assert credit(touches, converted_at, value, model, half_life) == expected
 
 
 def minor_units(text: str, currency: str) -> int:

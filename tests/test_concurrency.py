@@ -3,6 +3,7 @@ writing at once, and one webhook delivered 20 times at once to gunicorn."""
 
 import json
 import multiprocessing
+import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -63,27 +64,52 @@ def watch(db, table: str) -> list:
     return seen
 
 
-def test_conversions_are_written_with_synchronous_full_and_clicks_with_normal(tmp_path):
+EVENTS: list | None = None  # while a list: SQL statements and files opened, in order
+
+
+def _audit(event, args):
+    if EVENTS is not None and event == "open" and isinstance(args[0], str):
+        EVENTS.append(("open", args[0]))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed: this one records only on demand
+
+
+def test_conversions_reach_the_disk_before_they_are_answered_and_clicks_do_not_wait(tmp_path):
+    # synchronous=FULL would fsync inside the commit, holding SQLite's only
+    # write lock; conversions instead commit, release the lock and then
+    # flush the WAL file themselves before record_conversion returns
+    global EVENTS
     path = str(tmp_path / "ct.db")
     init_db(path)
     db = connect(path)
     link = links.create_link(db, {"url": "https://a.example/", "channel": "x", "campaign": "c"})
     conversion_sync, click_sync = watch(db, "conversions"), watch(db, "clicks")
-    statements = []
-    db.conn.set_trace_callback(statements.append)
-    now = datetime.now(UTC)
-    record_click(db, link_id=link["id"], visitor_id="v" * 16, now=now,
-                 agent=classify(BROWSER_UA), is_bot=False)  # fmt: skip
-    conversion = Conversion(goal="signup", source="webhook", occurred_at=now, received_at=now,
-                            visitor_id="v" * 16, webhook_id="m1")  # fmt: skip
-    record_conversion(db, conversion, Policy())
-    assert conversion_sync == ["FULL"]  # fsync before the webhook is answered
-    assert click_sync == ["NORMAL"]
-    # the conversion's transaction takes the write lock before its first read
-    begin = statements.index("BEGIN IMMEDIATE")
-    first_read = next(i for i, s in enumerate(statements) if s.startswith("SELECT"))
-    assert begin < first_read
-    assert SYNCHRONOUS[db.execute("PRAGMA synchronous").fetchone()[0]] == "NORMAL"  # restored
+    EVENTS = []
+    db.conn.set_trace_callback(lambda sql: EVENTS.append(("sql", sql)))
+    try:
+        now = datetime.now(UTC)
+        record_click(db, link_id=link["id"], visitor_id="v" * 16, now=now,
+                     agent=classify(BROWSER_UA), is_bot=False)  # fmt: skip
+        after_click = len(EVENTS)
+        conversion = Conversion(goal="signup", source="webhook", occurred_at=now,
+                                received_at=now, visitor_id="v" * 16, webhook_id="m1")  # fmt: skip
+        record_conversion(db, conversion, Policy())
+        events = EVENTS
+    finally:
+        EVENTS = None
+    wal = ("open", path + "-wal")
+    assert wal not in events[:after_click]  # a click does not wait for the disk
+    assert click_sync == ["NORMAL"] and conversion_sync == ["NORMAL"]
+    conversion_events = events[after_click:]
+    commit = conversion_events.index(("sql", "COMMIT"))
+    assert conversion_events[commit + 1 :] == [wal]  # the WAL flushed after the commit
+    # the conversion's reads come before its write transaction, which is
+    # just the inserts (BEGIN IMMEDIATE: it never has to upgrade a read lock)
+    begin = conversion_events.index(("sql", "BEGIN IMMEDIATE"))
+    inserts = [sql for kind, sql in conversion_events[begin + 1 : commit] if kind == "sql"]
+    assert all(not sql.startswith(("UPDATE", "DELETE")) for sql in inserts)
+    assert SYNCHRONOUS[db.execute("PRAGMA synchronous").fetchone()[0]] == "NORMAL"
 
 
 @pytest.mark.parametrize("operation", ["refresh", "erase", "retention"])

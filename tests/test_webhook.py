@@ -374,13 +374,76 @@ def test_the_same_order_for_the_same_goal_is_stored_once(client, db, click_id):
     ]
 
 
-def test_a_pixel_then_a_webhook_for_the_same_order(client, db):
-    client.get("/t/pixel.gif?goal=purchase&value=10&order_id=A-9")
+def test_a_pixel_then_a_webhook_for_the_same_order(client, db, click_id):
+    from conversions.reports import channel_rows
+
+    # the thank-you page fires the pixel (anyone could: unverified, and its
+    # value is whatever the URL says), and the report folds it in
+    client.get(f"/t/pixel.gif?goal=purchase&value=99&currency=EUR&order_id=A-9&click={click_id}")
+    [pixel] = db.query("SELECT * FROM conversions")
+    assert (pixel["source"], pixel["verified"], pixel["value_minor"]) == ("pixel", 0, 9900)
+    by_pixel = channel_rows(db, default_currency="EUR", verified=False)
+    assert [(r["channel"], r["conversions"], r["revenue"]) for r in by_pixel] == [
+        ("twitter", 1, "99.00")
+    ]
+    # then the shop's signed webhook for the same order, with the real value
+    # and no click or moment of its own: it wins, on the same row
     response = send(
-        client, {"goal": "purchase", "value": "10", "order_id": "A-9", "visitor_id": "v"}
+        client,
+        {
+            "goal": "purchase",
+            "value": "10",
+            "currency": "EUR",
+            "order_id": "A-9",
+            "visitor_id": "v",
+        },  # fmt: skip
+        msg_id="msg_9",
     )
-    assert (response.status_code, response.get_json()["duplicate"]) == (200, True)
+    assert (response.status_code, response.get_json()["duplicate"]) == (201, False)
+    assert response.get_json()["conversion"]["verified"] is True
+    [row] = db.query("SELECT * FROM conversions")
+    assert row["id"] == pixel["id"]
+    assert (row["source"], row["verified"], row["webhook_id"]) == ("webhook", 1, "msg_9")
+    assert (row["value_minor"], row["currency"]) == (1000, "EUR")
+    # the pixel's click is kept, and a click id decides the visitor (as for
+    # any webhook naming one): the click's visitor, not the body's "v"
+    [click] = db.query("SELECT visitor_id FROM clicks")
+    assert (row["click_id"], row["visitor_id"]) == (click_id, click["visitor_id"])
+    assert row["occurred_at"] == pixel["occurred_at"]  # the webhook gave no moment
+    # counted once, as a verified 10.00 on twitter (the click's channel), the
+    # pixel's 99.00 gone from every report
+    rows = channel_rows(db, default_currency="EUR")
+    assert [(r["channel"], r["conversions"], r["revenue"]) for r in rows] == [
+        ("twitter", 1, "10.00")
+    ]
+    verified = channel_rows(db, default_currency="EUR", verified=True)
+    assert [(r["conversions"], r["revenue"]) for r in verified] == [(1, "10.00")]
+    unverified = channel_rows(db, default_currency="EUR", verified=False)
+    assert [(r["conversions"], r["revenue"]) for r in unverified] == [(0, "0.00")]
+    assert count(db, "credits") == 5  # one touch under each of five models
+    # the webhook retried, and the pixel reloaded: both duplicates now
+    again = send(
+        client,
+        {
+            "goal": "purchase",
+            "value": "10",
+            "currency": "EUR",
+            "order_id": "A-9",
+            "visitor_id": "v",
+        },  # fmt: skip
+        msg_id="msg_9",
+    )
+    assert (again.status_code, again.get_json()["duplicate"]) == (200, True)
+    client.get(f"/t/pixel.gif?goal=purchase&value=99&currency=EUR&order_id=A-9&click={click_id}")
     assert count(db, "conversions") == 1
+    assert db.execute("SELECT verified, value_minor FROM conversions").fetchone() == (1, 1000)
+
+
+def test_a_webhook_then_a_pixel_for_the_same_order_keeps_the_webhook(client, db):
+    send(client, {"goal": "purchase", "value": "10", "order_id": "A-9", "visitor_id": "v"})
+    client.get("/t/pixel.gif?goal=purchase&value=99&order_id=A-9")
+    rows = list(db.query("SELECT source, verified, value_minor FROM conversions"))
+    assert rows == [{"source": "webhook", "verified": 1, "value_minor": 1000}]
 
 
 def test_get_is_not_allowed(client):
