@@ -25,6 +25,9 @@ BATCH = 20_000
 ROLL_BATCH = 50  # (day, channel) pairs re-rolled per write transaction
 DIRECT = 0  # link_id standing for conversions with no credited click
 DIRECT_CHANNEL = "(direct)"
+TOTAL = ""  # rollup_dirty's day for a channel whose all-time rows need recomputing
+ALL_GOALS = "*"  # channel_credit_total: every goal
+BOTH_SOURCES = -1  # channel_credit_total: verified and unverified
 
 
 def bitmap(blob: bytes | None) -> BitMap:
@@ -228,15 +231,17 @@ def _roll_clicks(db: Database, day: str, channel: str) -> None:
     ).fetchall()
     db.conn.execute("DELETE FROM channel_day WHERE day = ? AND channel = ?", (day, channel))
     if rows:
+        visitors = union(r[2] for r in rows)
         db.conn.execute(
-            "INSERT INTO channel_day (day, channel, clicks, human_clicks, visitors)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO channel_day (day, channel, clicks, human_clicks, visitors, visitor_count)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
             (
                 day,
                 channel,
                 sum(r[0] for r in rows),
                 sum(r[1] for r in rows),
-                union(r[2] for r in rows).serialize(),
+                visitors.serialize(),
+                len(visitors),
             ),
         )
 
@@ -278,15 +283,17 @@ def _roll_click_month(db: Database, month: str, channel: str) -> None:
     ).fetchall()
     db.conn.execute("DELETE FROM channel_month WHERE month = ? AND channel = ?", (month, channel))
     if rows:
+        visitors = union(r[2] for r in rows)
         db.conn.execute(
-            "INSERT INTO channel_month (month, channel, clicks, human_clicks, visitors)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO channel_month (month, channel, clicks, human_clicks, visitors,"
+            " visitor_count) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 month,
                 channel,
                 sum(r[0] for r in rows),
                 sum(r[1] for r in rows),
-                union(r[2] for r in rows).serialize(),
+                visitors.serialize(),
+                len(visitors),
             ),
         )
 
@@ -315,17 +322,64 @@ def _roll_credit_month(db: Database, month: str, channel: str) -> None:
     )
 
 
+def _roll_click_total(db: Database, channel: str) -> None:
+    rows = db.conn.execute(
+        "SELECT clicks, human_clicks, visitors FROM channel_month WHERE channel = ?", (channel,)
+    ).fetchall()
+    db.conn.execute("DELETE FROM channel_total WHERE channel = ?", (channel,))
+    if rows:
+        db.conn.execute(
+            "INSERT INTO channel_total (channel, clicks, human_clicks, visitor_count)"
+            " VALUES (?, ?, ?, ?)",
+            (
+                channel,
+                sum(r[0] for r in rows),
+                sum(r[1] for r in rows),
+                len(union(r[2] for r in rows)),
+            ),
+        )
+
+
+def _roll_credit_total(db: Database, channel: str) -> None:
+    """Each month row counts towards its own goal and source, all goals
+    (ALL_GOALS), both sources (BOTH_SOURCES) and both at once."""
+    groups = defaultdict(lambda: [0, 0, []])
+    for model, goal, currency, verified, ppm, revenue, converters in db.conn.execute(
+        "SELECT model, goal, currency, verified, conversions_ppm, revenue_minor, converters"
+        " FROM channel_credit_month WHERE channel = ?",
+        (channel,),
+    ):
+        for g in (goal, ALL_GOALS):
+            for v in (verified, BOTH_SOURCES):
+                group = groups[(model, g, currency, v)]
+                group[0] += ppm
+                group[1] += revenue
+                group[2].append(converters)
+    db.conn.execute("DELETE FROM channel_credit_total WHERE channel = ?", (channel,))
+    db.conn.executemany(
+        "INSERT INTO channel_credit_total (model, channel, goal, currency, verified,"
+        " conversions_ppm, revenue_minor, converter_count) VALUES (?,?,?,?,?,?,?,?)",
+        [
+            (model, channel, goal, currency, verified, ppm, revenue, len(union(blobs)))
+            for (model, goal, currency, verified), (ppm, revenue, blobs) in groups.items()
+        ],
+    )
+
+
 def roll_up(db: Database) -> int:
     """Recompute the channel rows whose link-level rows changed (the schema's
     triggers list them in rollup_dirty), a few at a time, and their months;
-    returns how many days were recomputed."""
+    then the all-time rows of the channels touched (listed in rollup_dirty
+    too, with no day, so a crash in between leaves them to the next run).
+    Returns how many days were recomputed."""
     done = 0
     if db.conn.execute("SELECT 1 FROM rollup_dirty LIMIT 1").fetchone() is None:
         return done  # nothing changed: no write transaction at all
     while True:
         with immediate(db):
             dirty = db.conn.execute(
-                "SELECT kind, day, channel FROM rollup_dirty LIMIT ?", (ROLL_BATCH,)
+                "SELECT kind, day, channel FROM rollup_dirty WHERE day != ? LIMIT ?",
+                (TOTAL, ROLL_BATCH),
             ).fetchall()
             for kind, day, channel in dirty:
                 (_roll_clicks if kind == "clicks" else _roll_credits)(db, day, channel)
@@ -335,9 +389,21 @@ def roll_up(db: Database) -> int:
             db.conn.executemany(
                 "DELETE FROM rollup_dirty WHERE kind = ? AND day = ? AND channel = ?", dirty
             )
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO rollup_dirty (kind, day, channel) VALUES (?, ?, ?)",
+                {(k, TOTAL, c) for k, _, c in dirty},
+            )
         done += len(dirty)
         if len(dirty) < ROLL_BATCH:
-            return done
+            break
+    with immediate(db):
+        totals = db.conn.execute(
+            "SELECT kind, channel FROM rollup_dirty WHERE day = ?", (TOTAL,)
+        ).fetchall()
+        for kind, channel in totals:
+            (_roll_click_total if kind == "clicks" else _roll_credit_total)(db, channel)
+        db.conn.execute("DELETE FROM rollup_dirty WHERE day = ?", (TOTAL,))
+    return done
 
 
 def refresh(db: Database) -> int:
@@ -453,3 +519,31 @@ def channel_credit_rows(db: Database, model: str, start=None, end=None, channel=
             params + period_params,
         ):
             yield dict(zip(keys, row, strict=True))
+
+
+def channel_click_totals(db: Database, channel: str | None = None):
+    """(channel, clicks, human_clicks, unique_visitors) over all time."""
+    where, params = ("channel = ? AND channel != ?", [channel, DIRECT_CHANNEL]) if channel else (
+        "1", [])  # fmt: skip
+    for row in db.conn.execute(
+        f"SELECT channel, clicks, human_clicks, visitor_count FROM channel_total WHERE {where}",
+        params,
+    ):
+        yield dict(zip(("channel", "clicks", "human_clicks", "unique_visitors"), row, strict=True))
+
+
+def channel_credit_totals(db: Database, model: str, channel=None, goal=None, verified=None):
+    """(channel, currency, conversions_ppm, revenue_minor, converted_visitors)
+    over all time, for one model, one goal or all, one source or both."""
+    where = ["model = ?", "goal = ?", "verified = ?"]
+    params = [model, goal or ALL_GOALS, BOTH_SOURCES if verified is None else int(verified)]
+    if channel:
+        where.append("channel = ? AND channel != ?")
+        params += [channel, DIRECT_CHANNEL]
+    keys = ("channel", "currency", "conversions_ppm", "revenue_minor", "converted_visitors")
+    for row in db.conn.execute(
+        "SELECT channel, currency, conversions_ppm, revenue_minor, converter_count"
+        f" FROM channel_credit_total WHERE {' AND '.join(where)}",
+        params,
+    ):
+        yield dict(zip(keys, row, strict=True))

@@ -559,30 +559,14 @@ def growth_rows(db: Database, q: Query, s: Settings) -> list[dict]:
         for n in range((hi - lo).days + 1):
             index[(lo + timedelta(days=n)).isoformat()] = i
     period = Period(start, end)
-    clicks = defaultdict(lambda: [0, []])  # (channel, i)
-    credits = defaultdict(lambda: [0, 0])  # (channel, currency, i)
-    channels = set()
+    if q.filters.campaign:  # a campaign's links: the link-level rows
+        clicks, credits = _growth_by_link(db, q, period, index)
+    else:  # whole channels: their rollups, a row per channel and month (or day)
+        clicks, credits = _growth_by_channel(db, q, periods, index)
+    channels = {channel for channel, _ in clicks} | {channel for channel, _, _ in credits}
     currencies = defaultdict(set)
-    day_sql, day_params = period.where("d.day")
-    link_sql, link_params = q.filters.link_where()
-    for channel, day, human, blob in db.execute(
-        "SELECT l.channel, d.day, d.human_clicks, d.visitors FROM link_day d"
-        f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
-        [*day_params, *link_params],
-    ):
-        c = clicks[(channel, index[day])]
-        c[0] += human
-        c[1].append(blob)
-        channels.add(channel)
-    # distinct visitors once per channel and period, whatever its currency rows
-    clicks = {k: (human, len(union(blobs))) for k, (human, blobs) in clicks.items()}
-    for r in credit_sums(db, period, q.filters, [q.model], by_day=True):
-        channel = r["channel"] or DIRECT_CHANNEL
-        c = credits[(channel, r["currency"], index[r["day"]])]
-        c[0] += r["conversions_ppm"]
-        c[1] += r["revenue_minor"]
-        channels.add(channel)
-        currencies[channel].add(r["currency"])
+    for channel, currency, _ in credits:
+        currencies[channel].add(currency)
     spent = ledger.cost_by_bucket(db, period, q.filters, [(lo, hi) for _, lo, hi in periods])
     for channel, currency, _ in spent:
         channels.add(channel)
@@ -618,6 +602,102 @@ def growth_rows(db: Database, q: Query, s: Settings) -> list[dict]:
                 rows.append(row)
                 previous = current
     return rows
+
+
+def _growth_by_link(db: Database, q: Query, period: Period, index: dict):
+    """Growth's {(channel, i): (human clicks, visitors)} and {(channel,
+    currency, i): [ppm, revenue]} from link_day and credit_day."""
+    clicks = defaultdict(lambda: [0, []])
+    credits = defaultdict(lambda: [0, 0])
+    day_sql, day_params = period.where("d.day")
+    link_sql, link_params = q.filters.link_where()
+    for channel, day, human, blob in db.execute(
+        "SELECT l.channel, d.day, d.human_clicks, d.visitors FROM link_day d"
+        f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
+        [*day_params, *link_params],
+    ):
+        c = clicks[(channel, index[day])]
+        c[0] += human
+        c[1].append(blob)
+    for r in credit_sums(db, period, q.filters, [q.model], by_day=True):
+        c = credits[(r["channel"] or DIRECT_CHANNEL, r["currency"], index[r["day"]])]
+        c[0] += r["conversions_ppm"]
+        c[1] += r["revenue_minor"]
+    # distinct visitors once per channel and period, whatever its currency rows
+    return {k: (human, len(union(blobs))) for k, (human, blobs) in clicks.items()}, credits
+
+
+def _growth_by_channel(db: Database, q: Query, periods: list, index: dict):
+    """The same from the channel rollups: a period that is a whole month
+    reads that month's row (its visitors counted when it was rolled up),
+    any other period its days' rows; so the work grows with channels and
+    periods, not with links or clicks."""
+    months = {}  # 'YYYY-MM' -> period number
+    day_ranges = []
+    for i, (_, lo, hi) in enumerate(periods):
+        if q.size == "month" and lo.day == 1 and (hi + timedelta(days=1)).day == 1:
+            months[lo.isoformat()[:7]] = i
+        else:
+            day_ranges.append((lo.isoformat(), hi.isoformat()))
+    channel = q.filters.channel.lower() if q.filters.channel else None
+    channel_sql = "channel = ? AND channel != ?" if channel else "1"
+    channel_params = [channel, DIRECT_CHANNEL] if channel else []
+    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    day_sql, day_params = _day_ranges(day_ranges)
+    month_sql = f"month IN ({','.join('?' * len(months))})"
+
+    clicks = defaultdict(lambda: [0, 0, []])  # (channel, i): human, rows' count, bitmaps
+    sources = [
+        (f"SELECT channel, month, human_clicks, visitor_count, NULL FROM channel_month"
+         f" WHERE {month_sql}", list(months), months.get),
+        # one day per period: its count; longer periods: merge the days' bitmaps
+        (f"SELECT channel, day, human_clicks, visitor_count,"
+         f" {'NULL' if q.size == 'day' else 'visitors'} FROM channel_day WHERE {day_sql}",
+         day_params, index.get),
+    ]  # fmt: skip
+    for sql, params, bucket in sources:
+        for name, when, human, count, blob in db.execute(
+            f"{sql} AND {channel_sql}", [*params, *channel_params]
+        ):
+            c = clicks[(name, bucket(when))]
+            c[0] += human
+            c[1] = count
+            c[2].append(blob)
+    click_totals = {
+        k: (human, count if len(blobs) == 1 else len(union(blobs)))
+        for k, (human, count, blobs) in clicks.items()
+    }
+    credits = defaultdict(lambda: [0, 0])
+    for table, column, params, bucket in (
+        ("channel_credit_month", "month", list(months), months.get),
+        ("channel_credit_day", "day", day_params, index.get),
+    ):
+        where = month_sql if column == "month" else day_sql
+        for name, when, currency, ppm, revenue in db.execute(
+            f"SELECT channel, {column}, currency, sum(conversions_ppm), sum(revenue_minor)"
+            f" FROM {table} WHERE model = ? AND ({where}) AND {channel_sql} AND {goal_sql}"
+            f" GROUP BY channel, {column}, currency",
+            [q.model, *params, *channel_params, *goal_params],
+        ):
+            c = credits[(name, currency, bucket(when))]
+            c[0] += ppm
+            c[1] += revenue
+    return click_totals, credits
+
+
+def _day_ranges(ranges) -> tuple[str, list]:
+    merged = []
+    for lo, hi in ranges:  # consecutive periods: one range
+        previous = merged[-1][1] if merged else None
+        if previous and date.fromisoformat(previous) + timedelta(days=1) == date.fromisoformat(lo):
+            merged[-1] = (merged[-1][0], hi)
+        else:
+            merged.append((lo, hi))
+    clauses, params = [], []
+    for lo, hi in merged:
+        clauses.append("(day >= ? AND day <= ?)")
+        params += [lo, hi]
+    return " OR ".join(clauses) or "0", params
 
 
 # -- control group -----------------------------------------------------------

@@ -10,7 +10,15 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
+from .aggregates import (
+    DIRECT,
+    channel_click_rows,
+    channel_click_totals,
+    channel_credit_rows,
+    channel_credit_totals,
+    refresh,
+    union,
+)
 from .attribution import MODELS, ONE
 from .money import format_minor
 
@@ -84,6 +92,8 @@ def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, di
     )
     if filters.campaign:
         rows = db.query(sql, day_params + link_params)
+    elif period.start is None and period.end is None:  # all time: a row per channel, counted
+        return {r.pop("channel"): r for r in channel_click_totals(db, _channel(filters))}
     else:  # whole channels: their rollups, a row per month or day
         rows = channel_click_rows(db, period.start, period.end, _channel(filters))
     totals = {}
@@ -117,6 +127,15 @@ def credit_totals(
     )
     if filters.campaign:
         rows = db.query(sql, [DIRECT_CHANNEL, model, *day_params, *link_params, *goal_params])
+    elif period.start is None and period.end is None:  # all time: a row per channel, counted
+        return {
+            (r["channel"], r["currency"]): {
+                "ppm": r["conversions_ppm"],
+                "revenue_minor": r["revenue_minor"],
+                "converted_visitors": r["converted_visitors"],
+            }
+            for r in channel_credit_totals(db, model, _channel(filters), filters.goal, verified)
+        }
     else:  # whole channels: their rollups, a row per month or day
         rows = channel_credit_rows(
             db, model, period.start, period.end, _channel(filters), filters.goal, verified

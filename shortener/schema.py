@@ -457,3 +457,40 @@ def m008_previews_webhooks(db):
             WHERE status = 'pending';
         """,
     )
+
+
+@migrations()
+def m012_intake_speed(db):
+    # Distinct visitors and converters counted once per rollup row, and
+    # all-time rows per channel: an all-time report (and a growth bucket that
+    # is one day or one whole month) reads stored counts instead of
+    # deserialising and merging visitor bitmaps, whose size grows with the
+    # number of visitors. channel_credit_total also holds rows for all goals
+    # (goal '*') and both sources (verified -1), because converters cannot be
+    # added up across goals or sources -- a visitor may be in several.
+    for statement in [
+        "ALTER TABLE channel_day ADD COLUMN visitor_count INTEGER",
+        "ALTER TABLE channel_month ADD COLUMN visitor_count INTEGER",
+        """CREATE TABLE channel_total (
+            channel TEXT PRIMARY KEY,
+            clicks INTEGER NOT NULL,
+            human_clicks INTEGER NOT NULL,
+            visitor_count INTEGER NOT NULL
+        )""",
+        """CREATE TABLE channel_credit_total (
+            model TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            goal TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            conversions_ppm INTEGER NOT NULL,
+            revenue_minor INTEGER NOT NULL,
+            converter_count INTEGER NOT NULL,
+            PRIMARY KEY (model, goal, verified, channel, currency)
+        )""",
+        # every rollup row is recomputed (with its count) on the next refresh
+        "INSERT OR IGNORE INTO rollup_dirty SELECT 'clicks', day, channel FROM channel_day",
+        "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'credits', day, channel"
+        " FROM channel_credit_day",
+    ]:
+        db.execute(statement)

@@ -127,7 +127,7 @@ def test_hand_worked_log_folded_one_row_per_batch(store, monkeypatch):
 
 def raw_rows(db, model: str, period: Period | None = None, campaign: str | None = None,
              default_currency: str = "USD", verified: bool | None = None,
-             ) -> list[dict]:  # fmt: skip
+             goal: str | None = None) -> list[dict]:  # fmt: skip
     """The channel report computed directly from clicks, conversions and credits."""
     period = period or Period()
     where, params = ["1"], []
@@ -163,6 +163,9 @@ def raw_rows(db, model: str, period: Period | None = None, campaign: str | None 
     if verified is not None:
         where.append("co.verified = ?")
         params.append(int(verified))
+    if goal:
+        where.append("co.goal = ?")
+        params.append(goal)
     credits = {
         (r["channel"], r["currency"]): r
         for r in db.query(
@@ -212,10 +215,14 @@ def random_log(db, rng: random.Random, n_clicks: int, orders: list, start=START,
         click(db, rng.randint(1, len(CHANNELS)), f"v{rng.randrange(60):03d}", at, bot=bot)
     for _ in range(n_clicks // 8):
         at = start + timedelta(seconds=rng.randrange(days * 86400))
-        order = f"o{len(orders)}"
-        orders.append(order)
+        order = f"o{rng.getrandbits(48):x}"
         currency = rng.choice(["EUR", "USD"])
-        convert(db, f"v{rng.randrange(70):03d}", at, order, rng.randint(100, 99_999), currency)
+        goal = rng.choice(["purchase", "purchase", "signup"])
+        source = rng.choice(["webhook", "webhook", "pixel"])
+        convert(db, f"v{rng.randrange(70):03d}", at, order, rng.randint(100, 99_999), currency,
+                goal=goal, source=source)  # fmt: skip
+        if (goal, source) == ("purchase", "webhook"):
+            orders.append(order)  # the verified purchases, which a repeat duplicates
 
 
 def assert_matches_raw(db, rng):
@@ -231,6 +238,18 @@ def assert_matches_raw(db, rng):
     for model in MODELS:
         for period in periods:
             assert channel_rows(db, period, model) == raw_rows(db, model, period), (model, period)
+    # all time reads the per-channel totals: also by goal, by source, one channel
+    for model in ("linear", "time_decay"):
+        for goal in ("purchase", "signup"):
+            assert channel_rows(db, model=model, filters=Filters(goal=goal)) == raw_rows(
+                db, model, goal=goal
+            ), (model, goal)
+        for verified in (True, False):
+            assert channel_rows(db, model=model, verified=verified) == raw_rows(
+                db, model, verified=verified
+            ), (model, verified)
+    twitter = channel_rows(db, model="first_touch", filters=Filters(channel="twitter"))
+    assert twitter == [r for r in raw_rows(db, "first_touch") if r["channel"] == "twitter"]
     assert channel_rows(db, Period(None, last), "linear", Filters(campaign="spring")) == [
         r
         for r in raw_rows(db, "linear", Period(None, last), "spring")
@@ -373,10 +392,54 @@ def month_rollups(db) -> tuple[dict, dict]:
     return clicks, credits
 
 
+def totals_of(clicks: dict, credits: dict) -> tuple[dict, dict]:
+    """All-time rows per channel (visitors counted), and per model, channel,
+    goal or every goal ('*'), currency, and source or both (-1)."""
+    click_totals = {}
+    for (_, channel), (n, human, visitors) in clicks.items():
+        t = click_totals.setdefault(channel, [0, 0, set()])
+        t[0] += n
+        t[1] += human
+        t[2] |= visitors
+    credit_totals = {}
+    for (_, channel, model, goal, currency, verified), (ppm, revenue, who) in credits.items():
+        for g in (goal, "*"):
+            for v in (verified, -1):
+                t = credit_totals.setdefault((model, channel, g, currency, v), [0, 0, set()])
+                t[0] += ppm
+                t[1] += revenue
+                t[2] |= who
+    return (
+        {k: [a, b, len(c)] for k, (a, b, c) in click_totals.items()},
+        {k: [a, b, len(c)] for k, (a, b, c) in credit_totals.items()},
+    )
+
+
+def stored_totals(db) -> tuple[dict, dict]:
+    clicks = {
+        r["channel"]: [r["clicks"], r["human_clicks"], r["visitor_count"]]
+        for r in db.query("SELECT * FROM channel_total")
+    }
+    credits = {
+        (r["model"], r["channel"], r["goal"], r["currency"], r["verified"]): [
+            r["conversions_ppm"],
+            r["revenue_minor"],
+            r["converter_count"],
+        ]
+        for r in db.query("SELECT * FROM channel_credit_total")
+    }
+    return clicks, credits
+
+
 def assert_rollups_right(db):
     clicks, credits = channel_sums(db)
     assert rollups(db) == (clicks, credits)
     assert month_rollups(db) == (months_of(clicks, 2), months_of(credits, 6))
+    assert stored_totals(db) == totals_of(clicks, credits)
+    # each day and month row's visitor count is its bitmap's
+    for table in ("channel_day", "channel_month"):
+        for r in db.query(f"SELECT visitors, visitor_count FROM {table}"):
+            assert r["visitor_count"] == len(aggregates.bitmap(r["visitors"]))
 
 
 def test_channel_rollups_follow_every_change_to_the_link_level_rows(store, monkeypatch):
@@ -444,3 +507,27 @@ def test_pixel_orders_confirmed_by_webhook_are_counted_once(store, monkeypatch, 
     incremental = link_level(store)
     aggregates.rebuild(store)
     assert link_level(store) == incremental
+
+
+@pytest.mark.parametrize("seed", [7, 8])
+def test_growth_from_the_channel_rollups_equals_growth_from_the_link_rows(store, seed):
+    from conversions import analytics
+
+    rng = random.Random(seed)
+    random_log(store, rng, 300, [])
+    refresh(store)
+    first, last = analytics.data_span(store)
+    for size in analytics.SIZES:
+        for start, end in [(first, last), (date(2026, 3, 10), date(2026, 4, 24))]:
+            periods = analytics.buckets(start, end, size)
+            index = {}
+            for i, (_, lo, hi) in enumerate(periods):
+                for n in range((hi - lo).days + 1):
+                    index[(lo + timedelta(days=n)).isoformat()] = i
+            for filters in (Filters(), Filters(channel="twitter"), Filters(goal="signup")):
+                for model in ("last_touch", "linear"):
+                    q = analytics.Query(size=size, model=model, filters=filters)
+                    by_link = analytics._growth_by_link(store, q, Period(start, end), index)
+                    by_channel = analytics._growth_by_channel(store, q, periods, index)
+                    clicks, credits = by_link
+                    assert by_channel == (clicks, credits), (size, start, filters, model)
