@@ -63,6 +63,29 @@ def test_redirect_lookup_and_click_joins_use_indexes(tmp_path):
     assert "credits_click" in plan(db, credits_of_click, [1])
 
 
+def test_intake_lookups_use_indexes(tmp_path):
+    # intake finds duplicates by webhook-id and by (goal, order), and a
+    # click's visitor by click id (clicks.click_id is unique); nothing looks
+    # conversions up by click id, so conversions.click_id needs no index
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db = connect(path)
+    by_webhook = plan(db, "SELECT * FROM conversions WHERE webhook_id = ?", ["m"])
+    assert "INDEX sqlite_autoindex_conversions" in by_webhook
+    by_order = plan(db, "SELECT * FROM conversions WHERE goal = ? AND order_id = ?", ["g", "o"])
+    assert "conversions_goal_order" in by_order
+    visitor = plan(db, "SELECT visitor_id FROM clicks WHERE click_id = ?", ["k"])
+    assert "INDEX sqlite_autoindex_clicks" in visitor
+    # a confirmed pixel order: the visitor's other conversions that day
+    elsewhere = plan(
+        db,
+        "SELECT 1 FROM conversions co JOIN credits cr ON cr.conversion_id = co.id"
+        " WHERE co.visitor_id = ? AND co.occurred_at >= ? AND co.occurred_at < ?",
+        ["v", "2026-01-01", "2026-01-01~"],
+    )
+    assert "conversions_visitor" in elsewhere and "credits_conversion" in elsewhere
+
+
 def test_immediate_commits_or_rolls_back_as_a_whole(tmp_path):
     path = str(tmp_path / "ct.db")
     init_db(path)
