@@ -263,7 +263,14 @@ def main(argv=None):
         fold = time.perf_counter() - start
         link_days = db.conn.execute("SELECT count(*) FROM link_day").fetchone()[0]
         credit_days = db.conn.execute("SELECT count(*) FROM credit_day").fetchone()[0]
-        r = {"fold": fold, "link_day": link_days, "credit_day": credit_days}
+        # what an exact distinct count over the ragged period has to merge
+        period_bytes = db.conn.execute(
+            "SELECT coalesce(sum(length(visitors)), 0) FROM channel_day"
+            " WHERE day >= ? AND day <= ?",
+            [PERIOD.start.isoformat(), PERIOD.end.isoformat()],
+        ).fetchone()[0]
+        r = {"fold": fold, "link_day": link_days, "credit_day": credit_days,
+             "period_bytes": period_bytes}  # fmt: skip
         for model in MODELS:
             r[model] = timed(lambda m=model, d=db: channel_rows(d, model=m, default_currency="EUR"))
         # a period with ragged edges (day rows around whole months), and one
@@ -289,6 +296,8 @@ def main(argv=None):
     rows.append(
         ["channels, 10 Mar-24 Apr"] + [f"{results[s]['period'] * 1000:.0f} ms" for s in sizes]
     )
+    rows.append(["  visitor bitmaps it merges"] + [
+        f"{results[s]['period_bytes'] / 1e6:.1f} MB" for s in sizes])  # fmt: skip
     rows.append(["growth, by month"] + [f"{results[s]['growth'] * 1000:.0f} ms" for s in sizes])
     rows.append(
         ["channels, one campaign"] + [f"{results[s]['campaign'] * 1000:.0f} ms" for s in sizes]
