@@ -410,7 +410,12 @@ def refresh(db: Database) -> int:
     """Fold everything new into the aggregates, then roll the changed days
     up per channel; returns link-level rows folded."""
     folded = 0
-    for fold in (_fold_clicks, _fold_credits):
+    for fold, table in ((_fold_clicks, "clicks"), (_fold_credits, "credits")):
+        news = db.conn.execute(
+            f"SELECT 1 FROM {table} WHERE id > ? LIMIT 1", (_watermark(db, table),)
+        )
+        if news.fetchone() is None:
+            continue  # nothing new: no write transaction (every report calls refresh)
         while True:
             with immediate(db):
                 n = fold(db)

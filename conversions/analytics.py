@@ -531,7 +531,13 @@ def data_span(db: Database) -> tuple[date | None, date | None]:
     """The first and last day with clicks, conversions or costs."""
     days = []
     for table in ("link_day", "credit_day"):
-        row = next(db.query(f"SELECT min(day) AS lo, max(day) AS hi FROM {table}"))
+        # two subqueries: SQLite answers a lone min() or max() from the index,
+        # min() and max() in one SELECT by reading every row
+        row = next(
+            db.query(
+                f"SELECT (SELECT min(day) FROM {table}) AS lo, (SELECT max(day) FROM {table}) AS hi"
+            )
+        )
         days += [d for d in (row["lo"], row["hi"]) if d]
     row = next(db.query("SELECT min(start_day) AS lo, max(end_day) AS hi FROM costs"))
     days += [d for d in (row["lo"], row["hi"]) if d]

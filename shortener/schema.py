@@ -494,3 +494,28 @@ def m012_intake_speed(db):
         " FROM channel_credit_day",
     ]:
         db.execute(statement)
+
+
+@migrations()
+def m012_intake_speed_2(db):
+    # m012 appended visitor_count after the visitors bitmap, and SQLite reads
+    # a row's columns in order: reading the count walked the bitmap's
+    # overflow pages anyway. The day and month rollups are made again with
+    # their counts before the bitmaps, and rolled up again on the next refresh.
+    for table, key in (("channel_day", "day"), ("channel_month", "month")):
+        db.execute(f"DROP TABLE {table}")
+        db.execute(
+            f"""CREATE TABLE {table} (
+                {key} TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                clicks INTEGER NOT NULL,
+                human_clicks INTEGER NOT NULL,
+                visitor_count INTEGER NOT NULL,
+                visitors BLOB,
+                PRIMARY KEY ({key}, channel)
+            )"""
+        )
+    db.execute(
+        "INSERT OR IGNORE INTO rollup_dirty SELECT DISTINCT 'clicks', d.day, l.channel"
+        " FROM link_day d JOIN links l ON l.id = d.link_id"
+    )
