@@ -7,6 +7,7 @@ Registered by `shortener.create_app`; imports from `shortener` and
 
 def init_app(app):
     from . import (  # noqa: F401 -- the page modules add their routes to bp
+        advocate_pages,
         cli,
         conversion_pages,
         cost_pages,

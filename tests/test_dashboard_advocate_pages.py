@@ -1,0 +1,43 @@
+"""The dashboard's Advocates page (dashboard/advocate_pages.py)."""
+
+import re
+
+from advocate_fixture import build_programme
+
+from dashboard_support import signed_in
+
+
+def test_the_page_lists_advocates_and_the_api_leaderboard(tmp_path):
+    programme = build_programme(tmp_path)
+    client, _ = signed_in(programme.app)
+    page = client.get("/dashboard/advocates?period=all&campaign=spring").get_data(as_text=True)
+    # the leaderboard is the API's, in its order: quinn, fay, pat, sam (see test_advocacy)
+    board = page[page.index('id="leaderboard-table"') :]
+    assert re.findall(r'data-col="advocate">([a-z]+)<', board) == ["quinn", "fay", "pat", "sam"]
+    assert "converts below the campaign average" in board
+    assert "too few visitors" in board
+    # everyone, with fay referred by quinn one generation down
+    fay = re.search(r'<tr data-advocate="fay">(.*?)</tr>', page, re.S).group(1)
+    assert "quinn" in fay and '<td class="num">1</td>' in fay
+    assert (
+        'href="/dashboard/export/reports/advocates?model=last_touch&amp;campaign=spring'
+        '&amp;format=csv"' in page
+    )
+    assert 'href="/dashboard/reports/referrals?model=last_touch&amp;period=all"' in page
+    assert 'aria-current="page">Advocates<' in page
+
+
+def test_the_reports_index_offers_the_advocate_reports(tmp_path):
+    programme = build_programme(tmp_path)
+    client, _ = signed_in(programme.app)
+    index = client.get("/dashboard/reports").get_data(as_text=True)
+    for name in ("advocates", "referrals", "advocate-candidates"):
+        assert f'href="/dashboard/reports/{name}"' in index
+    page = client.get("/dashboard/reports/referrals?period=all").get_data(as_text=True)
+    assert page.count("<tr>") == 3 + 1  # spring 1, spring 2, summer 1 and the header
+
+
+def test_an_empty_programme_says_how_to_start(app):
+    client, _ = signed_in(app)
+    page = client.get("/dashboard/advocates").get_data(as_text=True)
+    assert "No advocates yet" in page and "0 advocates" in page
