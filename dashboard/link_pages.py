@@ -6,7 +6,7 @@ import json
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from shortener import links
+from shortener import advocates, links
 from shortener.api import base_url
 from shortener.db import get_db
 from shortener.errors import ApiError
@@ -129,6 +129,7 @@ def link_edit(code):
         except ApiError as e:
             error = e
         else:
+            advocates.follow_source(db, code, fields)  # personal links keep its destination
             flash("Changes saved.", "success")
             return redirect(url_for("dashboard.link_edit", code=code), 303)
     else:
@@ -160,6 +161,7 @@ def set_disabled(code: str, disabled: bool):
     if links.get_link(db, code) is None:
         abort(404, f"There is no link with the code '{code}'.")
     links.update_link(db, code, {"disabled": disabled})
+    advocates.follow_source(db, code, {"disabled"})
     if disabled:
         flash(
             f"Link {code} disabled: it now answers 410; its clicks stay in every report.", "success"

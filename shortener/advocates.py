@@ -374,6 +374,29 @@ def share_many(db: Database, code: str, keys: list, now=None) -> list[tuple[dict
     return results
 
 
+FOLLOWED = ("url", "medium", "term", "tags", "expires_at", "disabled")
+
+
+def follow_source(db: Database, code: str, changed) -> int:
+    """Give the personal links of a source link the changes just made to it
+    (destination, utm_medium/term, tags, expiry, disabled -- the fields in
+    `changed`), so "the same destination and campaign" stays true after the
+    marketer fixes a URL or ends a campaign. utm_content stays personal.
+    Returns how many personal links changed."""
+    fields = [f for f in FOLLOWED if f in set(changed)]
+    source = next(
+        db.query("SELECT * FROM links WHERE code = ? AND parent_link_id IS NULL", [code]), None
+    )
+    if not fields or source is None:
+        return 0
+    assignments = ", ".join(f"{f} = ?" for f in fields)
+    cursor = db.execute(
+        f"UPDATE links SET {assignments}, updated_at = ? WHERE parent_link_id = ?",
+        [*(source[f] for f in fields), source["updated_at"], source["id"]],
+    )
+    return cursor.rowcount
+
+
 def advocate_links(db: Database, advocate_id: int) -> list[dict]:
     return list(
         db.query(

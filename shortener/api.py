@@ -2,9 +2,9 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import links, previews
+from . import advocates, links, previews
 from .auth import require_api_key
-from .db import get_db
+from .db import get_db, immediate
 from .errors import ApiError
 from .redirect import own_hosts
 
@@ -94,7 +94,10 @@ def show(code):
 def update(code):
     found(code)
     blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
-    link = links.update_link(get_db(), code, json_body(), own_hosts(), blocked)
+    body, db = json_body(), get_db()
+    with immediate(db):
+        link = links.update_link(db, code, body, own_hosts(), blocked)
+        advocates.follow_source(db, code, body)  # personal links keep its destination
     return jsonify(links.as_dict(link, base_url()))
 
 
@@ -104,5 +107,8 @@ def disable(code):
     """Links are disabled, never deleted: their clicks and conversions stay
     in every report, and the code is never handed out again."""
     found(code)
-    link = links.update_link(get_db(), code, {"disabled": True})
+    db = get_db()
+    with immediate(db):
+        link = links.update_link(db, code, {"disabled": True})
+        advocates.follow_source(db, code, {"disabled"})
     return jsonify(links.as_dict(link, base_url()))

@@ -209,3 +209,30 @@ def test_out_of_range_ids_are_not_found(client):
     assert client.get(f"/api/advocates/{2**70}", headers=AUTH).status_code == 404
     source = make_link(client)
     assert share(client, source["code"], 404, advocate=2**70).get_json()["field"] == "advocate"
+
+
+def test_personal_links_follow_their_source(client):
+    source = make_link(client, medium="social")
+    create(client, name="Ada")
+    personal = share(client, source["code"], 201, advocate="ada").get_json()
+    changed = client.patch(
+        f"/api/links/{source['code']}",
+        json={"url": "https://shop.example.com/fixed", "term": "shoes", "content": "banner"},
+        headers=AUTH,
+    )
+    assert changed.status_code == 200
+    after = client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()
+    # destination and utm_term follow; utm_content stays the advocate's handle
+    assert (after["url"], after["term"], after["content"]) == (
+        "https://shop.example.com/fixed",
+        "shoes",
+        "ada",
+    )
+    client.delete(f"/api/links/{source['code']}", headers=AUTH)
+    assert client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()["disabled"]
+    # a refused change changes nothing, on either link
+    refused = client.patch(f"/api/links/{source['code']}", json={"url": "ftp://x"}, headers=AUTH)
+    assert refused.status_code == 400
+    assert client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()["url"] == (
+        "https://shop.example.com/fixed"
+    )

@@ -41,3 +41,17 @@ def test_an_empty_programme_says_how_to_start(app):
     client, _ = signed_in(app)
     page = client.get("/dashboard/advocates").get_data(as_text=True)
     assert "No advocates yet" in page and "0 advocates" in page
+
+
+def test_disabling_a_link_in_the_dashboard_disables_its_personal_links(tmp_path):
+    from conftest import AUTH
+
+    programme = build_programme(tmp_path)
+    client, token = signed_in(programme.app)
+    response = client.post("/dashboard/links/spring-tw/disable", data={"csrf_token": token})
+    assert response.status_code == 303
+    # quinn's personal link Q shares spring-tw: it is disabled with it
+    quinn = programme.get("/api/advocates/quinn").get_json()["links"][0]
+    assert quinn["disabled"] is True
+    summer = programme.client.get(f"/api/links/{programme.codes['P2']}", headers=AUTH)
+    assert summer.get_json()["disabled"] is False
