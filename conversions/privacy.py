@@ -25,6 +25,7 @@ from flask.cli import AppGroup
 from pyroaring import BitMap
 from sqlite_utils import Database
 
+from shortener import advocates
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 
@@ -199,6 +200,8 @@ def erase(db: Database, visitor_id: str | None = None, customer_id: str | None =
             )
         credits = sorted(set(credits))
 
+        # an advocate who is this person is anonymised; their conversions refer no one
+        advocates.forget(db, visitors, customer_id, conversions)
         numbers = _visitor_numbers(db, visitors)
         _unfold_clicks(db, clicks, numbers)
         _unfold_credits(db, credits, numbers)

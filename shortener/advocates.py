@@ -15,6 +15,7 @@ conversion (or, for a visitor, their latest such click) -- and records the
 new advocate one generation deeper.
 """
 
+import json
 import re
 import sqlite3
 import unicodedata
@@ -372,6 +373,47 @@ def share_many(db: Database, code: str, keys: list, now=None) -> list[tuple[dict
         link, created = share(db, source, advocate, now)
         results.append((advocate, link, created))
     return results
+
+
+def forget(db: Database, visitor_ids, customer_id, conversion_ids) -> int:
+    """Erasure (conversions/privacy.py): the erased person's conversions stop
+    being anyone's referral, and an advocate who is that person -- by their
+    visitor or customer id -- is anonymised: name, email, ids gone, handle
+    (which personal links carry as utm_content) replaced by `erased-<id>`,
+    deactivated. Their links and their place in the referral tree stay, so
+    the reports of the people they brought do not change. Call inside the
+    erasure's transaction, before the conversions are deleted. Returns how
+    many advocates were anonymised."""
+    visitors = _json_list(visitor_ids)
+    db.execute(
+        "UPDATE advocates SET referred_conversion_id = NULL"
+        " WHERE referred_conversion_id IN (SELECT value FROM json_each(?))",
+        [_json_list(conversion_ids)],
+    )
+    people = list(
+        db.query(
+            "SELECT id, handle FROM advocates WHERE visitor_id IN (SELECT value FROM json_each(?))"
+            " OR (customer_id IS NOT NULL AND customer_id = ?)",
+            [visitors, customer_id],
+        )
+    )
+    now = to_db(utcnow())
+    for person in people:
+        handle = f"erased-{person['id']}"
+        db.execute(
+            "UPDATE advocates SET handle = ?, name = ?, email = NULL, customer_id = NULL,"
+            " visitor_id = NULL, active = 0, updated_at = ? WHERE id = ?",
+            [handle, "(erased)", now, person["id"]],
+        )
+        db.execute(
+            "UPDATE links SET content = ?, updated_at = ? WHERE advocate_id = ? AND content = ?",
+            [handle, now, person["id"], person["handle"]],
+        )
+    return len(people)
+
+
+def _json_list(values) -> str:
+    return json.dumps(sorted({v for v in values if v is not None}))
 
 
 FOLLOWED = ("url", "medium", "term", "tags", "expires_at", "disabled")

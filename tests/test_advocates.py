@@ -236,3 +236,37 @@ def test_personal_links_follow_their_source(client):
     assert client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()["url"] == (
         "https://shop.example.com/fixed"
     )
+
+
+def test_erasing_a_person_anonymises_them_as_an_advocate(tmp_path):
+    from advocate_fixture import build_programme
+
+    from conversions import privacy
+    from shortener.db import connect
+
+    programme = build_programme(tmp_path)
+    db = connect(programme.app.config["DATABASE"])
+    try:
+        # fay was referred by her own purchase and shares link F: erasing her
+        # deletes that conversion (which an advocate row points at) without a
+        # foreign-key error, and leaves no name, email, ids or handle of hers
+        privacy.erase(db, customer_id="cust-fay")
+        row = db.execute(
+            "SELECT handle, name, email, customer_id, visitor_id, referred_conversion_id,"
+            " active, parent_advocate_id, depth FROM advocates WHERE id = ?",
+            [programme.advocates["fay"]],
+        ).fetchone()
+        erased = f"erased-{programme.advocates['fay']}"
+        assert row == (erased, "(erased)", None, None, None, None, 0,
+                       programme.advocates["quinn"], 1)  # fmt: skip
+        content = db.execute(
+            "SELECT content FROM links WHERE code = ?", [programme.codes["F"]]
+        ).fetchone()[0]
+        assert content == erased
+        # erasing the visitor of a friend who referred no one touches no advocate
+        privacy.erase(db, visitor_id="v-gus")
+        assert db.execute("SELECT count(*) FROM advocates WHERE name = '(erased)'").fetchone() == (
+            1,
+        )
+    finally:
+        db.close()
