@@ -165,6 +165,29 @@ def referrer_of_visitor(db: Database, visitor_id) -> dict:
 # -- storage --------------------------------------------------------------
 
 
+def _check_referral(db: Database, parent: dict, row: dict, field: str) -> None:
+    """A friend is invited once, and an advocate is never their own friend."""
+    same = (row["visitor_id"] and row["visitor_id"] == parent["visitor_id"]) or (
+        row["customer_id"] and row["customer_id"] == parent["customer_id"]
+    )
+    if same:
+        raise ApiError(
+            f"that is advocate '{parent['handle']}' converting through their own link, "
+            "not a friend",
+            field=field,
+        )
+    existing = next(
+        db.query(
+            "SELECT handle FROM advocates WHERE parent_advocate_id = ?"
+            " AND (visitor_id = ? OR referred_conversion_id = ?)",
+            [parent["id"], row["visitor_id"], row["referred_conversion_id"]],
+        ),
+        None,
+    )
+    if existing is not None:
+        raise ApiError(f"that friend is already advocate '{existing['handle']}'", 409, field=field)
+
+
 def as_dict(row: dict) -> dict:
     advocate = dict(row)
     advocate["active"] = bool(advocate["active"])
@@ -193,6 +216,8 @@ def create_advocate(db: Database, fields, now=None) -> dict:
             field="referred_by_visitor",
         )
     parent = None
+    by_conversion = "referred_by_conversion" in fields
+    field = "referred_by_conversion" if by_conversion else "referred_by_visitor"
     if fields.get("referred_by_conversion") is not None:
         conversion, parent = referrer_of_conversion(db, fields["referred_by_conversion"])
         row["visitor_id"] = conversion["visitor_id"]
@@ -202,6 +227,7 @@ def create_advocate(db: Database, fields, now=None) -> dict:
         parent = referrer_of_visitor(db, fields["referred_by_visitor"])
         row["visitor_id"] = fields["referred_by_visitor"].strip()
     if parent is not None:
+        _check_referral(db, parent, row, field)
         row["parent_advocate_id"] = parent["id"]
         row["depth"] = parent["depth"] + 1
     if fields.get("handle") not in (None, ""):

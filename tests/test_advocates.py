@@ -270,3 +270,24 @@ def test_erasing_a_person_anonymises_them_as_an_advocate(tmp_path):
         )
     finally:
         db.close()
+
+
+def test_a_friend_is_invited_once_and_never_their_own_referrer(tmp_path):
+    from advocate_fixture import build_programme
+
+    programme = build_programme(tmp_path)
+    client = programme.client
+    # fay is already quinn's referred friend
+    again = create(client, 409, name="Fay Again",
+                   referred_by_conversion=programme.conversions["fay"])  # fmt: skip
+    assert again == {"error": "that friend is already advocate 'fay'",
+                     "field": "referred_by_conversion"}  # fmt: skip
+    assert create(client, 409, name="Fay", referred_by_visitor="v-fay")["field"] == (
+        "referred_by_visitor"
+    )
+    # sam bought through his own link: his purchase refers no new advocate
+    own = create(client, 400, name="Sam Twin", referred_by_conversion=programme.conversions["sam"])
+    assert "converting through their own link" in own["error"]
+    # gus, quinn's other buyer, may still be invited: generation 1 like fay
+    gus = create(client, name="Gus", referred_by_conversion=programme.conversions["gus"])
+    assert (gus["parent_advocate_id"], gus["depth"]) == (programme.advocates["quinn"], 1)
