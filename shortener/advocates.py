@@ -366,6 +366,7 @@ def share(db: Database, source: dict, advocate: dict, now=None) -> tuple[dict, b
         "term": source["term"],
         "tags": source["tags"],
         "expires_at": source["expires_at"],
+        **{f: source[f] for f in links.PREVIEW_FIELDS},  # the same social preview
         "created_at": to_db(now),
         "updated_at": to_db(now),
         "advocate_id": advocate["id"],
@@ -442,13 +443,13 @@ def _json_list(values) -> str:
     return json.dumps(sorted({v for v in values if v is not None}))
 
 
-FOLLOWED = ("url", "medium", "term", "tags", "expires_at", "disabled")
+FOLLOWED = ("url", "medium", "term", "tags", "expires_at", "disabled", *links.PREVIEW_FIELDS)
 
 
 def follow_source(db: Database, code: str, changed) -> int:
     """Give the personal links of a source link the changes just made to it
-    (destination, utm_medium/term, tags, expiry, disabled -- the fields in
-    `changed`), so "the same destination and campaign" stays true after the
+    (destination, utm_medium/term, tags, expiry, disabled, social preview --
+    the fields in `changed`), so "the same destination and campaign" stays true after the
     marketer fixes a URL or ends a campaign. utm_content stays personal.
     Returns how many personal links changed."""
     fields = [f for f in FOLLOWED if f in set(changed)]

@@ -108,6 +108,16 @@ def test_share_gives_one_personal_link_per_advocate(client, db):
     ] == [first["code"]]
 
 
+def test_a_personal_link_has_its_sources_social_preview(client):
+    source = make_link(client, title="Spring sale", image="https://shop.example.com/spring.png")
+    create(client, name="Ada")
+    personal = share(client, source["code"], 201, advocate="ada").get_json()
+    assert (personal["title"], personal["image"]) == (source["title"], source["image"])
+    client.patch(f"/api/links/{source['code']}", json={"title": "Last days"}, headers=AUTH)
+    after = client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()
+    assert after["title"] == "Last days"
+
+
 def test_the_link_content_wins_over_the_handle(client):
     source = make_link(client, content="hero-banner")
     create(client, name="Ada")
