@@ -49,10 +49,10 @@ MAX_BULK = 1000
 
 def check_handle(value) -> str:
     handle = value.strip().lower() if isinstance(value, str) else None
-    if not handle or not HANDLE.fullmatch(handle):
+    if not handle or not HANDLE.fullmatch(handle) or handle.isdigit():
         raise ApiError(
             "handle must be 2-40 lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit",
+            "starting with a letter or digit, not all digits (those are ids)",
             field="handle",
         )
     return handle
@@ -70,6 +70,8 @@ def slug(name: str) -> str:
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
     text = re.sub(r"['\u2019]", "", ascii_name.lower())
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:32].strip("-")
+    if text.isdigit():
+        return f"advocate-{text}"  # an all-digit handle would read as an id
     return text if len(text) >= 2 else "advocate"
 
 

@@ -39,13 +39,15 @@ def test_create_list_get_update_deactivate(client):
     # a second Ada gets the next free handle, not a 409
     assert create(client, name="Ada Lovelace")["handle"] == "ada-lovelace-2"
     assert create(client, name="Zoë O'Brien")["handle"] == "zoe-obrien"
+    assert create(client, name="1984")["handle"] == "advocate-1984"
 
     listed = client.get("/api/advocates", headers=AUTH).get_json()
-    assert listed["total"] == 3
+    assert listed["total"] == 4
     assert [a["handle"] for a in listed["advocates"]] == [
         "ada-lovelace",
         "ada-lovelace-2",
         "zoe-obrien",
+        "advocate-1984",
     ]
     by_id = client.get(f"/api/advocates/{ada['id']}", headers=AUTH).get_json()
     by_handle = client.get("/api/advocates/ada-lovelace", headers=AUTH).get_json()
@@ -59,7 +61,7 @@ def test_create_list_get_update_deactivate(client):
     gone = client.delete("/api/advocates/ada-lovelace", headers=AUTH)
     assert gone.status_code == 200 and gone.get_json()["active"] is False
     active = client.get("/api/advocates?active=true", headers=AUTH).get_json()
-    assert active["total"] == 2
+    assert active["total"] == 3
     reactivated = client.patch("/api/advocates/ada-lovelace", json={"active": True}, headers=AUTH)
     assert reactivated.get_json()["active"] is True
 
@@ -68,6 +70,7 @@ def test_bad_input_is_refused_and_nothing_stored(client, db):
     assert create(client, 400, email="x@example.com")["field"] == "name"
     assert create(client, 400, name="A", email="not-an-email")["field"] == "email"
     assert create(client, 400, name="A", handle="Bad Handle!")["field"] == "handle"
+    assert create(client, 400, name="A", handle="2024")["field"] == "handle"  # reads as an id
     assert create(client, 400, name="A", followers=10)["field"] == "followers"
     create(client, name="Ada", handle="ada")
     assert create(client, 409, name="Ada", handle="ada")["field"] == "handle"
