@@ -99,6 +99,9 @@ CANDIDATE_COLUMNS = [
 ]
 
 
+CHUNK = 20_000  # visitors per query: json_each reads a list of any length, but memory
+
+
 def _json(values) -> str:
     return json.dumps(sorted(values))
 
@@ -232,43 +235,55 @@ def without_self(figures: Figures, own: Self) -> Figures:
     return out
 
 
-def new_visitors(db: Database, reach: BitMap, link_ids: list[int], q) -> int:
-    """How many of the reached visitors were never seen -- no click on any
-    link, page visit or conversion -- before their first click (in the
-    period) on one of these links."""
-    if not reach:
-        return 0
-    numbers = json.dumps(list(reach))
-    visitor_ids = [
-        r[0]
-        for r in db.execute(
-            "SELECT visitor_id FROM visitors WHERE num IN (SELECT value FROM json_each(?))",
-            [numbers],
-        )
-    ]
-    ids = _json(visitor_ids)
-    ts_sql, ts_params = time_bounds(q.period, "ts")
-    first_here = dict(
-        db.execute(
-            "SELECT visitor_id, min(ts) FROM clicks"
-            " WHERE visitor_id IN (SELECT value FROM json_each(?)) AND is_bot = 0"
-            f" AND link_id IN (SELECT value FROM json_each(?)) AND {ts_sql} GROUP BY visitor_id",
-            [ids, _json(set(link_ids)), *ts_params],
-        ).fetchall()
-    )
-    seen = {}
-    for sql in (
-        "SELECT visitor_id, min(ts) FROM clicks",
-        "SELECT visitor_id, min(ts) FROM visits",
-        "SELECT visitor_id, min(occurred_at) FROM conversions",
-    ):
-        for visitor_id, first in db.execute(
-            f"{sql} WHERE visitor_id IN (SELECT value FROM json_each(?)) GROUP BY visitor_id",
-            [ids],
+def new_visitors(db: Database, reaches: dict[int, BitMap], links: list[dict], q) -> dict:
+    """{advocate id: how many of the visitors they reached were never seen --
+    no click on any link, page visit or conversion -- before their first
+    click (in the period) on one of the advocate's links}. Read for all
+    advocates at once: each reached visitor's history once, by its index."""
+    everyone = BitMap.union(BitMap(), *reaches.values())
+    if not everyone:
+        return {}
+    number_of = {}
+    ids = []
+    for start in range(0, len(everyone), CHUNK):
+        for num, visitor_id in db.execute(
+            "SELECT num, visitor_id FROM visitors WHERE num IN (SELECT value FROM json_each(?))",
+            [json.dumps(everyone[start : start + CHUNK].to_array().tolist())],
         ):
-            if visitor_id not in seen or first < seen[visitor_id]:
-                seen[visitor_id] = first
-    return sum(1 for v, first in first_here.items() if seen.get(v, first) >= first)
+            number_of[visitor_id] = num
+            ids.append(visitor_id)
+    ts_sql, ts_params = time_bounds(q.period, "c.ts")
+    allowed = _json({link["id"] for link in links})
+    first_here = {}  # (advocate id, visitor id) -> first click on their links
+    seen = {}  # visitor id -> first click, visit or conversion anywhere
+    for start in range(0, len(ids), CHUNK):
+        chunk = _json(ids[start : start + CHUNK])
+        for advocate_id, visitor_id, first in db.execute(
+            "SELECT l.advocate_id, c.visitor_id, min(c.ts) FROM clicks c"
+            " JOIN links l ON l.id = c.link_id"
+            " WHERE c.visitor_id IN (SELECT value FROM json_each(?)) AND c.is_bot = 0"
+            f" AND c.link_id IN (SELECT value FROM json_each(?)) AND {ts_sql}"
+            " GROUP BY l.advocate_id, c.visitor_id",
+            [chunk, allowed, *ts_params],
+        ):
+            first_here[(advocate_id, visitor_id)] = first
+        for sql in (
+            "SELECT visitor_id, min(ts) FROM clicks",
+            "SELECT visitor_id, min(ts) FROM visits",
+            "SELECT visitor_id, min(occurred_at) FROM conversions",
+        ):
+            for visitor_id, first in db.execute(
+                f"{sql} WHERE visitor_id IN (SELECT value FROM json_each(?)) GROUP BY visitor_id",
+                [chunk],
+            ):
+                if visitor_id not in seen or first < seen[visitor_id]:
+                    seen[visitor_id] = first
+    counts = defaultdict(int)
+    for (advocate_id, visitor_id), first in first_here.items():
+        reach = reaches.get(advocate_id)
+        if reach is not None and number_of[visitor_id] in reach and seen[visitor_id] >= first:
+            counts[advocate_id] += 1
+    return counts
 
 
 # -- the leaderboard -----------------------------------------------------------
@@ -331,19 +346,26 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
     figures = link_figures(db, [link["id"] for link in links], q)
     campaigns = _campaign_figures(db, {link["campaign"] for link in links}, q)
     rewards = rewards_earned(db)
+    rewarded = defaultdict(set)
+    for advocate_id, currency in rewards:
+        rewarded[advocate_id].add(currency)
     filtered = bool(q.filters.channel or q.filters.campaign)
     keys = by_advocate if filtered else advocates
-    ranked = []
+    theirs, selves = {}, {}
     for advocate_id in keys:
-        advocate = advocates[advocate_id]
-        own_links = by_advocate.get(advocate_id, [])
-        link_ids = [link["id"] for link in own_links]
+        link_ids = [link["id"] for link in by_advocate.get(advocate_id, [])]
         total = Figures()
         for link_id in link_ids:
             if link_id in figures:
                 total.add(figures[link_id])
-        own = self_figures(db, advocate, link_ids, q)
-        mine = without_self(total, own)
+        selves[advocate_id] = self_figures(db, advocates[advocate_id], link_ids, q)
+        theirs[advocate_id] = without_self(total, selves[advocate_id])
+    new = new_visitors(db, {a: f.reach for a, f in theirs.items()}, links, q)
+    ranked = []
+    for advocate_id in keys:
+        advocate = advocates[advocate_id]
+        own_links = by_advocate.get(advocate_id, [])
+        own, mine = selves[advocate_id], theirs[advocate_id]
         pool = Figures()
         for campaign in {link["campaign"] for link in own_links}:
             pool.add(campaigns[campaign])
@@ -361,7 +383,7 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
             "links": len(own_links),
             "human_clicks": mine.human_clicks,
             "unique_visitors": n,
-            "new_visitors": new_visitors(db, mine.reach, link_ids, q),
+            "new_visitors": new.get(advocate_id, 0),
             "converted_visitors": converted,
             "conversion_rate": ratio(converted, n),
             "conversion_rate_low": None if interval is None else round(interval[0], 6),
@@ -369,9 +391,7 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
             "campaign_conversion_rate": baseline,
             "verdict": VERDICTS[verdict],
         }
-        currencies = {c for c, v in mine.ppm.items() if v} | {
-            c for (a, c) in rewards if a == advocate_id
-        }
+        currencies = {c for c, v in mine.ppm.items() if v} | rewarded[advocate_id]
         for currency in sorted(currencies) or [s.default_currency]:
             ranked.append(
                 {
