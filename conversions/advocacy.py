@@ -238,52 +238,58 @@ def without_self(figures: Figures, own: Self) -> Figures:
 def new_visitors(db: Database, reaches: dict[int, BitMap], links: list[dict], q) -> dict:
     """{advocate id: how many of the visitors they reached were never seen --
     no click on any link, page visit or conversion -- before their first
-    click (in the period) on one of the advocate's links}. Read for all
-    advocates at once: each reached visitor's history once, by its index."""
+    click (in the period) on one of the advocate's links}.
+
+    Never seen before a click means that click is the visitor's first
+    activity of all, so a visitor is new for at most one advocate: the one
+    whose link had their first click ever, when it falls in the period and
+    nothing (visit, conversion) came earlier. One indexed lookup per reached
+    visitor, for all advocates at once."""
     everyone = BitMap.union(BitMap(), *reaches.values())
     if not everyone:
         return {}
-    number_of = {}
-    ids = []
+    advocate_of = {link["id"]: link["advocate_id"] for link in links}
+    start_ts, end_ts = _period_bounds(q.period)
+    first = {}  # visitor id -> (first click time, advocate id, visitor number)
     for start in range(0, len(everyone), CHUNK):
-        for num, visitor_id in db.execute(
-            "SELECT num, visitor_id FROM visitors WHERE num IN (SELECT value FROM json_each(?))",
-            [json.dumps(everyone[start : start + CHUNK].to_array().tolist())],
+        numbers = json.dumps(everyone[start : start + CHUNK].to_array().tolist())
+        for num, visitor_id, link_id, ts in db.execute(
+            # each visitor's first click, read from the covering (visitor_id, ts) index
+            "SELECT v.num, f.visitor_id, f.link_id, f.ts FROM visitors v JOIN clicks f"
+            " ON f.id = (SELECT c.id FROM clicks c WHERE c.visitor_id = v.visitor_id"
+            " ORDER BY c.ts, c.id LIMIT 1) WHERE v.num IN (SELECT value FROM json_each(?))",
+            [numbers],
         ):
-            number_of[visitor_id] = num
-            ids.append(visitor_id)
-    ts_sql, ts_params = time_bounds(q.period, "c.ts")
-    allowed = _json({link["id"] for link in links})
-    first_here = {}  # (advocate id, visitor id) -> first click on their links
-    seen = {}  # visitor id -> first click, visit or conversion anywhere
-    for start in range(0, len(ids), CHUNK):
-        chunk = _json(ids[start : start + CHUNK])
-        for advocate_id, visitor_id, first in db.execute(
-            "SELECT l.advocate_id, c.visitor_id, min(c.ts) FROM clicks c"
-            " JOIN links l ON l.id = c.link_id"
-            " WHERE c.visitor_id IN (SELECT value FROM json_each(?)) AND c.is_bot = 0"
-            f" AND c.link_id IN (SELECT value FROM json_each(?)) AND {ts_sql}"
-            " GROUP BY l.advocate_id, c.visitor_id",
-            [chunk, allowed, *ts_params],
-        ):
-            first_here[(advocate_id, visitor_id)] = first
+            advocate_id = advocate_of.get(link_id)
+            if advocate_id is None or num not in reaches.get(advocate_id, ()):
+                continue
+            if (start_ts and ts < start_ts) or (end_ts and ts >= end_ts):
+                continue
+            first[visitor_id] = (ts, advocate_id)
+    candidates = sorted(first)
+    for start in range(0, len(candidates), CHUNK):
+        chunk = _json(candidates[start : start + CHUNK])
         for sql in (
-            "SELECT visitor_id, min(ts) FROM clicks",
             "SELECT visitor_id, min(ts) FROM visits",
             "SELECT visitor_id, min(occurred_at) FROM conversions",
         ):
-            for visitor_id, first in db.execute(
+            for visitor_id, earliest in db.execute(
                 f"{sql} WHERE visitor_id IN (SELECT value FROM json_each(?)) GROUP BY visitor_id",
                 [chunk],
             ):
-                if visitor_id not in seen or first < seen[visitor_id]:
-                    seen[visitor_id] = first
+                if visitor_id in first and earliest < first[visitor_id][0]:
+                    del first[visitor_id]
     counts = defaultdict(int)
-    for (advocate_id, visitor_id), first in first_here.items():
-        reach = reaches.get(advocate_id)
-        if reach is not None and number_of[visitor_id] in reach and seen[visitor_id] >= first:
-            counts[advocate_id] += 1
+    for _, advocate_id in first.values():
+        counts[advocate_id] += 1
     return counts
+
+
+def _period_bounds(period) -> tuple[str | None, str | None]:
+    """The period's first moment and the moment after it, as stored text."""
+    start = period.start.isoformat() if period.start else None
+    end = (period.end + timedelta(days=1)).isoformat() if period.end else None
+    return start, end
 
 
 # -- the leaderboard -----------------------------------------------------------
@@ -301,16 +307,25 @@ def _advocates(db: Database) -> dict[int, dict]:
     }
 
 
-def _campaign_figures(db: Database, campaigns, q) -> dict[str, Figures]:
-    """Every link of each campaign (the channel filter applies): reach and converters."""
+def _campaign_figures(db: Database, links: list[dict], figures: dict, q) -> dict[str, Figures]:
+    """Every link of each campaign of `links` (the channel filter applies):
+    reach and converters. The personal links' figures are already read."""
     out = {}
-    for campaign in campaigns:
+    for campaign in sorted({link["campaign"] for link in links}):
         filters = Filters(q.filters.channel, campaign, q.filters.goal)
         link_sql, params = filters.link_where()
-        ids = [r[0] for r in db.execute(f"SELECT l.id FROM links l WHERE {link_sql}", params)]
+        others = [
+            r[0]
+            for r in db.execute(
+                f"SELECT l.id FROM links l WHERE l.advocate_id IS NULL AND {link_sql}", params
+            )
+        ]
         total = Figures()
-        for f in link_figures(db, ids, q).values():
+        for f in link_figures(db, others, q).values():
             total.add(f)
+        for link in links:
+            if link["campaign"] == campaign and link["id"] in figures:
+                total.add(figures[link["id"]])
         out[campaign] = total
     return out
 
@@ -344,7 +359,7 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
     for link in links:
         by_advocate[link["advocate_id"]].append(link)
     figures = link_figures(db, [link["id"] for link in links], q)
-    campaigns = _campaign_figures(db, {link["campaign"] for link in links}, q)
+    campaigns = _campaign_figures(db, links, figures, q)
     rewards = rewards_earned(db)
     rewarded = defaultdict(set)
     for advocate_id, currency in rewards:
