@@ -34,3 +34,8 @@ def init_app(app):
     from . import outbound_views  # issue 6: outbound webhooks
 
     outbound_views.init_app(app)
+
+    from . import rewards_cli, rewards_views  # issue 7: two-way incentives
+
+    rewards_views.init_app(app)
+    rewards_cli.init_app(app)

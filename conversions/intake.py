@@ -14,6 +14,7 @@ from sqlite_utils import Database
 from shortener.clock import from_db, to_db
 from shortener.db import immediate
 
+from . import rewards
 from .aggregates import forget_credits
 from .attribution import MODELS, credit
 from .money import format_minor
@@ -122,6 +123,7 @@ def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict
             conversion_id = cursor.lastrowid
             db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
             row = _row(db, conversion_id)
+            rewards.on_conversion(db, row)  # issue 7: a friend converted on a personal link
     except sqlite3.IntegrityError:
         # a concurrent twin won the race between our check and insert
         duplicate = find_duplicate(db, c)

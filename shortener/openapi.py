@@ -71,6 +71,40 @@ def pick(*names) -> dict:
     return {n: LINK_FIELDS[n] for n in names}
 
 
+REWARD_RULE_FIELDS = {
+    "campaign": TEXT,
+    "beneficiary": {"type": "string", "enum": ["advocate", "friend"]},
+    "goal": {"type": "string", "maxLength": 40},
+    "amount": MONEY,
+    "percent": {"oneOf": [{"type": "string", "pattern": r"^\d{1,3}(\.\d{1,2})?$"},
+                          {"type": "number", "exclusiveMinimum": 0, "maximum": 100}]},
+    "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+    "valid_from": {"type": ["string", "null"], "format": "date"},
+    "valid_to": {"type": ["string", "null"], "format": "date"},
+    "holding_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+    "cap_count": {"type": ["integer", "null"], "minimum": 1},
+    "cap_amount": {"oneOf": [*MONEY["oneOf"], {"type": "null"}]},
+    "note": {"type": ["string", "null"], "maxLength": 500},
+    "active": {"type": "boolean"},
+}  # fmt: skip
+REWARD_STATUSES = ["pending", "approved", "paid", "voided", "refused"]
+BOOLEAN_TEXT = {"type": "string", "enum": ["true", "false"]}
+ID = {"type": "integer", "minimum": 1}
+LEDGER_QUERY = [
+    query("beneficiary", {"type": "string", "enum": ["advocate", "friend"]}),
+    query("advocate_id", ID),
+    query("rule_id", ID),
+    query("conversion_id", ID),
+    query("campaign", TEXT),
+    query("currency", {"type": "string", "pattern": "^[A-Z]{3}$"}),
+    query("payout_batch", TEXT),
+    query("from", DATE, "first conversion day (UTC), inclusive"),
+    query("to", DATE, "last conversion day (UTC), inclusive"),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    query("offset", {"type": "integer", "minimum": 0}),
+    query("format", {"type": "string", "enum": ["json", "csv"]}),
+]
+
 # (path template, method) -> what is known beyond the URL map
 OPERATIONS = {
     ("/api/links", "post"): {
@@ -281,6 +315,62 @@ OPERATIONS = {
             required=("from", "to", "channel", "kind", "amount", "currency"),
         ),
     },  # fmt: skip
+    # issue 7: two-way incentives (conversions/rewards_views.py)
+    ("/api/reward-rules", "post"): {
+        "summary": "Add a reward rule to a campaign (for the advocate or the friend)",
+        "requestBody": body(REWARD_RULE_FIELDS, required=("campaign", "beneficiary")),
+    },
+    ("/api/reward-rules", "get"): {
+        "summary": "Reward rules",
+        "parameters": [query("campaign", TEXT), query("active", BOOLEAN_TEXT)],
+    },
+    ("/api/reward-rules/{rule_id}", "get"): {"summary": "One reward rule"},
+    ("/api/reward-rules/{rule_id}", "patch"): {
+        "summary": "Change a reward rule (applies to conversions from now on)",
+        "requestBody": body(REWARD_RULE_FIELDS),
+    },
+    ("/api/reward-rules/{rule_id}", "delete"): {"summary": "Deactivate a reward rule"},
+    ("/api/rewards", "get"): {
+        "summary": "The rewards ledger (format=csv for a payout run)",
+        "parameters": [*LEDGER_QUERY, query("status", {"type": "string", "enum": REWARD_STATUSES})],
+    },
+    ("/api/rewards/refusals", "get"): {
+        "summary": "Conversions a reward rule refused, with the reason",
+        "parameters": LEDGER_QUERY,
+    },
+    ("/api/rewards/mark-paid", "post"): {
+        "summary": "Mark a payout batch paid: reward ids, or every approved reward",
+        "requestBody": body(
+            {
+                "ids": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 10000,
+                    "items": {"type": "integer", "minimum": 1},
+                },
+                "all_approved": {"type": "boolean"},
+                "up_to": {"type": "string", "format": "date-time"},
+            }
+        ),
+    },  # fmt: skip
+    ("/api/conversions/{conversion_id}/refund", "post"): {
+        "summary": "Mark a conversion refunded; voids its rewards still pending (idempotent)",
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "reason": {"type": "string", "maxLength": 500},
+                            "refunded_at": {"type": "string", "format": "date-time"},
+                        },
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        },
+    },
 }
 PATH_VARIABLE = re.compile(r"<(?:[a-zA-Z_]+(?:\([^)]*\))?:)?([a-zA-Z_]+)>")
 
