@@ -600,7 +600,9 @@ def mark_paid(
                     f"reward {wrong[0]['id']} is {wrong[0]['status']}, not approved", "ids", 409
                 )
             payable = [r["id"] for r in rows if r["status"] == "approved"]
+            already = [r["id"] for r in rows if r["status"] == "paid"]
         else:
+            already = []
             limit = to_db(min(up_to or now, now))
             payable = [
                 r["id"]
@@ -619,7 +621,8 @@ def mark_paid(
                 [to_db(now), batch, *chunk],
             )
         paid = _by_ids(db, payable)
-    return {"payout_batch": batch, "paid": paid}
+        already_paid = _by_ids(db, already)
+    return {"payout_batch": batch, "paid": paid, "already_paid": already_paid}
 
 
 def _chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:

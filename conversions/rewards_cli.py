@@ -205,7 +205,10 @@ def mark_paid_command(ids, all_approved, up_to):
         done = rewards.mark_paid(get_db(), utcnow(), ids=list(ids) or None, up_to=moment)
     except rewards.RewardError as e:
         _fail(e)
-    click.echo(f"paid {len(done['paid'])} reward(s) in batch {done['payout_batch'] or '-'}")
+    already = f"; {len(done['already_paid'])} already paid" if done["already_paid"] else ""
+    click.echo(
+        f"paid {len(done['paid'])} reward(s) in batch {done['payout_batch'] or '-'}{already}"
+    )
 
 
 @rewards_cli.command("refund")

@@ -207,6 +207,7 @@ def mark_paid():
         {
             "payout_batch": done["payout_batch"],
             "paid": [rewards.public_reward(r) for r in done["paid"]],
+            "already_paid": [rewards.public_reward(r) for r in done["already_paid"]],
         }
     )
 

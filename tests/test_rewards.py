@@ -241,9 +241,354 @@ def test_refund_and_mark_paid_refuse_bad_input(client, db):
     unknown = client.post("/api/rewards/mark-paid", json={"ids": [7]}, headers=AUTH)
     assert unknown.status_code == 404 and unknown.get_json()["field"] == "ids"
     nothing = client.post("/api/rewards/mark-paid", json={"all_approved": True}, headers=AUTH)
-    assert nothing.get_json() == {"payout_batch": None, "paid": []}
+    assert nothing.get_json() == {"payout_batch": None, "paid": [], "already_paid": []}
     for query, field in (("status=gone", "status"), ("from=x", "from"), ("format=xml", "format"),
                          ("limit=0", "limit"), ("advocate_id=-1", "advocate_id"),
                          ("beneficiary=me", "beneficiary")):  # fmt: skip
         response = client.get(f"/api/rewards?{query}", headers=AUTH)
         assert (response.status_code, response.get_json()["field"]) == (400, field), query
+
+
+# -- the ledger on the hand-built programme (tests/advocate_fixture.py) --------
+#
+# Two rules on campaign "spring" (the fixture's S1 and its personal links P,
+# Q, S, F), goal purchase, EUR, holding period 30 days (from the sale):
+#   R1  advocate: 10 % of the friend's attributed revenue, cap 5.00 per advocate
+#   R2  friend:   5.00 flat on their purchase
+# The fixture's purchases, then three more made here (in this order):
+#   gus-2  20.00 03-20 through Q (gus's last click is still Q, 03-06): a repeat
+#   gus    the same order again: intake stores it once, nothing is assessed
+#   fay-2  12.00 03-19 through F after fay clicks her own link on 03-18
+#          (no customer id: her visitor id v-fay gives her away)
+#
+#  conversion        link (advocate)   R1 (advocate)                    R2 (friend)
+#  n01..n04 10.00    S1 (the brand's)  -- no advocate, nothing --
+#  fay   40.00 03-08 Q (quinn)   pending 4.00 (10 % of 40.00)       pending 5.00 fay
+#  gus   60.00 03-09 Q (quinn)   refused cap_reached 6.00 (4+6>5)   pending 5.00 gus
+#  sam   30.00 03-08 S (sam)     refused self_referral 3.00          refused self_referral 5.00
+#                                (cust-sam is sam's own customer id)
+#  jo    25.00 03-16 F (fay)     pending 2.50 fay                   pending 5.00 jo
+#  kit   15.00 03-17 F (fay)     pending 1.50 fay (2.50+1.50 <= 5)  pending 5.00 kit
+#  gus-2 20.00 03-20 Q (quinn)   refused cap_reached 2.00 (4+2>5)   refused already_rewarded 5.00
+#  fay-2 12.00 03-19 F (fay)     refused self_referral 1.20          refused self_referral 5.00
+# pat's friends never buy: nothing. jo and kit are fay's friends (second
+# generation): fay earns from them, quinn (fay's parent) nothing.
+RULES = [
+    {"campaign": "spring", "beneficiary": "advocate", "percent": "10", "currency": "EUR",
+     "cap_amount": "5.00"},
+    {"campaign": "spring", "beneficiary": "friend", "amount": "5.00", "currency": "EUR"},
+]  # fmt: skip
+
+
+def programme_with_rules(tmp_path):
+    from advocate_fixture import build_programme
+
+    from conftest import app_config
+    from conversions.rewards import create_rule, parse_rule
+    from shortener.clock import utcnow
+    from shortener.db import connect, init_db
+
+    # the rules exist before the first click: the programme's own database
+    database = app_config(tmp_path)["DATABASE"]
+    init_db(database)
+    db = connect(database)
+    for fields in RULES:
+        create_rule(db, parse_rule(db, fields, "USD"), utcnow())
+    db.close()
+    programme = build_programme(tmp_path)
+    extra(programme, "gus-2", "gus", "20.00", 20, customer="cust-gus")
+    again = extra(programme, "gus", "gus", "60.00", 9, customer="cust-gus", status=200)
+    assert again["duplicate"] is True
+    extra(programme, "fay-2", "fay", "12.00", 19, click=("F", 18))
+    return programme
+
+
+def extra(programme, order, who, value, day, customer=None, click=None, status=201):
+    from advocate_fixture import _click, at
+
+    from conftest import post_webhook
+    from shortener.db import connect
+
+    if click:
+        db = connect(programme.app.config["DATABASE"])
+        _click(db, programme, who, click[0], click[1])
+        db.close()
+    payload = {"goal": "purchase", "value": value, "currency": "EUR", "visitor_id": f"v-{who}",
+               "occurred_at": at(day), "order_id": f"order-{order}"}  # fmt: skip
+    if customer:
+        payload["customer_id"] = customer
+    response = post_webhook(programme.client, payload, msg_id=f"msg_{order}_{day}")
+    assert response.status_code == status, response.get_json()
+    programme.conversions.setdefault(order, response.get_json()["conversion"]["id"])
+    return response.get_json()
+
+
+def ledger(db):
+    """(conversion name, rule, beneficiary, advocate handle, amount, status, reason)"""
+    return [
+        tuple(r)
+        for r in db.execute(
+            "SELECT c.order_id, r.rule_id, r.beneficiary, a.handle, r.amount_minor, r.status,"
+            " r.reason FROM rewards r JOIN conversions c ON c.id = r.conversion_id"
+            " JOIN advocates a ON a.id = r.advocate_id ORDER BY r.id"
+        ).fetchall()
+    ]
+
+
+def test_every_reward_of_the_programme_by_hand(tmp_path):
+    from conversions import rewards
+    from shortener.clock import parse_moment
+    from shortener.db import connect
+
+    programme = programme_with_rules(tmp_path)
+    db = connect(programme.app.config["DATABASE"])
+    # the table above, row by row, in the order intake stored them
+    assert ledger(db) == [
+        ("order-fay", 1, "advocate", "quinn", 400, "pending", None),
+        ("order-fay", 2, "friend", "quinn", 500, "pending", None),
+        ("order-gus", 1, "advocate", "quinn", 600, "refused", "cap_reached"),
+        ("order-gus", 2, "friend", "quinn", 500, "pending", None),
+        ("order-sam", 1, "advocate", "sam", 300, "refused", "self_referral"),
+        ("order-sam", 2, "friend", "sam", 500, "refused", "self_referral"),
+        ("order-jo", 1, "advocate", "fay", 250, "pending", None),
+        ("order-jo", 2, "friend", "fay", 500, "pending", None),
+        ("order-kit", 1, "advocate", "fay", 150, "pending", None),
+        ("order-kit", 2, "friend", "fay", 500, "pending", None),
+        ("order-gus-2", 1, "advocate", "quinn", 200, "refused", "cap_reached"),
+        ("order-gus-2", 2, "friend", "quinn", 500, "refused", "already_rewarded"),
+        ("order-fay-2", 1, "advocate", "fay", 120, "refused", "self_referral"),
+        ("order-fay-2", 2, "friend", "fay", 500, "refused", "self_referral"),
+    ]
+    # a friend reward names the friend: fay's is for v-fay / cust-fay
+    assert db.execute(
+        "SELECT visitor_id, customer_id, due_at FROM rewards WHERE id = 2"
+    ).fetchone() == ("v-fay", "cust-fay", "2025-04-07T12:00:00.000000Z")  # 03-08 + 30 days
+
+    # kit refunded on 03-27, ten days into the holding period: both kit rewards voided
+    refund = programme.client.post(
+        f"/api/conversions/{programme.conversions['kit']}/refund",
+        json={"reason": "returned", "refunded_at": "2025-03-27T12:00:00Z"},
+        headers=AUTH,
+    ).get_json()
+    assert [(r["id"], r["status"], r["amount"]) for r in refund["voided"]] == [
+        (9, "voided", "1.50"),
+        (10, "voided", "5.00"),
+    ]
+    assert refund["kept"] == [] and refund["already_refunded"] is False
+    assert refund["refunded_at"] == "2025-03-27T12:00:00.000000Z"
+
+    # 04-08 12:00: fay's two (due 04-07 12:00) and gus's friend reward (due
+    # 04-08 12:00) are due; jo's are due 04-15. Running it again does nothing.
+    april_8 = parse_moment("2025-04-08T12:00:00Z")
+    assert rewards.approve_due(db, april_8) == 3
+    assert rewards.approve_due(db, april_8) == 0
+    statuses = {r[0]: r[1] for r in db.execute("SELECT id, status FROM rewards")}
+    assert [i for i, s in statuses.items() if s == "approved"] == [1, 2, 4]
+    assert [i for i, s in statuses.items() if s == "pending"] == [7, 8]
+    approved_at = db.execute("SELECT approved_at FROM rewards WHERE id = 4").fetchone()[0]
+    assert approved_at == "2025-04-08T12:00:00.000000Z"  # when its holding period ended
+
+    # what each advocate earned (as the advocate, not their friends' rewards):
+    # quinn 4.00 (fay's purchase); fay 2.50 (jo; kit's 1.50 voided); sam, pat nothing
+    ids = programme.advocates
+    assert rewards.rewards_earned(db) == {ids["quinn"]: {"EUR": 400}, ids["fay"]: {"EUR": 250}}
+    # up to 03-15 jo's purchase (03-16) is outside the period
+    assert rewards.rewards_earned(db, end=parse_moment("2025-03-15").date()) == {
+        ids["quinn"]: {"EUR": 400}
+    }
+    assert rewards.rewards_earned(db, advocate_ids=[ids["fay"], ids["pat"]]) == {
+        ids["fay"]: {"EUR": 250}
+    }
+
+    # payout on 04-10 of everything approved: 4.00 + 5.00 + 5.00 = 14.00 in one batch
+    paid = rewards.mark_paid(db, parse_moment("2025-04-10T12:00:00Z"))
+    assert paid["payout_batch"] == "payout-20250410T120000Z-1"
+    assert [(r["id"], r["amount_minor"]) for r in paid["paid"]] == [(1, 400), (2, 500), (4, 500)]
+    assert sum(r["amount_minor"] for r in paid["paid"]) == 1400
+    # the same batch again pays nothing twice
+    again = rewards.mark_paid(db, parse_moment("2025-04-11T12:00:00Z"), ids=[1, 2, 4])
+    assert again["paid"] == [] and again["payout_batch"] is None
+    assert {r["paid_at"] for r in again["already_paid"]} == {"2025-04-10T12:00:00.000000Z"}
+    # a pending reward cannot be paid: the whole batch is refused
+    with pytest.raises(RewardError) as refused:
+        rewards.mark_paid(db, parse_moment("2025-04-11T12:00:00Z"), ids=[1, 7])
+    assert (refused.value.status, refused.value.field) == (409, "ids")
+    assert db.execute("SELECT status FROM rewards WHERE id = 7").fetchone()[0] == "pending"
+
+    # gus refunded after his friend reward was paid: it stays, listed as kept
+    late = programme.client.post(
+        f"/api/conversions/{programme.conversions['gus']}/refund", headers=AUTH
+    ).get_json()
+    assert late["voided"] == [] and [(r["id"], r["status"]) for r in late["kept"]] == [(4, "paid")]
+    # refunding kit again changes nothing and says so
+    twice = programme.client.post(
+        f"/api/conversions/{programme.conversions['kit']}/refund", headers=AUTH
+    ).get_json()
+    assert twice["already_refunded"] is True and twice["refunded_at"] == refund["refunded_at"]
+    assert twice["reason"] == "returned" and len(twice["voided"]) == 2
+
+    # reading the ledger today approves jo's two (due 04-15): approved 2.50 + 5.00 = 7.50;
+    # paid 14.00 (3); voided kit's 1.50 + 5.00 = 6.50 (2); refused, at what they would have
+    # been: 6.00 + 3.00 + 5.00 + 2.00 + 5.00 + 1.20 + 5.00 = 27.20 (7). 14 rows in all.
+    listed = programme.get("/api/rewards").get_json()
+    assert listed["total"] == 14
+    assert listed["totals"] == [
+        {"status": "approved", "currency": "EUR", "count": 2, "amount": "7.50"},
+        {"status": "paid", "currency": "EUR", "count": 3, "amount": "14.00"},
+        {"status": "refused", "currency": "EUR", "count": 7, "amount": "27.20"},
+        {"status": "voided", "currency": "EUR", "count": 2, "amount": "6.50"},
+    ]
+    jo = listed["rewards"][6]
+    assert (jo["advocate_handle"], jo["order_id"], jo["status"], jo["approved_at"]) == (
+        "fay", "order-jo", "approved", "2025-04-15T12:00:00.000000Z"
+    )  # fmt: skip
+    refusals = programme.get("/api/rewards/refusals").get_json()["rewards"]
+    assert [(r["order_id"], r["beneficiary"], r["reason"]) for r in refusals] == [
+        ("order-gus", "advocate", "cap_reached"),
+        ("order-sam", "advocate", "self_referral"),
+        ("order-sam", "friend", "self_referral"),
+        ("order-gus-2", "advocate", "cap_reached"),
+        ("order-gus-2", "friend", "already_rewarded"),
+        ("order-fay-2", "advocate", "self_referral"),
+        ("order-fay-2", "friend", "self_referral"),
+    ]
+    # the second generation: every reward on jo's and kit's purchases goes to fay
+    quinn = programme.get("/api/rewards", advocate_id=ids["quinn"]).get_json()["rewards"]
+    assert {r["order_id"] for r in quinn} == {"order-fay", "order-gus", "order-gus-2"}
+
+    # the payout run: the approved rewards as CSV, from the API and the CLI alike
+    csv_text = programme.get("/api/rewards", status="approved", format="csv").get_data(as_text=True)
+    lines = csv_text.splitlines()
+    assert lines[0].startswith("id,status,reason,beneficiary,amount,currency,advocate_id,")
+    assert [line.split(",")[:6] for line in lines[1:]] == [
+        ["7", "approved", "", "advocate", "2.50", "EUR"],
+        ["8", "approved", "", "friend", "5.00", "EUR"],
+    ]
+    out = tmp_path / "payout.csv"
+    result = programme.app.test_cli_runner().invoke(
+        args=["rewards", "export", "--status", "approved", "--csv", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().decode() == csv_text
+    db.close()
+
+
+def test_approval_from_the_command_line_is_idempotent(tmp_path):
+    programme = programme_with_rules(tmp_path)
+    runner = programme.app.test_cli_runner()
+    # today every pending reward of March 2025 is long past its holding period:
+    # fay's, gus's (friend), jo's and kit's two = 2 + 1 + 2 + 2 = 7
+    assert runner.invoke(args=["rewards", "approve"]).output == "approved 7 reward(s)\n"
+    assert runner.invoke(args=["rewards", "approve"]).output == "approved 0 reward(s)\n"
+    # approved before the refund: kit's rewards are kept, not voided
+    kit = programme.conversions["kit"]
+    result = runner.invoke(args=["rewards", "refund", str(kit), "--reason", "late"])
+    assert "voided 0 reward(s), kept 2 approved or paid" in result.output
+    paid = runner.invoke(args=["rewards", "mark-paid", "--all-approved"])
+    assert paid.output.startswith("paid 7 reward(s) in batch payout-")
+    none = runner.invoke(args=["rewards", "mark-paid", "1"])  # already paid: nothing twice
+    assert none.output == "paid 0 reward(s) in batch -; 1 already paid\n"
+    bad = runner.invoke(args=["rewards", "mark-paid", "5"])  # sam's refusal
+    assert bad.exit_code == 1 and "refused, not approved" in bad.output
+
+
+# -- which conversions a rule assesses ------------------------------------------
+
+
+def small_programme(client, db):
+    """One advocate (ada, customer c-ada) with a personal link on campaign
+    spring; returns a function that makes visitor `who` click it and buy."""
+    from conftest import BROWSER_UA, make_link, post_webhook
+    from shortener.clicks import classify, record_click
+    from shortener.clock import parse_moment
+
+    source = make_link(client, campaign="spring")
+    ada = client.post("/api/advocates", json={"name": "Ada", "customer_id": "c-ada"},
+                      headers=AUTH).get_json()  # fmt: skip
+    shared = client.post(f"/api/links/{source['code']}/share", json={"advocate": ada["handle"]},
+                         headers=AUTH).get_json()  # fmt: skip
+    link_id = db.execute("SELECT id FROM links WHERE code = ?", [shared["code"]]).fetchone()[0]
+
+    def buy(who, day, value="50.00", currency="EUR", goal="purchase", status=201):
+        record_click(db, link_id=link_id, visitor_id=who, now=parse_moment(f"{day}T10:00:00Z"),
+                     agent=classify(BROWSER_UA), is_bot=False, user_agent=BROWSER_UA)  # fmt: skip
+        payload = {"goal": goal, "value": value, "currency": currency, "visitor_id": who,
+                   "occurred_at": f"{day}T11:00:00Z", "order_id": f"{who}-{day}"}  # fmt: skip
+        response = post_webhook(client, payload, msg_id=f"msg-{who}-{day}-{goal}")
+        assert response.status_code == status, response.get_json()
+        return response.get_json()["conversion"]["id"]
+
+    return ada, buy
+
+
+def test_a_rule_assesses_its_campaign_goal_and_days_only(client, db):
+    ada, buy = small_programme(client, db)
+    post_rule(client, valid_from="2025-03-01", valid_to="2025-03-31", amount="2.00")
+    post_rule(client, campaign="summer", amount="7.00")  # another campaign
+    post_rule(client, goal="signup", amount="1.00")  # another goal
+    post_rule(client, percent="10", amount=None, currency="USD")  # dollars only
+    off = post_rule(client, amount="9.00").get_json()["rule"]
+    client.delete(f"/api/reward-rules/{off['id']}", headers=AUTH)  # deactivated
+
+    in_march = buy("v-1", "2025-03-31")  # the last valid day: rule 1 pays 2.00
+    buy("v-2", "2025-04-01")  # the day after: rule 1 does not apply
+    rows = db.execute(
+        "SELECT rule_id, conversion_id, amount_minor, status, reason FROM rewards ORDER BY id"
+    ).fetchall()
+    # rule 4 is a percentage in USD and the sales are in EUR: refused, not converted
+    assert rows == [
+        (1, in_march, 200, "pending", None),
+        (4, in_march, 0, "refused", "currency_mismatch"),
+        (4, in_march + 1, 0, "refused", "currency_mismatch"),
+    ]
+
+
+def test_an_inactive_advocate_earns_nothing_and_it_is_listed(client, db):
+    ada, buy = small_programme(client, db)
+    post_rule(client)
+    client.delete(f"/api/advocates/{ada['id']}", headers=AUTH)
+    buy("v-1", "2025-03-02")
+    refusals = client.get("/api/rewards/refusals", headers=AUTH).get_json()["rewards"]
+    assert [(r["reason"], r["amount"]) for r in refusals] == [("advocate_inactive", "10.00")]
+
+
+def test_a_visitor_who_bought_as_the_advocate_is_the_advocate(client, db):
+    # v-ada once bought with ada's customer id (not through her link); later
+    # she buys through her own link without logging in: a self-referral
+    from conftest import post_webhook
+
+    ada, buy = small_programme(client, db)
+    post_rule(client)
+    payload = {"goal": "signup", "visitor_id": "v-ada", "customer_id": "c-ada",
+               "occurred_at": "2025-03-01T09:00:00Z"}  # fmt: skip
+    assert post_webhook(client, payload, msg_id="msg-ada").status_code == 201
+    buy("v-ada", "2025-03-02")
+    assert db.execute("SELECT status, reason FROM rewards").fetchall() == [
+        ("refused", "self_referral")
+    ]
+
+
+def test_a_failing_ledger_never_loses_the_conversion(client, db):
+    ada, buy = small_programme(client, db)
+    post_rule(client)
+    db.execute("ALTER TABLE rewards RENAME TO rewards_elsewhere")  # the insert will fail
+    db.conn.commit()
+    conversion_id = buy("v-1", "2025-03-02")  # still 201
+    assert db.execute("SELECT count(*) FROM conversions WHERE id = ?", [conversion_id]).fetchone()
+    assert db.execute("SELECT count(*) FROM credits WHERE conversion_id = ?",
+                      [conversion_id]).fetchone()[0] == 5  # one per model  # fmt: skip
+    assert db.execute("SELECT count(*) FROM rewards_elsewhere").fetchone()[0] == 0
+
+
+def test_erasing_a_friend_keeps_the_reward_but_forgets_who(client, db, runner):
+    ada, buy = small_programme(client, db)
+    post_rule(client, beneficiary="friend")
+    conversion_id = buy("v-1", "2025-03-02")
+    # refunded long after its holding period (March 2025): the reward stays approved
+    client.post(f"/api/conversions/{conversion_id}/refund", json={}, headers=AUTH)
+    result = runner.invoke(args=["privacy", "erase", "--visitor", "v-1"])
+    assert result.exit_code == 0, result.output
+    assert db.execute(
+        "SELECT visitor_id, customer_id, amount_minor, status FROM rewards"
+    ).fetchall() == [(None, None, 1000, "approved")]
+    assert db.execute("SELECT count(*) FROM conversion_refunds").fetchone()[0] == 0
