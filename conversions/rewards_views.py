@@ -5,6 +5,8 @@ ended (`rewards.approve_due`), so what it shows is never stale even when
 nobody runs `flask --app shortener rewards approve`.
 """
 
+import re
+
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from shortener.auth import require_api_key
@@ -19,6 +21,7 @@ from .views import parse_day
 
 bp = Blueprint("rewards", __name__, url_prefix="/api")
 MAX_PAGE = 1000
+DIGITS = re.compile(r"[0-9]{1,18}")  # str.isdigit() also takes "²", which int() refuses
 
 
 def refused(e: rewards.RewardError) -> ApiError:
@@ -47,7 +50,7 @@ def create_rule():
 @bp.get("/reward-rules")
 @require_api_key
 def list_rules():
-    active = {"true": True, "false": False, None: None}.get(request.args.get("active"), "?")
+    active = {"true": True, "false": False, None: None}.get(request.args.get("active") or None, "?")
     if active == "?":
         raise ApiError("active must be true or false", field="active")
     rows = rewards.list_rules(get_db(), request.args.get("campaign") or None, active)
@@ -89,7 +92,7 @@ def _int_arg(name: str) -> int | None:
     raw = request.args.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not DIGITS.fullmatch(raw):
         raise ApiError(f"{name} must be a whole number", field=name)
     return int(raw)
 

@@ -244,7 +244,7 @@ def test_refund_and_mark_paid_refuse_bad_input(client, db):
     assert nothing.get_json() == {"payout_batch": None, "paid": [], "already_paid": []}
     for query, field in (("status=gone", "status"), ("from=x", "from"), ("format=xml", "format"),
                          ("limit=0", "limit"), ("advocate_id=-1", "advocate_id"),
-                         ("beneficiary=me", "beneficiary")):  # fmt: skip
+                         ("beneficiary=me", "beneficiary"), ("limit=²", "limit")):  # fmt: skip
         response = client.get(f"/api/rewards?{query}", headers=AUTH)
         assert (response.status_code, response.get_json()["field"]) == (400, field), query
 
