@@ -35,6 +35,7 @@ from .customers import CANCEL_GOAL, cohort, observed_until, time_bounds
 from .figures import money
 from .money import format_minor
 from .reports import Filters, Period, conversions_number, ratio
+from .rewards import rewards_earned as ledger_earned
 from .stats import against_baseline, days_between, viral_coefficient, wilson_interval
 
 ADVOCATE_COLUMNS = [
@@ -330,23 +331,12 @@ def _campaign_figures(db: Database, links: list[dict], figures: dict, q) -> dict
     return out
 
 
-def rewards_earned(db: Database) -> dict[tuple[int, str], int]:
-    """{(advocate id, currency): minor units} of rewards not voided, when the
-    rewards ledger exists (the incentives part of issue 7 adds it)."""
-    columns = {r[1] for r in db.execute("PRAGMA table_info(rewards)")}
-    if not {"advocate_id", "currency", "status"} <= columns:
-        return {}
-    amount = "amount_minor" if "amount_minor" in columns else "amount"
-    if amount not in columns:
-        return {}
-    return {
-        (advocate_id, currency): total
-        for advocate_id, currency, total in db.execute(
-            f"SELECT advocate_id, currency, sum({amount}) FROM rewards"
-            " WHERE advocate_id IS NOT NULL AND status != 'voided'"
-            " GROUP BY advocate_id, currency"
-        )
-    }
+def rewards_earned(db: Database, q) -> dict[tuple[int, str], int]:
+    """{(advocate id, currency): minor units} the advocates earned as advocates
+    (pending, approved or paid; not voided or refused) for conversions in the
+    report's period and campaign: the rewards ledger's own sum."""
+    earned = ledger_earned(db, start=q.period.start, end=q.period.end, campaign=q.filters.campaign)
+    return {(a, c): minor for a, by in earned.items() for c, minor in by.items()}
 
 
 def advocate_rows(db: Database, q, s) -> list[dict]:
@@ -360,7 +350,7 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
         by_advocate[link["advocate_id"]].append(link)
     figures = link_figures(db, [link["id"] for link in links], q)
     campaigns = _campaign_figures(db, links, figures, q)
-    rewards = rewards_earned(db)
+    rewards = rewards_earned(db, q)
     rewarded = defaultdict(set)
     for advocate_id, currency in rewards:
         rewarded[advocate_id].add(currency)

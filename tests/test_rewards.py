@@ -470,6 +470,17 @@ def test_every_reward_of_the_programme_by_hand(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert out.read_bytes().decode() == csv_text
+
+    # the advocates leaderboard's "rewards earned" is the ledger's: quinn 4.00, fay 2.50
+    # (kit's 1.50 voided), sam 0.00 (his own purchase was refused), pat 0.00
+    def earned(**params):
+        rows = programme.rows("advocates", **params)
+        return {r["advocate"]: r["rewards_earned"] for r in rows}
+
+    assert earned() == {"quinn": "4.00", "fay": "2.50", "sam": "0.00", "pat": "0.00"}
+    # up to 03-15: jo's purchase (03-16) is outside the period, fay earned nothing yet
+    assert earned(to="2025-03-15")["fay"] == "0.00"
+    assert earned(to="2025-03-15")["quinn"] == "4.00"
     db.close()
 
 
