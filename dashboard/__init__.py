@@ -16,6 +16,7 @@ def init_app(app):
         link_pages,
         report_catalogue,
         report_pages,
+        reward_pages,
         sessions,
         setup_pages,
         signin,
