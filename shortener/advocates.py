@@ -251,7 +251,7 @@ def get_advocate(db: Database, key) -> dict | None:
     """By id (an int or all-digit text) or by handle."""
     if isinstance(key, bool) or key is None:
         return None
-    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+    if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
         sql, value = "id = ?", int(key)
         if value > 2**63 - 1:
             return None

@@ -304,3 +304,9 @@ def test_a_friend_is_invited_once_and_never_their_own_referrer(tmp_path):
     # gus, quinn's other buyer, may still be invited: generation 1 like fay
     gus = create(client, name="Gus", referred_by_conversion=programme.conversions["gus"])
     assert (gus["parent_advocate_id"], gus["depth"]) == (programme.advocates["quinn"], 1)
+
+
+def test_a_non_ascii_digit_key_is_a_handle_not_an_id(client):
+    # "²".isdigit() is True but int("²") raises: found by the API fuzzing
+    response = client.get("/api/advocates/%C2%B2", headers=AUTH)
+    assert response.status_code == 404 and response.get_json()["field"] == "advocate"
