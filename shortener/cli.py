@@ -1,15 +1,18 @@
 """`flask --app shortener links ...`: manage links from a shell or a script."""
 
 import contextlib
+import csv
 import json
 import sqlite3
+import sys
 from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import links
+from . import importer, links
+from .clock import utcnow
 from .db import get_db
 from .errors import ApiError
 
@@ -100,6 +103,49 @@ def list_command(channel, campaign, tag, q, limit, offset, as_json):
             click.echo(
                 f"{link['short_url']}\t{link['channel']}\t{link['campaign']}\t{link['url']}{state}"
             )
+
+
+@links_cli.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@click.option("--channel", help="for rows without one (a Bitly export has none)")
+@click.option("--campaign", help="for rows without one (a Bitly export has none)")
+@click.option("--dry-run", is_flag=True, help="check every row and report; store nothing")
+def import_command(path, channel, campaign, dry_run):
+    """Import links from a CSV file with a header: url, channel, campaign,
+    code, tags (and optionally medium, content, term, title, description,
+    image, expires_at); tags are separated by , ; or |. A Bitly export
+    (long_url, link/custom_link, title, tags) is recognised: its back-halves
+    become the codes, and --channel/--campaign fill in what it lacks. Rows
+    that cannot be links are listed with their line and reason; existing
+    codes are never overwritten.
+
+    Example: flask --app shortener links import bitly.csv --channel twitter
+    --campaign spring-sale --dry-run
+    """
+    try:
+        with click.open_file(path, encoding="utf-8") as f:
+            text = f.read()
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text") from None
+    try:
+        _, rows, bitly = importer.read_rows(text)
+    except (importer.ImportFileError, csv.Error) as e:
+        raise click.ClickException(str(e)) from None
+    if bitly:
+        click.echo("recognised a Bitly export", err=True)
+    blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
+    with clean_errors():
+        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+            result = importer.import_rows(
+                get_db(), rows, bitly=bitly, now=utcnow(), channel=channel, campaign=campaign,
+                own_hosts=own_hosts(), blocked_hosts=blocked, dry_run=dry_run, progress=bar.update,
+            )  # fmt: skip
+    for refused in result.refused:
+        click.echo(f"line {refused.line}: refused ({refused.field}): {refused.message}", err=True)
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {len(result.imported)} links, refused {len(result.refused)} rows")
+    if result.refused:
+        raise SystemExit(1)
 
 
 def init_app(app):
