@@ -74,6 +74,7 @@ class Options:
     timeout: float = 10.0
     max_attempts: int = 10
     base_url: str = ""
+    log_days: int = 30
 
     @classmethod
     def from_config(cls, config) -> "Options":
@@ -82,6 +83,7 @@ class Options:
             timeout=float(config["WEBHOOK_TIMEOUT_SECONDS"]),
             max_attempts=int(config["WEBHOOK_MAX_ATTEMPTS"]),
             base_url=config["BASE_URL"] or "",
+            log_days=int(config["WEBHOOK_LOG_DAYS"]),
         )
 
 
@@ -496,6 +498,40 @@ def run_once(db: Database, now: datetime, options: Options, send: Sender = post)
     return {"queued": queued, **deliver_due(db, now, options, send)}
 
 
+def prune(db: Database, before: datetime) -> int:
+    """Forget finished deliveries (delivered or failed) queued before
+    `before`, so the log does not grow with every click forever. Pending
+    ones are kept whatever their age."""
+    first_kept = db.execute(
+        "SELECT id FROM webhook_deliveries WHERE created_at >= ? ORDER BY id LIMIT 1",
+        [to_db(before)],
+    ).fetchone()
+    with immediate(db):
+        cur = db.execute(
+            "DELETE FROM webhook_deliveries WHERE id < ? AND status != 'pending'",
+            [first_kept[0] if first_kept else 2**63 - 1],
+        )
+    return cur.rowcount
+
+
+def forget_events(db: Database, click_rows: list[int], conversion_ids: list[int]) -> int:
+    """Drop the deliveries (pending or logged) of erased clicks and
+    conversions: an erased person's data must not be sent, or kept, here."""
+    ids = [webhook_id("click.created", i) for i in click_rows]
+    ids += [webhook_id("conversion.created", i) for i in conversion_ids]
+    endpoints = [r[0] for r in db.execute("SELECT id FROM webhook_endpoints").fetchall()]
+    removed = 0
+    for endpoint_id in endpoints:  # (endpoint_id, webhook_id) is indexed
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            removed += db.execute(
+                f"DELETE FROM webhook_deliveries WHERE endpoint_id = ?"
+                f" AND webhook_id IN ({', '.join('?' * len(chunk))})",
+                [endpoint_id, *chunk],
+            ).rowcount
+    return removed
+
+
 # -- one deliverer at a time ------------------------------------------------
 
 
@@ -528,10 +564,15 @@ def loop(database: str, options: Options, poll: float, stop: threading.Event, lo
         if fd is None and stop.wait(max(poll, 1.0) * 5):
             return
     db = connect(database)
+    pruned_at = None
     try:
         while not stop.is_set():
             try:
-                done = run_once(db, utcnow(), options)
+                now = utcnow()
+                if pruned_at is None or now - pruned_at > timedelta(hours=1):
+                    prune(db, now - timedelta(days=options.log_days))
+                    pruned_at = now
+                done = run_once(db, now, options)
             except Exception:  # keep delivering after a bad moment (disk, DB busy)
                 if _schema_ready(db):
                     log.exception("webhook deliverer: round failed")

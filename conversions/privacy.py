@@ -30,6 +30,7 @@ from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 
 from .aggregates import bitmap, refresh
+from .outbound import forget_events
 
 ERASED_PREFIX = "erased:"  # visitors.visitor_id of an erased visitor: keeps its number taken
 
@@ -206,6 +207,7 @@ def erase(db: Database, visitor_id: str | None = None, customer_id: str | None =
         _unfold_clicks(db, clicks, numbers)
         _unfold_credits(db, credits, numbers)
 
+        forget_events(db, clicks, conversions)  # outbound webhooks not to send
         for table, ids in (
             ("credits", credits),
             ("conversions", conversions),

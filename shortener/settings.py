@@ -106,6 +106,11 @@ SETTINGS = [
         "Attempts per outbound delivery before it is marked failed (backoff 30 s doubling).",
     ),
     Setting(
+        "WEBHOOK_LOG_DAYS",
+        30,
+        "Finished outbound deliveries (delivered or failed) are kept this many days in the log.",
+    ),
+    Setting(
         "WEBHOOK_DELIVERY_THREAD",
         True,
         "Under gunicorn, deliver outbound webhooks from a background thread (one server-wide).",

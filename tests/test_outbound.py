@@ -387,3 +387,44 @@ def test_gunicorn_workers_deliver_from_one_background_thread(tmp_path, receiver)
         assert requests.get(log_url, headers=AUTH, timeout=10).json()["total"] == 3
     # every worker ran the thread, one delivered: each event arrived once, in order
     assert [e["data"]["code"] for e in receiver.events()] == ["gw1", "gw2", "gw3"]
+
+
+def test_finished_deliveries_leave_the_log_pending_ones_stay(local_app, receiver, db):
+    client = browser(local_app)
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="sent")
+    run(local_app, T0)
+    receiver.status = 500
+    make_link(client, code="stuck")
+    run(local_app, T0)
+    with local_app.app_context():
+        from shortener.db import get_db
+
+        # queued "now" (at the real clock): a cut-off a day ahead covers both
+        assert outbound.prune(get_db(), datetime.now(UTC) + timedelta(days=1)) == 1
+        assert outbound.prune(get_db(), datetime.now(UTC) - timedelta(days=1)) == 0
+    log = deliveries(client, endpoint["id"])["deliveries"]
+    assert [(d["status"], d["webhook_id"]) for d in log] == [("pending", "msg_link_2")]
+
+
+def test_erasing_a_person_drops_their_deliveries(local_app, receiver, db):
+    from conversions import privacy
+
+    client = browser(local_app)
+    receiver.status = 500  # so the click stays pending
+    endpoint = register(client, receiver.url, ["click.created"])
+    make_link(client, code="spy")
+    client.get("/spy")
+    browser(local_app).get("/spy")  # someone else
+    run(local_app, T0)
+    visitor = db.execute("SELECT visitor_id FROM clicks ORDER BY id").fetchone()[0]
+    privacy.erase(db, visitor_id=visitor)
+    receiver.status = 200
+    run(local_app, T0 + timedelta(hours=1))
+    # the erased visitor's click was neither sent again nor kept in the log
+    log = deliveries(client, endpoint["id"])["deliveries"]
+    assert [d["webhook_id"] for d in log] == ["msg_click_2"]
+    # the first round tried click 1 (and stopped there: order); then only click 2 went
+    first, second = receiver.events()
+    assert first["data"]["visitor_id"] == visitor
+    assert second["data"]["visitor_id"] not in (None, visitor)
