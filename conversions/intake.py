@@ -231,6 +231,7 @@ def _replace(db: Database, conversion_id: int, conversion: list, credits: list):
             )
             db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
             row = _row(db, conversion_id)
+            rewards.on_conversion(db, row, replaced=True)  # assessed again on the webhook's word
     return changed, row
 
 

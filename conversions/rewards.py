@@ -359,24 +359,36 @@ def list_rules(db: Database, campaign: str | None = None, active: bool | None = 
 # -- intake hook -------------------------------------------------------------
 
 
-def on_conversion(db: Database, conversion: dict) -> None:
+def on_conversion(db: Database, conversion: dict, replaced: bool = False) -> None:
     """Assess a newly stored conversion under every rule that applies.
 
     Called by conversion intake inside the conversion's own transaction, so
-    the conversion and its rewards are stored together. A failure here must
-    not lose the conversion: it is logged, the savepoint undoes any reward
-    half-written, and the conversion is stored without rewards.
+    the conversion and its rewards are stored together. `replaced`: the
+    pixel's row for an order has just become the webhook's (new value,
+    customer id, credits), so what was assessed on the pixel's word -- its
+    pending rewards and refusals -- is assessed again; rewards already
+    approved, paid or voided stay. A failure here must not lose the
+    conversion: it is logged, the savepoint undoes any reward half-written,
+    and the conversion is stored without rewards.
     """
-    try:
-        applicable = _applicable(db, conversion)
+    if not replaced:
+        try:
+            applicable = _applicable(db, conversion)
+        except Exception:
+            log.exception("rewards for conversion %s not assessed", conversion.get("id"))
+            return
         if applicable is None:
             return
-    except Exception:
-        log.exception("rewards for conversion %s not assessed", conversion.get("id"))
-        return
     db.execute("SAVEPOINT rewards")
     try:
-        _assess(db, conversion, *applicable)
+        if replaced:
+            db.execute(
+                "DELETE FROM rewards WHERE conversion_id = ? AND status IN ('pending', 'refused')",
+                [conversion["id"]],
+            )
+            applicable = _applicable(db, conversion)
+        if applicable is not None:
+            _assess(db, conversion, *applicable)
     except Exception:
         db.execute("ROLLBACK TO rewards")
         log.exception("rewards for conversion %s not assessed", conversion.get("id"))
@@ -388,17 +400,16 @@ def _applicable(db: Database, conversion: dict) -> tuple[dict, list[dict]] | Non
     """The personal link credited with the conversion and the rules that
     apply to it; None (after one cheap query) for the common conversion
     that no advocate brought."""
-    credit = next(
-        db.query(
-            "SELECT l.id AS link_id, l.campaign, l.advocate_id, cr.revenue_minor"
-            " FROM credits cr JOIN links l ON l.id = cr.link_id"
-            " WHERE cr.conversion_id = ? AND cr.model = ? AND l.advocate_id IS NOT NULL",
-            [conversion["id"], MODEL],
-        ),
-        None,
-    )
-    if credit is None:
+    # on every conversion's path: a plain read, not query()'s savepoint
+    found = db.conn.execute(
+        "SELECT l.id, l.campaign, l.advocate_id, cr.revenue_minor"
+        " FROM credits cr JOIN links l ON l.id = cr.link_id"
+        " WHERE cr.conversion_id = ? AND cr.model = ? AND l.advocate_id IS NOT NULL",
+        [conversion["id"], MODEL],
+    ).fetchone()
+    if found is None:
         return None
+    credit = dict(zip(("link_id", "campaign", "advocate_id", "revenue_minor"), found, strict=True))
     day = conversion["occurred_at"][:10]
     rules = list(
         db.query(

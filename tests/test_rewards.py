@@ -603,3 +603,48 @@ def test_erasing_a_friend_keeps_the_reward_but_forgets_who(client, db, runner):
         "SELECT visitor_id, customer_id, amount_minor, status FROM rewards"
     ).fetchall() == [(None, None, 1000, "approved")]
     assert db.execute("SELECT count(*) FROM conversion_refunds").fetchone()[0] == 0
+
+
+def test_a_webhook_confirming_a_pixel_order_is_assessed_again(client, db):
+    # intake turns the pixel's row for an order into the webhook's (same id);
+    # the rewards assessed on the pixel's word are assessed again on the webhook's
+    from conftest import BROWSER_UA
+    from conversions.intake import Conversion, Policy, record_conversion
+    from shortener.clicks import classify, record_click
+    from shortener.clock import parse_moment
+
+    ada, buy = small_programme(client, db)
+    post_rule(client)  # rule 1: 10.00 flat
+    post_rule(client, amount=None, percent="10")  # rule 2: 10 %
+    link_id = db.execute("SELECT id FROM links WHERE advocate_id IS NOT NULL").fetchone()[0]
+    when = parse_moment("2025-03-02T11:00:00Z")
+
+    def convert(source, visitor, order, value_minor, customer=None):
+        if source == "pixel":
+            record_click(db, link_id=link_id, visitor_id=visitor, now=parse_moment(
+                "2025-03-02T10:00:00Z"), agent=classify(BROWSER_UA), is_bot=False,
+                user_agent=BROWSER_UA)  # fmt: skip
+        c = Conversion(goal="purchase", source=source, occurred_at=when, received_at=when,
+                       value_minor=value_minor, currency="EUR", order_id=order,
+                       visitor_id=visitor, customer_id=customer,
+                       webhook_id=f"msg-{order}" if source == "webhook" else None)  # fmt: skip
+        return record_conversion(db, c, Policy())[0]["id"]
+
+    def ledger_of(conversion_id):
+        return db.execute(
+            "SELECT rule_id, amount_minor, status, reason FROM rewards WHERE conversion_id = ?"
+            " ORDER BY rule_id",
+            [conversion_id],
+        ).fetchall()
+
+    # the pixel says 50.00: 10.00 and 10 % = 5.00; the webhook says 80.00: 10.00 and 8.00
+    first = convert("pixel", "v-9", "o-1", 5000)
+    assert ledger_of(first) == [(1, 1000, "pending", None), (2, 500, "pending", None)]
+    assert convert("webhook", "v-9", "o-1", 8000) == first
+    assert ledger_of(first) == [(1, 1000, "pending", None), (2, 800, "pending", None)]
+    # an anonymous pixel, then the shop's webhook names the buyer: ada herself
+    second = convert("pixel", "v-10", "o-2", 3000)
+    assert ledger_of(second) == [(1, 1000, "pending", None), (2, 300, "pending", None)]
+    assert convert("webhook", "v-10", "o-2", 3000, customer="c-ada") == second
+    assert ledger_of(second) == [(1, 1000, "refused", "self_referral"),
+                                 (2, 300, "refused", "self_referral")]  # fmt: skip
