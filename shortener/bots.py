@@ -36,6 +36,9 @@ _AUTOMATION = re.compile(
     r"|libwww-perl|httpie|axios|node-fetch|aiohttp|scrapy)",
     re.IGNORECASE,
 )
+# headless browsers name themselves anywhere in the string; a person's
+# browser never does (test suites that drive one override the user agent)
+_HEADLESS = re.compile(r"headlesschrome|phantomjs", re.IGNORECASE)
 
 
 def crawler_platform(user_agent: str) -> str | None:
@@ -45,7 +48,11 @@ def crawler_platform(user_agent: str) -> str | None:
 
 
 def is_automation(user_agent: str) -> bool:
-    return not user_agent.strip() or bool(_AUTOMATION.match(user_agent))
+    return (
+        not user_agent.strip()
+        or bool(_AUTOMATION.match(user_agent))
+        or bool(_HEADLESS.search(user_agent))
+    )
 
 
 def is_prefetch(headers) -> bool:

@@ -28,6 +28,10 @@ CRAWLERS = {
     "(KHTML, like Gecko) Version/9.0.1 Safari/601.2.4 facebookexternalhit/1.1 Facebot "
     "Twitterbot/1.0",
     "mastodon": "http.rb/5.1.1 (Mastodon/4.2.0; +https://mastodon.social/)",
+    "headless chrome": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "HeadlessChrome/124.0.6367.60 Safari/537.36",
+    "phantomjs": "Mozilla/5.0 (Unknown; Linux x86_64) AppleWebKit/538.1 (KHTML, like Gecko) "
+    "PhantomJS/2.1.1 Safari/538.1",
     "curl": "curl/8.5.0",
     "python-requests": "python-requests/2.32.0",
     "empty": "",
