@@ -62,19 +62,55 @@ def visitor_numbers(db: Database, visitor_ids) -> dict[str, int]:
     return numbers
 
 
+def _hour_seen(db: Database, row: dict) -> bool:
+    """Whether an earlier click (by id) of the same visitor on the same link
+    in the same clock hour exists: then this one is not a unique click.
+    Ids, not times, decide which is first, so clicks replayed late or out
+    of time order are still counted once per (visitor, link, hour)."""
+    hour = row["ts"][:13]
+    return (
+        db.conn.execute(
+            "SELECT 1 FROM clicks WHERE visitor_id = ? AND ts >= ? AND ts < ?"
+            " AND link_id = ? AND is_bot = 0 AND id < ? LIMIT 1",
+            (row["visitor_id"], hour, hour + "~", row["link_id"], row["id"]),
+        ).fetchone()
+        is not None
+    )
+
+
+def unique_clicks(db: Database, rows: list[dict]) -> dict[tuple[str, int], int]:
+    """Unique clicks per (day, link) among `rows` (human clicks in id order):
+    one per visitor, link and UTC clock hour; a click with no visitor (an
+    opted-out person) cannot be told apart from others, so each counts."""
+    counts = defaultdict(int)
+    seen = set()
+    for r in rows:
+        if r["visitor_id"]:
+            key = (r["visitor_id"], r["link_id"], r["ts"][:13])
+            if key in seen:
+                continue
+            seen.add(key)
+            if _hour_seen(db, r):
+                continue
+        counts[(r["ts"][:10], r["link_id"])] += 1
+    return counts
+
+
 def _fold_clicks(db: Database) -> int:
     last = _watermark(db, "clicks")
     rows = list(
         db.query(
-            "SELECT id, substr(ts, 1, 10) AS day, link_id, visitor_id, is_bot"
+            "SELECT id, ts, substr(ts, 1, 10) AS day, link_id, visitor_id, is_bot, source"
             " FROM clicks WHERE id > ? ORDER BY id LIMIT ?",
             [last, BATCH],
         )
     )
     if not rows:
         return 0
-    numbers = visitor_numbers(db, (r["visitor_id"] for r in rows if not r["is_bot"]))
-    groups = defaultdict(lambda: [0, 0, BitMap()])
+    human_rows = [r for r in rows if not r["is_bot"]]
+    numbers = visitor_numbers(db, (r["visitor_id"] for r in human_rows))
+    uniques = unique_clicks(db, human_rows)
+    groups = defaultdict(lambda: [0, 0, BitMap(), 0])
     for r in rows:
         group = groups[(r["day"], r["link_id"])]
         group[0] += 1
@@ -82,19 +118,23 @@ def _fold_clicks(db: Database) -> int:
             group[1] += 1
             if r["visitor_id"]:
                 group[2].add(numbers[r["visitor_id"]])
-    for (day, link_id), (clicks, human, visitors) in groups.items():
+            if r["source"] == "qr":
+                group[3] += 1
+    for (day, link_id), (clicks, human, visitors, scans) in groups.items():
         old = next(
             db.query("SELECT visitors FROM link_day WHERE day = ? AND link_id = ?", [day, link_id]),
             None,
         )
         merged = visitors | bitmap(old["visitors"]) if old else visitors
         db.execute(
-            "INSERT INTO link_day (day, link_id, clicks, human_clicks, visitors)"
-            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (day, link_id) DO UPDATE SET"
+            "INSERT INTO link_day (day, link_id, clicks, human_clicks, visitors, unique_clicks,"
+            " qr_scans) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, link_id) DO UPDATE SET"
             " clicks = clicks + excluded.clicks,"
             " human_clicks = human_clicks + excluded.human_clicks,"
-            " visitors = excluded.visitors",
-            [day, link_id, clicks, human, merged.serialize()],
+            " visitors = excluded.visitors,"
+            " unique_clicks = unique_clicks + excluded.unique_clicks,"
+            " qr_scans = qr_scans + excluded.qr_scans",
+            [day, link_id, clicks, human, merged.serialize(), uniques[(day, link_id)], scans],
         )
     _set_watermark(db, "clicks", rows[-1]["id"])
     return len(rows)
@@ -223,26 +263,33 @@ def _converts_elsewhere(db: Database, conversion_id: int, visitor_id: str, key, 
     )
 
 
+def _click_sums(rows) -> tuple:
+    """(clicks, human_clicks, unique_clicks, qr_scans, visitor_count, visitors)
+    of rows holding (clicks, human_clicks, visitors, unique_clicks, qr_scans):
+    counts summed, visitor bitmaps united."""
+    visitors = union(r[2] for r in rows)
+    return (
+        sum(r[0] for r in rows),
+        sum(r[1] for r in rows),
+        sum(r[3] for r in rows),
+        sum(r[4] for r in rows),
+        len(visitors),
+        visitors.serialize(),
+    )
+
+
 def _roll_clicks(db: Database, day: str, channel: str) -> None:
     rows = db.conn.execute(
-        "SELECT d.clicks, d.human_clicks, d.visitors FROM link_day d"
+        "SELECT d.clicks, d.human_clicks, d.visitors, d.unique_clicks, d.qr_scans FROM link_day d"
         " JOIN links l ON l.id = d.link_id WHERE d.day = ? AND l.channel = ?",
         (day, channel),
     ).fetchall()
     db.conn.execute("DELETE FROM channel_day WHERE day = ? AND channel = ?", (day, channel))
     if rows:
-        visitors = union(r[2] for r in rows)
         db.conn.execute(
-            "INSERT INTO channel_day (day, channel, clicks, human_clicks, visitors, visitor_count)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                day,
-                channel,
-                sum(r[0] for r in rows),
-                sum(r[1] for r in rows),
-                visitors.serialize(),
-                len(visitors),
-            ),
+            "INSERT INTO channel_day (day, channel, clicks, human_clicks, unique_clicks, qr_scans,"
+            " visitor_count, visitors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (day, channel, *_click_sums(rows)),
         )
 
 
@@ -277,24 +324,16 @@ def _roll_credits(db: Database, day: str, channel: str) -> None:
 
 def _roll_click_month(db: Database, month: str, channel: str) -> None:
     rows = db.conn.execute(
-        "SELECT clicks, human_clicks, visitors FROM channel_day"
+        "SELECT clicks, human_clicks, visitors, unique_clicks, qr_scans FROM channel_day"
         " WHERE day >= ? AND day < ? AND channel = ?",
         (month, month + "~", channel),
     ).fetchall()
     db.conn.execute("DELETE FROM channel_month WHERE month = ? AND channel = ?", (month, channel))
     if rows:
-        visitors = union(r[2] for r in rows)
         db.conn.execute(
-            "INSERT INTO channel_month (month, channel, clicks, human_clicks, visitors,"
-            " visitor_count) VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                month,
-                channel,
-                sum(r[0] for r in rows),
-                sum(r[1] for r in rows),
-                visitors.serialize(),
-                len(visitors),
-            ),
+            "INSERT INTO channel_month (month, channel, clicks, human_clicks, unique_clicks,"
+            " qr_scans, visitor_count, visitors) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (month, channel, *_click_sums(rows)),
         )
 
 
@@ -324,19 +363,17 @@ def _roll_credit_month(db: Database, month: str, channel: str) -> None:
 
 def _roll_click_total(db: Database, channel: str) -> None:
     rows = db.conn.execute(
-        "SELECT clicks, human_clicks, visitors FROM channel_month WHERE channel = ?", (channel,)
+        "SELECT clicks, human_clicks, visitors, unique_clicks, qr_scans FROM channel_month"
+        " WHERE channel = ?",
+        (channel,),
     ).fetchall()
     db.conn.execute("DELETE FROM channel_total WHERE channel = ?", (channel,))
     if rows:
+        sums = _click_sums(rows)
         db.conn.execute(
-            "INSERT INTO channel_total (channel, clicks, human_clicks, visitor_count)"
-            " VALUES (?, ?, ?, ?)",
-            (
-                channel,
-                sum(r[0] for r in rows),
-                sum(r[1] for r in rows),
-                len(union(r[2] for r in rows)),
-            ),
+            "INSERT INTO channel_total (channel, clicks, human_clicks, unique_clicks, qr_scans,"
+            " visitor_count) VALUES (?, ?, ?, ?, ?, ?)",
+            (channel, *sums[:5]),
         )
 
 
@@ -490,11 +527,11 @@ def _rollup_sources(table: str, start, end) -> list[tuple[str, str, list]]:
 
 
 def channel_click_rows(db: Database, start=None, end=None, channel: str | None = None):
-    """(channel, clicks, human_clicks, visitors) from the rollups, covering
-    the days start..end (inclusive; None: unbounded)."""
+    """(channel, clicks, human_clicks, visitors, unique_clicks, qr_scans)
+    from the rollups, covering the days start..end (inclusive; None: unbounded)."""
     channel_sql = "channel = ? AND channel != ?" if channel else "1"
     channel_params = [channel, DIRECT_CHANNEL] if channel else []
-    keys = ("channel", "clicks", "human_clicks", "visitors")
+    keys = ("channel", "clicks", "human_clicks", "visitors", "unique_clicks", "qr_scans")
     for table, where, params in _rollup_sources("channel", start, end):
         for row in db.conn.execute(
             f"SELECT {', '.join(keys)} FROM {table} WHERE ({where}) AND {channel_sql}",
@@ -527,14 +564,17 @@ def channel_credit_rows(db: Database, model: str, start=None, end=None, channel=
 
 
 def channel_click_totals(db: Database, channel: str | None = None):
-    """(channel, clicks, human_clicks, unique_visitors) over all time."""
+    """(channel, clicks, human_clicks, unique_clicks, qr_scans, unique_visitors)
+    over all time."""
     where, params = ("channel = ? AND channel != ?", [channel, DIRECT_CHANNEL]) if channel else (
         "1", [])  # fmt: skip
+    keys = ("channel", "clicks", "human_clicks", "unique_clicks", "qr_scans", "unique_visitors")
     for row in db.conn.execute(
-        f"SELECT channel, clicks, human_clicks, visitor_count FROM channel_total WHERE {where}",
+        "SELECT channel, clicks, human_clicks, unique_clicks, qr_scans, visitor_count"
+        f" FROM channel_total WHERE {where}",
         params,
     ):
-        yield dict(zip(("channel", "clicks", "human_clicks", "unique_visitors"), row, strict=True))
+        yield dict(zip(keys, row, strict=True))
 
 
 def channel_credit_totals(db: Database, model: str, channel=None, goal=None, verified=None):

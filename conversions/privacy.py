@@ -79,21 +79,27 @@ def _unfold_clicks(db: Database, click_rows: list[int], numbers: list[int]) -> N
     raw clicks retention may have deleted (their counts stay: nothing says
     any more whose they were)."""
     folded = _watermark(db, "clicks")
-    groups = defaultdict(lambda: [0, 0])
+    groups = defaultdict(lambda: [0, 0, set(), 0])
     for chunk in _in_chunks(click_rows):
-        for day, link_id, is_bot in db.execute(
-            "SELECT substr(ts, 1, 10), link_id, is_bot FROM clicks"
-            f" WHERE id IN ({_marks(chunk)}) AND id <= ?",
+        for day, link_id, is_bot, visitor, hour, source in db.execute(
+            "SELECT substr(ts, 1, 10), link_id, is_bot, visitor_id, substr(ts, 1, 13), source"
+            f" FROM clicks WHERE id IN ({_marks(chunk)}) AND id <= ?",
             [*chunk, folded],
         ):
             group = groups[(day, link_id)]
             group[0] += 1
-            group[1] += 0 if is_bot else 1
-    for (day, link_id), (clicks, human) in groups.items():
+            if not is_bot:
+                group[1] += 1
+                # every click of an erased visitor goes: each of their
+                # (visitor, hour) unique clicks goes with them
+                group[2].add((visitor, hour))
+                group[3] += source == "qr"
+    for (day, link_id), (clicks, human, hours, scans) in groups.items():
         db.execute(
-            "UPDATE link_day SET clicks = clicks - ?, human_clicks = human_clicks - ?"
+            "UPDATE link_day SET clicks = clicks - ?, human_clicks = human_clicks - ?,"
+            " unique_clicks = unique_clicks - ?, qr_scans = qr_scans - ?"
             " WHERE day = ? AND link_id = ?",
-            [clicks, human, day, link_id],
+            [clicks, human, len(hours), scans, day, link_id],
         )
     if numbers:
         gone = BitMap(numbers)

@@ -23,11 +23,14 @@ from .attribution import MODELS, ONE
 from .money import format_minor
 
 DIRECT_CHANNEL = "(direct)"
+CLICK_COUNTS = ("clicks", "human_clicks", "unique_clicks", "qr_scans")
 CHANNEL_COLUMNS = [
     "channel",
     "currency",
     "clicks",
     "human_clicks",
+    "unique_clicks",
+    "qr_scans",
     "unique_visitors",
     "conversions",
     "converted_visitors",
@@ -87,7 +90,8 @@ def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, di
     day_sql, day_params = period.where("d.day")
     link_sql, link_params = filters.link_where()
     sql = (
-        "SELECT l.channel, d.clicks, d.human_clicks, d.visitors FROM link_day d"
+        "SELECT l.channel, d.clicks, d.human_clicks, d.visitors, d.unique_clicks, d.qr_scans"
+        " FROM link_day d"
         f" JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
     )
     if filters.campaign:
@@ -99,9 +103,9 @@ def click_totals(db: Database, period: Period, filters: Filters) -> dict[str, di
     totals = {}
     blobs = defaultdict(list)
     for row in rows:
-        t = totals.setdefault(row["channel"], {"clicks": 0, "human_clicks": 0})
-        t["clicks"] += row["clicks"]
-        t["human_clicks"] += row["human_clicks"]
+        t = totals.setdefault(row["channel"], dict.fromkeys(CLICK_COUNTS, 0))
+        for count in CLICK_COUNTS:
+            t[count] += row[count]
         blobs[row["channel"]].append(row["visitors"])
     for channel, t in totals.items():
         t["unique_visitors"] = len(union(blobs[channel]))
@@ -174,7 +178,7 @@ def channel_rows(
         currencies[channel].append(currency)
     rows = []
     for channel in sorted(set(clicks) | set(currencies), key=_channel_order):
-        c = clicks.get(channel, {"clicks": 0, "human_clicks": 0, "unique_visitors": 0})
+        c = clicks.get(channel, {**dict.fromkeys(CLICK_COUNTS, 0), "unique_visitors": 0})
         for currency in sorted(currencies[channel]) or [default_currency]:
             credit = credits.get((channel, currency), {})
             converted = credit.get("converted_visitors", 0)
@@ -184,6 +188,8 @@ def channel_rows(
                     "currency": currency,
                     "clicks": c["clicks"],
                     "human_clicks": c["human_clicks"],
+                    "unique_clicks": c["unique_clicks"],
+                    "qr_scans": c["qr_scans"],
                     "unique_visitors": c["unique_visitors"],
                     "conversions": conversions_number(credit.get("ppm", 0)),
                     "converted_visitors": converted,

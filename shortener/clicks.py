@@ -19,7 +19,8 @@ MAX_REFERRER = 1024
 
 INSERT_CLICK = (
     "INSERT INTO clicks (click_id, link_id, visitor_id, ts, referrer, ip_prefix,"
-    " user_agent, device, browser, os, is_bot) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+    " user_agent, device, browser, os, is_bot, source, variant)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 
@@ -175,11 +176,15 @@ def record_click(
     referrer: str | None = None,
     ip: str | None = None,
     click_id: str | None = None,
+    source: str | None = None,
+    variant: str | None = None,
 ) -> str:
     """Store one click, committed before returning, and return its click id.
 
     One statement in its own transaction on the raw connection: the
-    redirect's whole write, with nothing around it.
+    redirect's whole write, with nothing around it. `source` is "qr" for a
+    scan of the link's QR code; `variant` names the A/B destination the
+    visitor was sent to.
     """
     click_id = click_id or new_click_id()
     conn = db.conn
@@ -198,6 +203,8 @@ def record_click(
             agent.browser,
             agent.os,
             int(is_bot),
+            source,
+            variant,
         ),
     )
     if not outer:

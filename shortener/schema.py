@@ -599,3 +599,71 @@ def m010_rewards(db):
         " UPDATE rewards SET visitor_id = NULL, customer_id = NULL WHERE conversion_id = OLD.id;"
         " DELETE FROM conversion_refunds WHERE conversion_id = OLD.id; END"
     )
+
+
+@migrations()
+def m007_link_features(db):
+    # Per-link options read with the link on every redirect (one row, no
+    # extra query); clicks say where they came from (a QR scan) and which
+    # A/B variant they were sent to; the click aggregates gain unique clicks
+    # (one per visitor, link and clock hour) and QR scans.
+    statements = [
+        "ALTER TABLE links ADD COLUMN destinations TEXT",  # JSON [{name, url, weight}]
+        "ALTER TABLE links ADD COLUMN ios_url TEXT",
+        "ALTER TABLE links ADD COLUMN android_url TEXT",
+        "ALTER TABLE links ADD COLUMN desktop_url TEXT",
+        "ALTER TABLE links ADD COLUMN expired_url TEXT",
+        "ALTER TABLE links ADD COLUMN max_clicks INTEGER",
+        "ALTER TABLE links ADD COLUMN expired_hits INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE clicks ADD COLUMN source TEXT",
+        "ALTER TABLE clicks ADD COLUMN variant TEXT",
+        # the A/B report reads one link's assigned clicks, never the whole log
+        "CREATE INDEX clicks_link_variant ON clicks (link_id, variant, visitor_id)"
+        " WHERE variant IS NOT NULL",
+        """CREATE TABLE ab_tests (
+            id INTEGER PRIMARY KEY,
+            link_id INTEGER NOT NULL REFERENCES links (id),
+            destinations TEXT NOT NULL,
+            winner TEXT NOT NULL,
+            previous_url TEXT NOT NULL,
+            ended_at TEXT NOT NULL
+        )""",
+    ]
+    for table in ("link_day", "channel_total"):
+        statements += [
+            f"ALTER TABLE {table} ADD COLUMN unique_clicks INTEGER NOT NULL DEFAULT 0",
+            f"ALTER TABLE {table} ADD COLUMN qr_scans INTEGER NOT NULL DEFAULT 0",
+        ]
+    # the day and month rollups are derived: made again with the new counts
+    # ahead of the visitors bitmap (see m012_intake_speed_2), and rolled up
+    # again from link_day -- every row of which the backfill below marks
+    for table, key in (("channel_day", "day"), ("channel_month", "month")):
+        statements += [
+            f"DROP TABLE {table}",
+            f"""CREATE TABLE {table} (
+                {key} TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                clicks INTEGER NOT NULL,
+                human_clicks INTEGER NOT NULL,
+                unique_clicks INTEGER NOT NULL,
+                qr_scans INTEGER NOT NULL,
+                visitor_count INTEGER NOT NULL,
+                visitors BLOB,
+                PRIMARY KEY ({key}, channel)
+            )""",
+        ]
+    # unique clicks of the clicks folded so far, from the raw log (days whose
+    # raw clicks retention already deleted keep 0); the link_day update
+    # trigger marks their channel days (and so months and totals) for the
+    # next roll-up
+    statements.append(
+        "UPDATE link_day SET unique_clicks = (SELECT"
+        " count(DISTINCT CASE WHEN c.visitor_id IS NOT NULL"
+        " THEN c.visitor_id || '|' || substr(c.ts, 1, 13) END)"
+        " + count(CASE WHEN c.visitor_id IS NULL THEN 1 END)"
+        " FROM clicks c WHERE c.ts >= link_day.day AND c.ts < link_day.day || '~'"
+        " AND c.link_id = link_day.link_id AND c.is_bot = 0"
+        " AND c.id <= (SELECT last_id FROM aggregate_state WHERE name = 'clicks'))"
+    )
+    for statement in statements:
+        db.execute(statement)

@@ -46,7 +46,7 @@ def store(app):
     database.close()
 
 
-def click(db, link_id, visitor, at, bot=False):
+def click(db, link_id, visitor, at, bot=False, source=None):
     return record_click(
         db,
         link_id=link_id,
@@ -54,6 +54,7 @@ def click(db, link_id, visitor, at, bot=False):
         now=at,
         agent=BOT if bot else HUMAN,
         is_bot=bot,
+        source=source,
     )
 
 
@@ -144,6 +145,11 @@ def raw_rows(db, model: str, period: Period | None = None, campaign: str | None 
         r["channel"]: r
         for r in db.query(
             "SELECT l.channel, count(*) AS clicks, sum(c.is_bot = 0) AS human_clicks,"
+            # one per visitor, link and clock hour; each anonymous human click
+            " count(DISTINCT CASE WHEN c.is_bot = 0 AND c.visitor_id IS NOT NULL"
+            "   THEN c.visitor_id || '|' || c.link_id || '|' || substr(c.ts, 1, 13) END)"
+            " + sum(c.is_bot = 0 AND c.visitor_id IS NULL) AS unique_clicks,"
+            " sum(c.is_bot = 0 AND c.source IS 'qr') AS qr_scans,"
             " count(DISTINCT CASE WHEN c.is_bot = 0 THEN c.visitor_id END) AS unique_visitors"
             f" FROM clicks c JOIN links l ON l.id = c.link_id WHERE {' AND '.join(where)}"
             " GROUP BY l.channel",
@@ -181,7 +187,11 @@ def raw_rows(db, model: str, period: Period | None = None, campaign: str | None 
     channels = sorted(set(clicks) | {ch for ch, _ in credits}, key=lambda c: (c == "(direct)", c))
     rows = []
     for channel in channels:
-        c = clicks.get(channel, {"clicks": 0, "human_clicks": 0, "unique_visitors": 0})
+        c = clicks.get(
+            channel,
+            {"clicks": 0, "human_clicks": 0, "unique_clicks": 0, "qr_scans": 0,
+             "unique_visitors": 0},
+        )  # fmt: skip
         currencies = sorted(cur for ch, cur in credits if ch == channel) or [default_currency]
         for currency in currencies:
             k = credits.get((channel, currency), {"ppm": 0, "revenue_minor": 0, "converted": 0})
@@ -192,6 +202,8 @@ def raw_rows(db, model: str, period: Period | None = None, campaign: str | None 
                     "currency": currency,
                     "clicks": c["clicks"],
                     "human_clicks": c["human_clicks"],
+                    "unique_clicks": c["unique_clicks"],
+                    "qr_scans": c["qr_scans"],
                     "unique_visitors": c["unique_visitors"],
                     # whole conversions stay integers; shares show six places
                     "conversions": ppm // 10**6 if ppm % 10**6 == 0 else round(ppm / 10**6, 6),
@@ -212,7 +224,12 @@ def random_log(db, rng: random.Random, n_clicks: int, orders: list, start=START,
     for _ in range(n_clicks):
         at = start + timedelta(seconds=rng.randrange(days * 86400))
         bot = rng.random() < 0.12
-        click(db, rng.randint(1, len(CHANNELS)), f"v{rng.randrange(60):03d}", at, bot=bot)
+        link, visitor = rng.randint(1, len(CHANNELS)), f"v{rng.randrange(60):03d}"
+        source = "qr" if rng.random() < 0.2 else None
+        click(db, link, visitor if rng.random() < 0.95 else None, at, bot=bot, source=source)
+        if rng.random() < 0.25:  # the same visitor again a little later: same hour or the next
+            again = at + timedelta(minutes=rng.randrange(90))
+            click(db, link, visitor, again, bot=rng.random() < 0.12)
     for _ in range(n_clicks // 8):
         at = start + timedelta(seconds=rng.randrange(days * 86400))
         order = f"o{rng.getrandbits(48):x}"
@@ -320,13 +337,15 @@ def channel_sums(db) -> tuple[dict, dict]:
     channel, straight from link_day and credit_day."""
     clicks, credits = {}, {}
     for r in db.query(
-        "SELECT d.day, l.channel, d.clicks, d.human_clicks, d.visitors FROM link_day d"
-        " JOIN links l ON l.id = d.link_id"
+        "SELECT d.day, l.channel, d.clicks, d.human_clicks, d.visitors, d.unique_clicks,"
+        " d.qr_scans FROM link_day d JOIN links l ON l.id = d.link_id"
     ):
-        c = clicks.setdefault((r["day"], r["channel"]), [0, 0, set()])
+        c = clicks.setdefault((r["day"], r["channel"]), [0, 0, set(), 0, 0])
         c[0] += r["clicks"]
         c[1] += r["human_clicks"]
         c[2] |= set(aggregates.bitmap(r["visitors"]))
+        c[3] += r["unique_clicks"]
+        c[4] += r["qr_scans"]
     for r in db.query(
         "SELECT c.day, coalesce(l.channel, '(direct)') AS channel, c.model, c.goal, c.currency,"
         " c.verified, c.conversions_ppm, c.revenue_minor, c.converters FROM credit_day c"
@@ -346,6 +365,8 @@ def rollups(db) -> tuple[dict, dict]:
             r["clicks"],
             r["human_clicks"],
             set(aggregates.bitmap(r["visitors"])),
+            r["unique_clicks"],
+            r["qr_scans"],
         ]
         for r in db.query("SELECT * FROM channel_day")
     }
@@ -363,12 +384,14 @@ def rollups(db) -> tuple[dict, dict]:
 def months_of(days: dict, width: int) -> dict:
     """Day rollup rows summed into their months."""
     months = {}
-    for key, (a, b, visitors) in days.items():
+    for key, (a, b, visitors, *more) in days.items():
         month_key = (key[0][:7], *key[1:width])
-        m = months.setdefault(month_key, [0, 0, set()])
+        m = months.setdefault(month_key, [0, 0, set(), *[0] * len(more)])
         m[0] += a
         m[1] += b
         m[2] |= visitors
+        for i, value in enumerate(more, start=3):
+            m[i] += value
     return months
 
 
@@ -378,6 +401,8 @@ def month_rollups(db) -> tuple[dict, dict]:
             r["clicks"],
             r["human_clicks"],
             set(aggregates.bitmap(r["visitors"])),
+            r["unique_clicks"],
+            r["qr_scans"],
         ]
         for r in db.query("SELECT * FROM channel_month")
     }
@@ -396,11 +421,13 @@ def totals_of(clicks: dict, credits: dict) -> tuple[dict, dict]:
     """All-time rows per channel (visitors counted), and per model, channel,
     goal or every goal ('*'), currency, and source or both (-1)."""
     click_totals = {}
-    for (_, channel), (n, human, visitors) in clicks.items():
-        t = click_totals.setdefault(channel, [0, 0, set()])
+    for (_, channel), (n, human, visitors, unique, scans) in clicks.items():
+        t = click_totals.setdefault(channel, [0, 0, set(), 0, 0])
         t[0] += n
         t[1] += human
         t[2] |= visitors
+        t[3] += unique
+        t[4] += scans
     credit_totals = {}
     for (_, channel, model, goal, currency, verified), (ppm, revenue, who) in credits.items():
         for g in (goal, "*"):
@@ -410,14 +437,20 @@ def totals_of(clicks: dict, credits: dict) -> tuple[dict, dict]:
                 t[1] += revenue
                 t[2] |= who
     return (
-        {k: [a, b, len(c)] for k, (a, b, c) in click_totals.items()},
+        {k: [a, b, len(c), d, e] for k, (a, b, c, d, e) in click_totals.items()},
         {k: [a, b, len(c)] for k, (a, b, c) in credit_totals.items()},
     )
 
 
 def stored_totals(db) -> tuple[dict, dict]:
     clicks = {
-        r["channel"]: [r["clicks"], r["human_clicks"], r["visitor_count"]]
+        r["channel"]: [
+            r["clicks"],
+            r["human_clicks"],
+            r["visitor_count"],
+            r["unique_clicks"],
+            r["qr_scans"],
+        ]
         for r in db.query("SELECT * FROM channel_total")
     }
     credits = {
@@ -531,3 +564,31 @@ def test_growth_from_the_channel_rollups_equals_growth_from_the_link_rows(store,
                     by_channel = analytics._growth_by_channel(store, q, periods, index)
                     clicks, credits = by_link
                     assert by_channel == (clicks, credits), (size, start, filters, model)
+
+
+def test_unique_clicks_and_qr_scans_hand_worked(store, monkeypatch):
+    monkeypatch.setattr(aggregates, "BATCH", 2)  # repeats fall in later batches
+    nine = START + timedelta(hours=9)
+    click(store, 1, "ann", nine)  # ann, link 1, 09h: unique (1)
+    click(store, 1, "ann", nine + timedelta(minutes=20))  # same hour: not unique
+    click(store, 1, "ann", nine + timedelta(minutes=59))  # still 09h: not unique
+    click(store, 1, "ann", nine + timedelta(minutes=61))  # 10h: unique (2)
+    click(store, 2, "ann", nine + timedelta(minutes=5))  # another twitter link: unique (3)
+    click(store, 1, "bob", nine + timedelta(minutes=1), source="qr")  # bob, a scan: unique (4)
+    click(store, 1, "bob", nine + timedelta(minutes=2), source="qr")  # scanned again: not unique
+    click(store, 1, None, nine)  # an opted-out person: each counts (5)
+    click(store, 1, None, nine + timedelta(minutes=1))  # (6)
+    click(store, 1, None, nine, bot=True, source="qr")  # a bot: no click a person made
+    [row] = [r for r in channel_rows(store) if r["channel"] == "twitter"]
+    # 10 clicks, 9 human; unique 6 as counted above; 2 human scans (bob)
+    assert (row["clicks"], row["human_clicks"], row["unique_clicks"], row["qr_scans"]) == (
+        10,
+        9,
+        6,
+        2,
+    )
+    assert row["unique_visitors"] == 2  # ann and bob
+    # ann comes back in her 09h after everything above was folded: still not unique
+    click(store, 1, "ann", nine + timedelta(minutes=30))
+    [row] = [r for r in channel_rows(store) if r["channel"] == "twitter"]
+    assert (row["human_clicks"], row["unique_clicks"]) == (10, 6)

@@ -187,74 +187,75 @@ def rows(*table):
     return [dict(zip(CHANNEL_COLUMNS, values, strict=True)) for values in table]
 
 
-# channel, currency, clicks, human_clicks, unique_visitors, conversions,
-# converted_visitors, conversion_rate, revenue
+# channel, currency, clicks, human_clicks, unique_clicks, qr_scans, unique_visitors,
+# conversions, converted_visitors, conversion_rate, revenue
 ALL_TIME = rows(
     # facebook: F's human click, the bot click with C's id; no conversion, so
     # one row in DEFAULT_CURRENCY; 0 converted of 1 visitor
-    ("facebook", "USD", 2, 1, 1, 0, 0, 0 / 1, "0.00"),
+    ("facebook", "USD", 2, 1, 1, 0, 1, 0, 0, 0 / 1, "0.00"),
     # linkedin: A's click + LinkedInBot today; A's O-1 (49.90)
-    ("linkedin", "EUR", 2, 1, 1, 1, 1, 1 / 1, "49.90"),
+    ("linkedin", "EUR", 2, 1, 1, 0, 1, 1, 1, 1 / 1, "49.90"),
     # newsletter: C, D in March, H2 today; only C's lead (25.00 default);
     # D's purchase is outside the window; 1 of 3 visitors converted
-    ("newsletter", "EUR", 3, 3, 3, 1, 1, round(1 / 3, 6), "25.00"),
+    ("newsletter", "EUR", 3, 3, 3, 0, 3, 1, 1, round(1 / 3, 6), "25.00"),
     # twitter: A 03-01, B twice, the bot, A on summer 03-10, H1 today = 6
-    # clicks, 5 human, visitors {A, B, H1}; EUR: O-2 (A) 10.05 + O-3 (B) 19.99
+    # clicks, 5 human, 4 unique (B's two 08h clicks are one), no QR scans,
+    # visitors {A, B, H1}; EUR: O-2 (A) 10.05 + O-3 (B) 19.99
     # + H-1 (H1) 30.00 + H-2 (H1) 20.01 = 80.05 from 4 conversions, 3 visitors
-    ("twitter", "EUR", 6, 5, 3, 4, 3, 3 / 3, "80.05"),
+    ("twitter", "EUR", 6, 5, 4, 0, 3, 4, 3, 3 / 3, "80.05"),
     # ... and B's USD order O-4: 1 conversion, 1 of 3 visitors
-    ("twitter", "USD", 6, 5, 3, 1, 1, round(1 / 3, 6), "12.34"),
+    ("twitter", "USD", 6, 5, 4, 0, 3, 1, 1, round(1 / 3, 6), "12.34"),
     # (direct): D's O-5 7.77 (out of window) + E's O-6 5.00 = 12.77; no clicks
-    ("(direct)", "EUR", 0, 0, 0, 2, 2, None, "12.77"),
+    ("(direct)", "EUR", 0, 0, 0, 0, 0, 2, 2, None, "12.77"),
 )
 
 MARCH = rows(
-    ("facebook", "USD", 2, 1, 1, 0, 0, 0 / 1, "0.00"),
-    ("linkedin", "EUR", 1, 1, 1, 1, 1, 1 / 1, "49.90"),
-    ("newsletter", "EUR", 2, 2, 2, 1, 1, 1 / 2, "25.00"),  # C and D clicked; C converted
-    # A, B twice, the bot, A again: 5 clicks, 4 human, {A, B}; O-2 + O-3 = 30.04
-    ("twitter", "EUR", 5, 4, 2, 2, 2, 2 / 2, "30.04"),
-    ("twitter", "USD", 5, 4, 2, 1, 1, 1 / 2, "12.34"),
-    ("(direct)", "EUR", 0, 0, 0, 1, 1, None, "5.00"),  # E's only: D's is in April
+    ("facebook", "USD", 2, 1, 1, 0, 1, 0, 0, 0 / 1, "0.00"),
+    ("linkedin", "EUR", 1, 1, 1, 0, 1, 1, 1, 1 / 1, "49.90"),
+    ("newsletter", "EUR", 2, 2, 2, 0, 2, 1, 1, 1 / 2, "25.00"),  # C and D clicked; C converted
+    # A, B twice, the bot, A again: 5 clicks, 4 human, 3 unique, {A, B}; O-2 + O-3 = 30.04
+    ("twitter", "EUR", 5, 4, 3, 0, 2, 2, 2, 2 / 2, "30.04"),
+    ("twitter", "USD", 5, 4, 3, 0, 2, 1, 1, 1 / 2, "12.34"),
+    ("(direct)", "EUR", 0, 0, 0, 0, 0, 1, 1, None, "5.00"),  # E's only: D's is in April
 )
 
-APRIL = rows(("(direct)", "EUR", 0, 0, 0, 1, 1, None, "7.77"))
+APRIL = rows(("(direct)", "EUR", 0, 0, 0, 0, 0, 1, 1, None, "7.77"))
 
 # 03-05 and 03-06: A's linkedin click and the facebook bot click; C's lead
 # (newsletter, whose click was on 03-04) and A's O-1 (linkedin)
 MARCH_5_TO_6 = rows(
-    ("facebook", "USD", 1, 0, 0, 0, 0, None, "0.00"),
-    ("linkedin", "EUR", 1, 1, 1, 1, 1, 1 / 1, "49.90"),
-    ("newsletter", "EUR", 0, 0, 0, 1, 1, None, "25.00"),
+    ("facebook", "USD", 1, 0, 0, 0, 0, 0, 0, None, "0.00"),
+    ("linkedin", "EUR", 1, 1, 1, 0, 1, 1, 1, 1 / 1, "49.90"),
+    ("newsletter", "EUR", 0, 0, 0, 0, 0, 1, 1, None, "25.00"),
 )
 
 TODAY = rows(
-    ("linkedin", "USD", 1, 0, 0, 0, 0, None, "0.00"),  # the bot only
-    ("newsletter", "USD", 1, 1, 1, 0, 0, 0 / 1, "0.00"),  # H2
-    ("twitter", "EUR", 1, 1, 1, 2, 1, 1 / 1, "50.01"),  # H1: H-1 30.00 + H-2 20.01
+    ("linkedin", "USD", 1, 0, 0, 0, 0, 0, 0, None, "0.00"),  # the bot only
+    ("newsletter", "USD", 1, 1, 1, 0, 1, 0, 0, 0 / 1, "0.00"),  # H2
+    ("twitter", "EUR", 1, 1, 1, 0, 1, 2, 1, 1 / 1, "50.01"),  # H1: H-1 30.00 + H-2 20.01
 )
 
 HEADER = (
-    "channel,currency,clicks,human_clicks,unique_visitors,conversions,"
+    "channel,currency,clicks,human_clicks,unique_clicks,qr_scans,unique_visitors,conversions,"
     "converted_visitors,conversion_rate,revenue"
 )
 ALL_TIME_CSV = [
     HEADER,
-    "facebook,USD,2,1,1,0,0,0.0,0.00",
-    "linkedin,EUR,2,1,1,1,1,1.0,49.90",
-    "newsletter,EUR,3,3,3,1,1,0.333333,25.00",
-    "twitter,EUR,6,5,3,4,3,1.0,80.05",
-    "twitter,USD,6,5,3,1,1,0.333333,12.34",
-    "(direct),EUR,0,0,0,2,2,,12.77",
+    "facebook,USD,2,1,1,0,1,0,0,0.0,0.00",
+    "linkedin,EUR,2,1,1,0,1,1,1,1.0,49.90",
+    "newsletter,EUR,3,3,3,0,3,1,1,0.333333,25.00",
+    "twitter,EUR,6,5,4,0,3,4,3,1.0,80.05",
+    "twitter,USD,6,5,4,0,3,1,1,0.333333,12.34",
+    "(direct),EUR,0,0,0,0,0,2,2,,12.77",
 ]
 MARCH_CSV = [
     HEADER,
-    "facebook,USD,2,1,1,0,0,0.0,0.00",
-    "linkedin,EUR,1,1,1,1,1,1.0,49.90",
-    "newsletter,EUR,2,2,2,1,1,0.5,25.00",
-    "twitter,EUR,5,4,2,2,2,1.0,30.04",
-    "twitter,USD,5,4,2,1,1,0.5,12.34",
-    "(direct),EUR,0,0,0,1,1,,5.00",
+    "facebook,USD,2,1,1,0,1,0,0,0.0,0.00",
+    "linkedin,EUR,1,1,1,0,1,1,1,1.0,49.90",
+    "newsletter,EUR,2,2,2,0,2,1,1,0.5,25.00",
+    "twitter,EUR,5,4,3,0,2,2,2,1.0,30.04",
+    "twitter,USD,5,4,3,0,2,1,1,0.5,12.34",
+    "(direct),EUR,0,0,0,0,0,1,1,,5.00",
 ]
 
 
@@ -342,7 +343,7 @@ def test_channel_and_campaign_filters(shop):
     assert twitter == [r for r in ALL_TIME if r["channel"] == "twitter"]
     # summer campaign: A's 03-10 click and O-2 (10.05) only
     summer = shop.report(campaign="summer").get_json()["rows"]
-    assert summer == rows(("twitter", "EUR", 1, 1, 1, 1, 1, 1.0, "10.05"))
+    assert summer == rows(("twitter", "EUR", 1, 1, 1, 0, 1, 1, 1, 1.0, "10.05"))
 
 
 def test_other_models_share_revenue_but_keep_the_total(shop):
