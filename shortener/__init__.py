@@ -21,13 +21,14 @@ def create_app(test_config=None):
     app.json.sort_keys = False  # keep report columns in their documented order
     settings.check(app.config)
 
-    from . import advocates_api, advocates_cli, api, cli, db, errors, guards, openapi, redirect
+    from . import advocates_api, advocates_cli, api, cli, db, errors, guards, openapi, qr, redirect
 
     guards.init_app(app)  # before any route is added
     db.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(qr.bp)
     app.register_blueprint(openapi.bp)
     advocates_api.init_app(app)  # issue 7: advocates and personal links
     advocates_cli.init_app(app)

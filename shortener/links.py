@@ -36,12 +36,17 @@ TEXT_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # and lone surrogate
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TAG_FIELDS = ("medium", "content", "term")
 PREVIEW_FIELDS = ("title", "description", "image")
+# link features (A/B and device destinations, expired_url, max_clicks): shortener.linkoptions
+FEATURE_FIELDS = {"destinations", "ios_url", "android_url", "desktop_url", "expired_url",
+                  "max_clicks"}  # fmt: skip
 CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS,
-                 *PREVIEW_FIELDS}  # fmt: skip
-PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_FIELDS}
+                 *PREVIEW_FIELDS, *FEATURE_FIELDS}  # fmt: skip
+PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_FIELDS,
+                *FEATURE_FIELDS}  # fmt: skip
 COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
-    "disabled, expires_at, created_at, updated_at, title, description, image"
+    "disabled, expires_at, created_at, updated_at, title, description, image, "
+    "destinations, ios_url, android_url, desktop_url, expired_url, max_clicks, expired_hits"
 )
 MAX_TITLE = 200
 MAX_DESCRIPTION = 500
@@ -246,7 +251,9 @@ def as_dict(row: dict, base_url: str) -> dict:
     link["tags"] = json.loads(link["tags"])
     link["disabled"] = bool(link["disabled"])
     link["short_url"] = f"{base_url.rstrip('/')}/{link['code']}"
-    return link
+    from .linkoptions import as_json
+
+    return as_json(link)
 
 
 def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None) -> dict:
@@ -263,6 +270,7 @@ def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None)
         "tags": json.dumps(check_tags(fields.get("tags"))),
         "expires_at": check_expiry(fields.get("expires_at"), now),
         **{f: check(fields.get(f)) for f, check in preview_checks().items()},
+        **_features(fields, own_hosts, blocked_hosts, only_given=False),
         "created_at": to_db(now),
         "updated_at": to_db(now),
     }
@@ -367,7 +375,14 @@ def changes_for(fields, own_hosts=(), blocked_hosts=()) -> dict:
         **{f: (lambda v, f=f: check_text(v, f)) for f in TAG_FIELDS},
         **preview_checks(),
     }
-    return {name: checks[name](value) for name, value in fields.items()}
+    changes = {name: checks[name](value) for name, value in fields.items() if name in checks}
+    return {**changes, **_features(fields, own_hosts, blocked_hosts, only_given=True)}
+
+
+def _features(fields, own_hosts, blocked_hosts, only_given: bool) -> dict:
+    from .linkoptions import feature_columns  # it builds on this module's checks
+
+    return feature_columns(fields, own_hosts, blocked_hosts, only_given)
 
 
 def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=()):

@@ -53,7 +53,33 @@ LINK_FIELDS = {
     "title": NULLABLE_TEXT,
     "description": {"type": ["string", "null"], "maxLength": 500},
     "image": {"type": ["string", "null"], "maxLength": 2048, "description": "http(s) URL"},
+    "destinations": {
+        "type": "array",
+        "maxItems": 10,
+        "description": "A/B destinations: [] or 2-10 variants, each visitor kept on one",
+        "items": {
+            "type": "object",
+            "properties": {
+                "url": {"type": "string", "maxLength": 2048},
+                "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"},
+            },
+            "required": ["url"],
+            "additionalProperties": False,
+        },
+    },
+    **{
+        f: {"type": ["string", "null"], "maxLength": 2048, "description": d}
+        for f, d in (
+            ("ios_url", "destination for iPhones and iPads"),
+            ("android_url", "destination for Android devices"),
+            ("desktop_url", "destination for desktop computers"),
+            ("expired_url", "where visitors go after expiry or max_clicks (none: 410)"),
+        )
+    },
+    "max_clicks": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**12},
 }
+FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks")
 ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
                           {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
 MONEY = {"oneOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
@@ -123,6 +149,7 @@ OPERATIONS = {
                 "title",
                 "description",
                 "image",
+                *FEATURES,
             ),
             required=("url", "channel", "campaign"),
         ),  # fmt: skip
@@ -154,6 +181,7 @@ OPERATIONS = {
                 "title",
                 "description",
                 "image",
+                *FEATURES,
             )
         ),
     },  # fmt: skip
@@ -207,6 +235,23 @@ OPERATIONS = {
         ),
     },
     ("/api/advocates/{key}", "delete"): {"summary": "Deactivate an advocate (data is kept)"},
+    ("/api/links/{code}/qr", "get"): {
+        "summary": "A QR code of the link's scan URL (short URL + ?qr=1), SVG or PNG",
+        "parameters": [
+            query("format", {"type": "string", "enum": ["svg", "png"]}),
+            query("size", {"type": "integer", "minimum": 64, "maximum": 4096}, "width in pixels"),
+        ],
+    },
+    ("/api/links/{code}/ab", "get"): {
+        "summary": "The A/B test of a link: per variant visitors, conversions, significance",
+        "parameters": [query("format", {"type": "string", "enum": ["json", "csv"]})],
+    },
+    ("/api/links/{code}/ab/end", "post"): {
+        "summary": "End the A/B test keeping one variant as the link's url",
+        "requestBody": body(
+            {"variant": {"type": "string", "maxLength": 32}}, required=("variant",)
+        ),
+    },
     ("/api/reports/channels", "get"): {
         "summary": "Per-channel clicks, visitors, conversions and revenue",
         "parameters": [

@@ -11,21 +11,18 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import cookie, previews, ratelimit
+from . import cookie, previews, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
-from .clock import to_db, utcnow
+from .clock import utcnow
 from .db import get_db, is_ready
 from .links import normalise_destination
 
 bp = Blueprint("redirect", __name__)
 
-LINK_LOOKUP = (
-    "SELECT id, url, channel, campaign, medium, content, term, disabled, expires_at"
-    " FROM links WHERE code = ?"
-)
 LINK_COLUMNS = ("id", "url", "channel", "campaign", "medium", "content", "term", "disabled",
-                "expires_at")  # fmt: skip
+                "expires_at", *targeting.LINK_FEATURE_COLUMNS)  # fmt: skip
+LINK_LOOKUP = f"SELECT {', '.join(LINK_COLUMNS)} FROM links WHERE code = ?"
 
 
 def _hostname(netloc: str) -> str:
@@ -159,27 +156,70 @@ def follow(code: str):
     if link is None:
         limiter.miss(address)
         return unavailable(404)
-    if link["disabled"] or (link["expires_at"] and link["expires_at"] <= to_db(now)):
+    if link["disabled"]:
         return unavailable(410)
     config = current_app.config
+    user_agent = request.headers.get("User-Agent", "")
+    agent = classify(user_agent[:512])
+    is_bot = agent.is_bot or is_prefetch(request.headers)
+    private = opted_out()
+    head = request.method == "HEAD"  # link checkers, not people: not a click
+    visitor_id = None
+    if not (head or is_bot or private):
+        visitor_id = cookie.read_visitor() or cookie.new_visitor_id()
+    limited = link["max_clicks"] is not None
+    so_far = targeting.human_clicks_so_far(db, link["id"]) if limited else None
+    target, variant, outcome = targeting.choose_destination(link, agent, visitor_id, now, so_far)
+    if outcome == targeting.EXPIRED:
+        return _expired(db, link, target, count=not (head or is_bot))
     try:
         url = _checked_destination(
-            link["url"], tuple(own_hosts()), tuple(config["BLOCKED_DESTINATION_HOSTS"])
+            target, tuple(own_hosts()), tuple(config["BLOCKED_DESTINATION_HOSTS"])
         )
     except ValueError as e:
         current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
     utm = utm_parameters(link, config["SOCIAL_CHANNELS"])
-    if request.method == "HEAD":  # link checkers, not people: not a click
+    if head:
         return _redirect(build_destination(url, utm, None))
     preview = previews.crawler_response(db, link["id"], now)
     if preview is not None:
         return preview
-    click_id, visitor_id = record_follow(db, link["id"], now)
+    click_id = record_click(
+        db,
+        link_id=link["id"],
+        visitor_id=visitor_id,
+        now=now,
+        agent=agent,
+        is_bot=is_bot,
+        user_agent="" if private else user_agent,
+        referrer=request.headers.get("Referer"),
+        ip=None if private else client_ip(),
+        source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
+        variant=variant,
+    )
     response = _redirect(build_destination(url, utm, click_id))
     if visitor_id:
         cookie.set_visitor_cookie(response, visitor_id)
     return response
+
+
+def _expired(db, link: dict, target: str | None, count: bool):
+    """Past its expiry or click limit: the expired_url as it stands (no UTM
+    tags, no click id, no cookie: not a campaign click) or 410; a person's
+    follow is counted only in the link's expired_hits."""
+    if count:
+        targeting.record_expired_hit(db, link["id"])
+    if target is None:
+        return unavailable(410)
+    config = current_app.config
+    try:
+        url = _checked_destination(
+            target, tuple(own_hosts()), tuple(config["BLOCKED_DESTINATION_HOSTS"])
+        )
+    except ValueError:
+        return unavailable(410)
+    return _redirect(url)
 
 
 def opted_out() -> bool:
@@ -190,29 +230,6 @@ def opted_out() -> bool:
     if request.headers.get("Sec-GPC", "").strip() == "1":
         return True
     return bool(current_app.config["RESPECT_DNT"]) and request.headers.get("DNT", "").strip() == "1"
-
-
-def record_follow(db, link_id: int, now) -> tuple[str, str | None]:
-    """Store the click; returns its id and the visitor (None for bots and
-    prefetches, which get no cookie and never count as visitors, and for
-    people who opted out of tracking)."""
-    user_agent = request.headers.get("User-Agent", "")
-    agent = classify(user_agent[:512])
-    is_bot = agent.is_bot or is_prefetch(request.headers)
-    private = opted_out()
-    visitor_id = None if is_bot or private else (cookie.read_visitor() or cookie.new_visitor_id())
-    click_id = record_click(
-        db,
-        link_id=link_id,
-        visitor_id=visitor_id,
-        now=now,
-        agent=agent,
-        is_bot=is_bot,
-        user_agent="" if private else user_agent,
-        referrer=request.headers.get("Referer"),
-        ip=None if private else client_ip(),
-    )
-    return click_id, visitor_id
 
 
 @lru_cache(maxsize=8192)
