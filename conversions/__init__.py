@@ -6,11 +6,12 @@ other way round.
 
 
 def init_app(app):
-    from . import aggregates, cli, pixel, privacy, views, webhook
+    from . import abtest, aggregates, cli, pixel, privacy, views, webhook
 
     # for shortener's link list sorted by clicks (it may not import us)
     app.extensions["clicktrail.refresh_aggregates"] = aggregates.refresh
 
+    app.register_blueprint(abtest.bp)  # issue 6: A/B destinations
     app.register_blueprint(pixel.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(views.bp)

@@ -156,3 +156,63 @@ def viral_coefficient(
     if invitations == 0 or invited_visitors == 0:
         return 0.0
     return per_converted * (invited_converted / invited_visitors)
+
+
+# -- A/B tests -----------------------------------------------------------------
+
+Z80 = 0.8416212335729143  # one-sided 80 % power: the 0.80 quantile of the normal distribution
+MIN_COUNT = 5  # successes and failures per group the normal approximation needs
+
+
+def two_proportion_z_test(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float] | None:
+    """(z, two-sided p-value) of the pooled two-proportion z-test of
+    x2/n2 against x1/n1; None when a group is empty or nothing varies (no
+    conversions at all, or all converted: the test has no information)."""
+    if n1 <= 0 or n2 <= 0:
+        return None
+    pooled = (x1 + x2) / (n1 + n2)
+    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
+    if variance <= 0:
+        return None
+    z = (x2 / n2 - x1 / n1) / math.sqrt(variance)
+    return z, math.erfc(abs(z) / math.sqrt(2))
+
+
+def sample_size_per_group(p1: float, p2: float, z_alpha: float = Z95, z_power: float = Z80):
+    """Visitors each variant needs for a two-sided test at 5 % to detect the
+    difference between rates p1 and p2 with 80 % power (the usual normal
+    approximation, rounded up); None when the rates are equal (no
+    difference to detect, whatever the sample)."""
+    if p1 == p2:
+        return None
+    mean = (p1 + p2) / 2
+    a = z_alpha * math.sqrt(2 * mean * (1 - mean))
+    b = z_power * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))
+    return math.ceil((a + b) ** 2 / (p1 - p2) ** 2)
+
+
+def ab_comparison(x1: int, n1: int, x2: int, n2: int) -> dict | None:
+    """A variant (x2 of n2 converted) against the control (x1 of n1): the
+    difference of rates with Newcombe's 95 % interval, the z-test's p-value,
+    and a verdict. "significant" needs p < 0.05 and at least MIN_COUNT
+    conversions and non-conversions in each group (below that the normal
+    approximation is not to be trusted); otherwise "not yet", with the
+    visitors per variant needed to detect the difference seen so far."""
+    interval = newcombe_difference(x2, n2, x1, n1)
+    if interval is None:
+        return None
+    difference, low, high = interval
+    test = two_proportion_z_test(x1, n1, x2, n2)
+    z, p_value = test if test else (None, None)
+    enough = all(MIN_COUNT <= x and MIN_COUNT <= n - x for x, n in ((x1, n1), (x2, n2)))
+    significant = bool(test) and enough and p_value < 0.05
+    needed = None if significant else sample_size_per_group(x1 / n1, x2 / n2)
+    return {
+        "difference": difference,
+        "low": low,
+        "high": high,
+        "z": z,
+        "p_value": p_value,
+        "verdict": "significant" if significant else "not yet",
+        "needed_per_variant": needed,
+    }

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from conversions import stats
 from conversions.stats import (
     Z95,
     days_between,
@@ -123,3 +124,53 @@ def test_censored_customers_are_not_counted_as_churned():
     # Kaplan-Meier: t=10: 4 at risk -> 3/4; t=40: 1 at risk -> 0: median 40
     observations = [(10, True), (20, False), (30, False), (40, True)]
     assert km_median(observations) == (40, None)
+
+
+# -- A/B tests -----------------------------------------------------------------
+
+
+def test_two_proportion_z_test_hand_worked():
+    # 200 of 1000 against 250 of 1000: pooled p = 450 / 2000 = 0.225;
+    # se = sqrt(0.225 * 0.775 * (1/1000 + 1/1000)) = sqrt(0.00034875) = 0.0186748;
+    # z = (0.25 - 0.20) / 0.0186748 = 2.67740; p = erfc(2.67740 / sqrt 2) = 0.00742
+    z, p = stats.two_proportion_z_test(200, 1000, 250, 1000)
+    assert z == pytest.approx(2.67740, abs=1e-5)
+    assert p == pytest.approx(0.00742, abs=1e-5)
+    assert stats.two_proportion_z_test(0, 10, 0, 10) is None  # nobody converted: no information
+    assert stats.two_proportion_z_test(1, 0, 1, 10) is None
+
+
+def test_sample_size_per_group_hand_worked():
+    # 10 % vs 12 %: mean 0.11; a = 1.959964 * sqrt(2 * 0.11 * 0.89) = 0.867270;
+    # b = 0.841621 * sqrt(0.09 + 0.1056) = 0.372221; (a + b)^2 / 0.02^2
+    # = 1.239491^2 / 0.0004 = 3840.8 -> 3841 visitors per variant
+    assert stats.sample_size_per_group(0.10, 0.12) == 3841
+    assert stats.sample_size_per_group(0.12, 0.10) == 3841
+    assert stats.sample_size_per_group(0.3, 0.3) is None
+
+
+def test_ab_comparison_significant_with_its_interval():
+    result = stats.ab_comparison(200, 1000, 250, 1000)
+    # Wilson 95 %: 250/1000 -> [0.224153, 0.277760], 200/1000 -> [0.176377, 0.225919];
+    # Newcombe: 0.05 - sqrt(0.025847^2 + 0.025919^2) = 0.013394,
+    #           0.05 + sqrt(0.027760^2 + 0.023623^2) = 0.086451
+    assert result["difference"] == pytest.approx(0.05)
+    assert result["low"] == pytest.approx(0.013394, abs=2e-6)
+    assert result["high"] == pytest.approx(0.086451, abs=2e-6)
+    assert result["verdict"] == "significant"
+    assert result["needed_per_variant"] is None
+
+
+def test_ab_comparison_not_yet_with_the_sample_needed():
+    # 1 of 4 against 2 of 5: pooled 3/9; se = sqrt(1/3 * 2/3 * (1/4 + 1/5)) = sqrt(0.1);
+    # z = 0.15 / 0.316228 = 0.474342 -> p = 0.635256: far from significant.
+    # Needed for 25 % vs 40 %: mean 0.325; a = 1.959964 * sqrt(0.43875) = 1.298246;
+    # b = 0.841621 * sqrt(0.1875 + 0.24) = 0.550282; (1.848528)^2 / 0.15^2 = 151.87 -> 152
+    result = stats.ab_comparison(1, 4, 2, 5)
+    assert result["p_value"] == pytest.approx(0.635256, abs=1e-6)
+    assert (result["verdict"], result["needed_per_variant"]) == ("not yet", 152)
+    # p < 0.05 but only 3 conversions in the control: too few to trust the test
+    small = stats.ab_comparison(3, 100, 30, 100)
+    assert small["p_value"] < 0.05
+    assert small["verdict"] == "not yet"
+    assert stats.ab_comparison(0, 0, 1, 5) is None
