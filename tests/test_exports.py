@@ -27,6 +27,7 @@ def seed(app, client):
         ids[name] = record_click(
             db, link_id=link_id, visitor_id=f"v-{name}", now=moment, agent=agent,
             is_bot=agent.is_bot, user_agent="=HYPERLINK(\"x\")", ip="203.0.113.9",
+            source="qr" if name == "late" else None, variant="B" if name == "first" else None,
         )  # fmt: skip
     db.close()
     return spring, autumn, ids
@@ -52,6 +53,7 @@ def test_export_streams_every_click_with_its_link(app, client):
     assert [r["is_bot"] for r in got] == ["false", "false", "true"]
     assert got[1]["ts"] == "2026-03-02T23:59:59.999999Z"
     assert got[0]["ip_prefix"] == "203.0.113.0/24"
+    assert [(r["source"], r["variant"]) for r in got] == [("", "B"), ("qr", ""), ("", "")]
     # a user agent is visitor-controlled text: a spreadsheet must not run it
     assert got[0]["user_agent"] == '\'=HYPERLINK("x")'
 
