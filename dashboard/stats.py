@@ -33,12 +33,14 @@ def _link_clause(filters: Filters, link_ids) -> tuple[str, list]:
 
 
 def click_rows(db: Database, period: Period, filters: Filters, by: str, link_ids=None):
-    """(key, day, clicks, human_clicks, visitors bitmap) per link and day."""
+    """(key, day, clicks, human_clicks, visitors bitmap, unique_clicks,
+    qr_scans) per link and day."""
     day_sql, day_params = period.where("d.day")
     link_sql, link_params = _link_clause(filters, link_ids)
     return db.query(
-        f"SELECT {GROUPS[by]} AS key, d.day, d.clicks, d.human_clicks, d.visitors"
-        f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}",
+        f"SELECT {GROUPS[by]} AS key, d.day, d.clicks, d.human_clicks, d.visitors,"
+        " d.unique_clicks, d.qr_scans FROM link_day d JOIN links l ON l.id = d.link_id"
+        f" WHERE {day_sql} AND {link_sql}",
         [*day_params, *link_params],
     )
 
@@ -72,11 +74,12 @@ def breakdown_rows(
     """Rows like `channel_rows`, grouped by channel or campaign: one per key
     and currency of its revenue (click columns repeat on each currency row)."""
     refresh(db)
-    clicks = defaultdict(lambda: {"clicks": 0, "human_clicks": 0, "blobs": []})
+    counts = ("clicks", "human_clicks", "unique_clicks", "qr_scans")
+    clicks = defaultdict(lambda: {**dict.fromkeys(counts, 0), "blobs": []})
     for r in click_rows(db, period, filters, by):
         c = clicks[r["key"]]
-        c["clicks"] += r["clicks"]
-        c["human_clicks"] += r["human_clicks"]
+        for count in counts:
+            c[count] += r[count]
         c["blobs"].append(r["visitors"])
     credits = defaultdict(lambda: {"ppm": 0, "revenue_minor": 0, "blobs": []})
     for r in credit_rows(db, period, filters, model, by):
@@ -101,6 +104,8 @@ def breakdown_rows(
                     "currency": currency,
                     "clicks": c["clicks"] if c else 0,
                     "human_clicks": c["human_clicks"] if c else 0,
+                    "unique_clicks": c["unique_clicks"] if c else 0,
+                    "qr_scans": c["qr_scans"] if c else 0,
                     "unique_visitors": visitors,
                     "conversions": conversions_number(credit["ppm"] if credit else 0),
                     "converted_visitors": converted,

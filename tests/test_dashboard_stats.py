@@ -77,12 +77,15 @@ def test_channel_breakdown_is_the_reports_channel_rows(data):
 def test_campaign_breakdown_within_a_channel(data):
     db, _ = data
     rows = stats.breakdown_rows(db, Period(), "last_touch", "campaign", Filters(channel="twitter"))
-    # autumn: v3's 2 clicks and 30.00 EUR; spring: tw-spring's numbers above
+    # autumn: v3's 2 clicks (08:00 and 08:30: one unique click) and 30.00 EUR;
+    # spring: tw-spring's numbers above (v1 and v2: two unique clicks)
     assert rows == [
         {"campaign": "autumn", "currency": "EUR", "clicks": 2, "human_clicks": 2,
+         "unique_clicks": 1, "qr_scans": 0,
          "unique_visitors": 1, "conversions": 1, "converted_visitors": 1,
          "conversion_rate": 1.0, "revenue": "30.00"},
         {"campaign": "spring", "currency": "USD", "clicks": 3, "human_clicks": 2,
+         "unique_clicks": 2, "qr_scans": 0,
          "unique_visitors": 2, "conversions": 1, "converted_visitors": 1,
          "conversion_rate": 0.5, "revenue": "0.00"},
     ]  # fmt: skip

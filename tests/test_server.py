@@ -82,7 +82,8 @@ def test_click_pixel_webhook_and_report_over_http(server):
     assert (usd["conversions"], usd["revenue"]) == (1, "0.00")
 
     csv_text = requests.get(f"{base}/api/reports/channels?format=csv", headers=auth, timeout=5).text
-    assert csv_text.splitlines()[1] == "linkedin,EUR,1,1,1,1,1,1.0,110.00"
+    # one human click: one unique click, no QR scan
+    assert csv_text.splitlines()[1] == "linkedin,EUR,1,1,1,0,1,1,1,1.0,110.00"
 
     db = connect(config["DATABASE"])
     try:
