@@ -6,7 +6,7 @@ import json
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from shortener import advocates, links
+from shortener import advocates, links, previews
 from shortener.api import base_url
 from shortener.db import get_db
 from shortener.errors import ApiError
@@ -17,8 +17,9 @@ from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
 PAGE_SIZE = 50
-FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at")
-EDITABLE = ("url", "medium", "content", "term", "expires_at")
+FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at",
+               "title", "description", "image")  # fmt: skip
+EDITABLE = ("url", "medium", "content", "term", "expires_at", "title", "description", "image")
 
 
 def page_number() -> int:
@@ -136,6 +137,7 @@ def link_edit(code):
         values = {
             **{k: link[k] or "" for k in ("url", "channel", "campaign", "medium", "content")},
             "term": link["term"] or "",
+            **{k: link[k] or "" for k in links.PREVIEW_FIELDS},
             "code": link["code"],
             "expires_at": expiry_input(link["expires_at"]),
             "tags": ", ".join(json.loads(link["tags"])),
@@ -151,6 +153,7 @@ def link_edit(code):
         numbers=numbers,
         view=view,
         qr=integrations.qr_formats(),
+        unfurls=previews.unfurl_counts(db, link["id"]),
         **preview_context(),
     )
     return page, (error.status if error else 200)

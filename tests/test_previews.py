@@ -220,3 +220,32 @@ def test_unfurls_report_refuses_bad_input(client, runner):
     assert client.get("/api/reports/unfurls?format=xml", headers=AUTH).status_code == 400
     result = runner.invoke(args=["report", "unfurls", "--from", "2026-02-01", "--to", "2026-01-01"])
     assert result.exit_code != 0 and "Traceback" not in result.output
+
+
+# -- the dashboard ----------------------------------------------------------------------
+
+
+def test_the_dashboard_edits_preview_fields_and_shows_unfurls(app):
+    from dashboard_support import signed_in
+
+    client, token = signed_in(app)
+    response = client.post(
+        "/dashboard/links/new",
+        data={"csrf_token": token, "url": "https://shop.example.com/", "channel": "x",
+              "campaign": "c", "code": "card", "title": "Card <b>title</b>",
+              "image": "https://cdn.example.com/c.png", "tags": ""},
+    )  # fmt: skip
+    assert response.status_code == 303
+    api = client.get("/api/links/card", headers=AUTH).get_json()
+    assert (api["title"], api["image"], api["description"]) == (
+        "Card <b>title</b>", "https://cdn.example.com/c.png", None,
+    )  # fmt: skip
+    browser(app, SLACK).get("/card")
+    page = client.get("/dashboard/links/card").get_data(as_text=True)
+    assert 'value="Card &lt;b&gt;title&lt;/b&gt;"' in page
+    assert "slack 1" in page
+    bad = client.post(
+        "/dashboard/links/card",
+        data={"csrf_token": token, "url": "https://shop.example.com/", "image": "nope"},
+    )
+    assert bad.status_code == 400 and 'id="image-error"' in bad.get_data(as_text=True)
