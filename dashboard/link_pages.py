@@ -8,11 +8,12 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from shortener import advocates, links, previews
 from shortener.api import base_url
+from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
-from . import integrations, linkquery, stats
+from . import apiclient, integrations, linkquery, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -154,6 +155,7 @@ def link_edit(code):
         view=view,
         qr=integrations.qr_formats(),
         unfurls=previews.unfurl_counts(db, link["id"]),
+        ab=ab_summary(code),
         **preview_context(),
     )
     return page, (error.status if error else 200)
@@ -182,3 +184,32 @@ def link_disable(code):
 @bp.post("/links/<code>/enable")
 def link_enable(code):
     return set_disabled(code, False)
+
+
+def ab_summary(code: str) -> dict | None:
+    """The link's A/B report as the API gives it, when it has a test."""
+    if not integrations.api_rule("/api/links/<code>/ab"):
+        return None
+    try:
+        body = apiclient.fetch(f"/api/links/{code}/ab")
+    except (ApiError, apiclient.ApiUnavailable):
+        return None
+    return body if body.get("rows") else None
+
+
+@bp.post("/links/<code>/ab/end")
+def link_ab_end(code):
+    """End the link's A/B test keeping the chosen variant (the API's own rule)."""
+    db = get_db()
+    link = links.get_link(db, code)
+    if link is None:
+        abort(404, f"There is no link with the code '{code}'.")
+    from conversions.abtest import end_test
+
+    try:
+        ended = end_test(db, link, request.form.get("variant"), utcnow())
+    except ApiError as e:
+        flash(e.message, "error")
+    else:
+        flash(f"Test ended: variant {ended['winner']} is now the link's destination.", "success")
+    return redirect(url_for("dashboard.link_edit", code=code), 303)

@@ -164,3 +164,33 @@ def test_search_and_filters(app):
     assert "No link matches these filters." in client.get("/dashboard/links?q=zzz").get_data(
         as_text=True
     )
+
+
+def test_the_link_page_shows_the_ab_test_and_ends_it(app):
+    client, token = signed_in(app)
+    destinations = [
+        {"name": "A", "url": "https://shop.example.com/a"},
+        {"name": "B", "url": "https://shop.example.com/b"},
+    ]
+    made = client.post(
+        "/api/links",
+        json={"url": "https://shop.example.com/", "channel": "twitter", "campaign": "ab",
+              "code": "split", "destinations": destinations, "ios_url": "https://apps.apple.com/x"},
+        headers=AUTH,
+    )  # fmt: skip
+    assert made.status_code == 201
+    for _ in range(4):
+        browser(app).get("/split")
+    page = client.get("/dashboard/links/split").get_data(as_text=True)
+    assert 'id="ab-table"' in page and "/dashboard/export/links/split/ab?format=csv" in page
+    assert "https://apps.apple.com/x" in page  # the targeting card
+    csv_text = client.get("/dashboard/export/links/split/ab?format=csv").get_data(as_text=True)
+    assert csv_text.startswith("variant,url,weight,visitors")
+    ended = client.post("/dashboard/links/split/ab/end", data={"csrf_token": token, "variant": "B"})
+    assert ended.status_code == 303
+    link = client.get("/api/links/split", headers=AUTH).get_json()
+    assert (link["url"], link["destinations"]) == ("https://shop.example.com/b", [])
+    page = client.get("/dashboard/links/split").get_data(as_text=True)
+    assert "variant B is now the link&#39;s destination" in page
+    assert 'name="variant"' not in page  # ended: no form, the figures stay
+    assert 'id="ab-table"' in page
