@@ -35,6 +35,7 @@ CREATE_FIELDS = {
     "customer_id",
     "referred_by_conversion",
     "referred_by_visitor",
+    "share",
 }
 PATCH_FIELDS = {"name", "email", "customer_id", "active"}
 COLUMNS = (
@@ -100,8 +101,8 @@ def check_active(value) -> int:
 # -- the referral tree -----------------------------------------------------
 
 
-def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict]:
-    """(conversion, advocate): the advocate whose personal link had the last
+def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict, int]:
+    """(conversion, advocate, source link id): the advocate whose personal link had the last
     human click by the conversion's visitor at or before the conversion (the
     conversion's own click id first, when it names a personal link)."""
     if isinstance(conversion_id, bool) or not isinstance(conversion_id, int):
@@ -122,7 +123,8 @@ def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict]:
         raise ApiError(f"no conversion {conversion_id}", 404, field="referred_by_conversion")
     row = next(
         db.query(
-            """SELECT l.advocate_id FROM clicks c JOIN links l ON l.id = c.link_id
+            """SELECT l.advocate_id, l.parent_link_id
+                FROM clicks c JOIN links l ON l.id = c.link_id
             WHERE c.click_id = ? AND l.advocate_id IS NOT NULL AND c.is_bot = 0""",
             [conversion["click_id"] or ""],
         ),
@@ -131,7 +133,8 @@ def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict]:
     if row is None and conversion["visitor_id"]:
         row = next(
             db.query(
-                """SELECT l.advocate_id FROM clicks c JOIN links l ON l.id = c.link_id
+                """SELECT l.advocate_id, l.parent_link_id
+                FROM clicks c JOIN links l ON l.id = c.link_id
                 WHERE c.visitor_id = ? AND c.ts <= ? AND c.is_bot = 0
                   AND l.advocate_id IS NOT NULL
                 ORDER BY c.ts DESC, c.id DESC LIMIT 1""",
@@ -144,15 +147,17 @@ def referrer_of_conversion(db: Database, conversion_id) -> tuple[dict, dict]:
             f"conversion {conversion_id} did not come through an advocate's link",
             field="referred_by_conversion",
         )
-    return conversion, get_advocate(db, row["advocate_id"])
+    return conversion, get_advocate(db, row["advocate_id"]), row["parent_link_id"]
 
 
-def referrer_of_visitor(db: Database, visitor_id) -> dict:
-    """The advocate whose personal link the visitor clicked last."""
+def referrer_of_visitor(db: Database, visitor_id) -> tuple[dict, int]:
+    """(advocate, source link id): the advocate whose personal link the
+    visitor clicked last."""
     visitor = links.check_text(visitor_id, "referred_by_visitor", required=True, max_length=100)
     row = next(
         db.query(
-            """SELECT l.advocate_id FROM clicks c JOIN links l ON l.id = c.link_id
+            """SELECT l.advocate_id, l.parent_link_id
+                FROM clicks c JOIN links l ON l.id = c.link_id
             WHERE c.visitor_id = ? AND c.is_bot = 0 AND l.advocate_id IS NOT NULL
             ORDER BY c.ts DESC, c.id DESC LIMIT 1""",
             [visitor],
@@ -161,7 +166,7 @@ def referrer_of_visitor(db: Database, visitor_id) -> dict:
     )
     if row is None:
         raise ApiError("that visitor never clicked an advocate's link", field="referred_by_visitor")
-    return get_advocate(db, row["advocate_id"])
+    return get_advocate(db, row["advocate_id"]), row["parent_link_id"]
 
 
 # -- storage --------------------------------------------------------------
@@ -217,16 +222,19 @@ def create_advocate(db: Database, fields, now=None) -> dict:
             "give referred_by_conversion or referred_by_visitor, not both",
             field="referred_by_visitor",
         )
-    parent = None
+    share_too = fields.get("share", True)
+    if not isinstance(share_too, bool):
+        raise ApiError("share must be true or false", field="share")
+    parent = source_id = None
     by_conversion = "referred_by_conversion" in fields
     field = "referred_by_conversion" if by_conversion else "referred_by_visitor"
     if fields.get("referred_by_conversion") is not None:
-        conversion, parent = referrer_of_conversion(db, fields["referred_by_conversion"])
+        conversion, parent, source_id = referrer_of_conversion(db, fields["referred_by_conversion"])
         row["visitor_id"] = conversion["visitor_id"]
         row["referred_conversion_id"] = conversion["id"]
         row["customer_id"] = row["customer_id"] or conversion["customer_id"]
     elif fields.get("referred_by_visitor") is not None:
-        parent = referrer_of_visitor(db, fields["referred_by_visitor"])
+        parent, source_id = referrer_of_visitor(db, fields["referred_by_visitor"])
         row["visitor_id"] = fields["referred_by_visitor"].strip()
     if parent is not None:
         _check_referral(db, parent, row, field)
@@ -244,7 +252,13 @@ def create_advocate(db: Database, fields, now=None) -> dict:
         f"INSERT INTO advocates ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
         list(row.values()),
     )
-    return get_advocate(db, row["handle"])
+    advocate = get_advocate(db, row["handle"])
+    if parent is not None and share_too:
+        # invited to share: their own link for the campaign link that brought them
+        source = source_link_by_id(db, source_id)
+        if source is not None and not source["disabled"]:
+            share(db, source, advocate, now)
+    return advocate
 
 
 def get_advocate(db: Database, key) -> dict | None:
@@ -335,6 +349,16 @@ def source_link(db: Database, code: str) -> dict | None:
             )
         )
     return row
+
+
+def source_link_by_id(db: Database, link_id: int) -> dict | None:
+    return next(
+        db.query(
+            f"SELECT {links.COLUMNS}, advocate_id, parent_link_id FROM links WHERE id = ?",
+            [link_id],
+        ),
+        None,
+    )
 
 
 def personal_link(db: Database, source: dict, advocate: dict) -> dict | None:

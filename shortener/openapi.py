@@ -210,6 +210,7 @@ OPERATIONS = {
                 "customer_id": NULLABLE_TEXT,
                 "referred_by_conversion": {"type": "integer", "minimum": 1},
                 "referred_by_visitor": {"type": "string", "maxLength": 100},
+                "share": {"type": "boolean"},
             },
             required=("name",),
         ),

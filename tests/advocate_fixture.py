@@ -16,7 +16,8 @@ Advocates (handle: customer id)
                       link and buys; his friend ida clicks and does not buy
   fay    cust-fay     quinn's friend: after buying she is invited
                       (POST /api/advocates referred_by_conversion=<fay's purchase>)
-                      -> depth 1, parent quinn; personal link on S1 (F); her
+                      -> depth 1, parent quinn, and with the invitation her
+                      personal link on S1 (F: the link that brought her); her
                       friends jo and kit click and both buy: the second generation
 
 Clicks (human, visitor "v-<name>"; all on 03-dd 12:00)

@@ -176,11 +176,24 @@ def test_a_referred_friend_joins_the_tree_one_generation_deeper(client, db):
     assert (bea["parent_advocate_id"], bea["depth"]) == (ada["id"], 1)
     assert (bea["visitor_id"], bea["customer_id"]) == ("v-bea", "cust-bea")
     assert bea["referred_conversion_id"] == conversion
+    # invited to share: she already has her own link for the campaign link that
+    # brought her (asking for it again gives the same one)
+    [bea_own] = bea["links"]
+    assert (bea_own["url"], bea_own["campaign"], bea_own["content"]) == (
+        source["url"],
+        source["campaign"],
+        "bea",
+    )
     # cy clicks bea's personal link and is invited by visitor id: generation 2
-    bea_link = share(client, source["code"], 201, advocate="bea").get_json()
+    bea_link = share(client, source["code"], 200, advocate="bea").get_json()
+    assert bea_link["code"] == bea_own["code"]
     click(db, bea_link["code"], "v-cy", "2025-03-05T12:00:00Z")
-    cy = create(client, name="Cy", referred_by_visitor="v-cy")
+    cy = create(client, name="Cy", referred_by_visitor="v-cy", share=False)
     assert (cy["parent_advocate_id"], cy["depth"]) == (bea["id"], 2)
+    assert cy["links"] == []  # share: false -- the record only
+    assert create(client, 400, name="Di", referred_by_visitor="v-cy", share="yes")["field"] == (
+        "share"
+    )
 
     # a conversion that no advocate brought, and unknown ones, are refused
     plain = post_webhook(
