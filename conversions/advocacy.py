@@ -57,6 +57,7 @@ ADVOCATE_COLUMNS = [
     "verdict",
     "conversions",
     "revenue",
+    "refunded_revenue",
     "self_conversions",
     "invited_friends",
     "rewards_earned",
@@ -293,6 +294,26 @@ def _period_bounds(period) -> tuple[str | None, str | None]:
     return start, end
 
 
+def refunds(db: Database, links: list[dict], q) -> list[tuple]:
+    """(advocate id, currency, minor units, visitor id, customer id): the
+    attributed revenue (model, period, goal of q) of conversions refunded
+    since (`conversion_refunds`, kept by the rewards ledger)."""
+    advocate_of = {link["id"]: link["advocate_id"] for link in links}
+    at_sql, at_params = time_bounds(q.period, "co.occurred_at")
+    goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    out = []
+    for link_id, currency, revenue, visitor_id, customer_id in db.execute(
+        "SELECT cr.link_id, co.currency, cr.revenue_minor, co.visitor_id, co.customer_id"
+        " FROM conversion_refunds r JOIN conversions co ON co.id = r.conversion_id"
+        " JOIN credits cr ON cr.conversion_id = co.id"
+        f" WHERE cr.model = ? AND cr.weight_ppm > 0 AND {at_sql} AND {goal_sql}",
+        [q.model, *at_params, *goal_params],
+    ):
+        if link_id in advocate_of:
+            out.append((advocate_of[link_id], currency, revenue, visitor_id, customer_id))
+    return out
+
+
 # -- the leaderboard -----------------------------------------------------------
 
 
@@ -351,6 +372,9 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
     figures = link_figures(db, [link["id"] for link in links], q)
     campaigns = _campaign_figures(db, links, figures, q)
     rewards = rewards_earned(db, q)
+    refunded = defaultdict(list)
+    for advocate_id, *refund in refunds(db, links, q):
+        refunded[advocate_id].append(refund)
     rewarded = defaultdict(set)
     for advocate_id, currency in rewards:
         rewarded[advocate_id].add(currency)
@@ -405,6 +429,16 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
                     **figures_row,
                     "conversions": conversions_number(mine.ppm.get(currency, 0)),
                     "revenue": format_minor(mine.revenue.get(currency, 0), currency),
+                    "refunded_revenue": format_minor(
+                        sum(
+                            minor
+                            for cur, minor, visitor_id, customer_id in refunded[advocate_id]
+                            if cur == currency
+                            and visitor_id not in own.visitor_ids
+                            and not (customer_id and customer_id == advocate["customer_id"])
+                        ),
+                        currency,
+                    ),
                     "self_conversions": len(own.conversions),
                     "invited_friends": advocate["invited"],
                     "rewards_earned": format_minor(

@@ -62,6 +62,7 @@ def test_the_leaderboard_all_time(programme):
     assert pat["campaign_conversion_rate"] == SPRING_AND_SUMMER
     assert pat["verdict"] == "converts below the campaign average"
     assert (pat["conversions"], pat["revenue"], pat["self_conversions"]) == (0, "0.00", 0)
+    assert pat["refunded_revenue"] == "0.00"
     assert (pat["depth"], pat["parent"], pat["invited_friends"]) == (0, None, 0)
     assert pat["rewards_earned"] == "0.00"  # no rewards ledger in this database
 
@@ -208,6 +209,30 @@ def test_advocate_candidates(programme):
     assert (fay["friends_reached"], fay["friends_converted"]) == (2, 2)
     assert fay["tenure_days"] == 23.5  # 03-08 12:00 to 04-01 00:00
     assert rows[1]["advocate"] is None and rows[1]["friends_reached"] is None
+
+
+def test_refunded_revenue_is_shown_beside_revenue(tmp_path):
+    from advocate_fixture import REFUNDED, REFUNDED_ON
+
+    from conftest import AUTH
+
+    programme = build_programme(tmp_path)
+    before = by_handle(programme.rows("advocates"))
+    assert before["fay"]["refunded_revenue"] == "0.00"
+    response = programme.client.post(
+        f"/api/conversions/{programme.conversions[REFUNDED]}/refund",
+        json={"refunded_at": REFUNDED_ON},
+        headers=AUTH,
+    )
+    assert response.status_code in (200, 201), response.get_json()
+    after = by_handle(programme.rows("advocates"))
+    # kit's 15.00 came through fay's link F: her revenue stays the attributed
+    # 25.00 + 15.00 = 40.00 (as in every report), 15.00 of it since refunded
+    assert (after["fay"]["revenue"], after["fay"]["refunded_revenue"]) == ("40.00", "15.00")
+    assert after["quinn"]["refunded_revenue"] == "0.00"
+    # outside the period of the refunded conversion (03-17) it is not counted
+    early = by_handle(programme.rows("advocates", to="2025-03-16"))
+    assert (early["fay"]["revenue"], early["fay"]["refunded_revenue"]) == ("25.00", "0.00")
 
 
 def test_csv_and_cli_give_the_same_rows(programme):
