@@ -13,7 +13,6 @@ import pytest
 from advocate_fixture import build_programme
 
 from conversions.advocacy import candidate_score
-from conversions.stats import against_baseline, viral_coefficient
 
 Z2 = 1.959963984540054**2  # 3.841459
 
@@ -265,21 +264,6 @@ def test_bad_report_parameters_are_refused(programme):
         response = client.get(path, query_string=params, headers=AUTH)
         assert response.status_code == 400, (path, params)
         assert response.get_json()["field"] == field
-
-
-def test_against_baseline_and_k_are_pure():
-    # 0 of 13 against 0.31: [0, 0.228] below; 2 of 2 against 0.32: [0.342, 1] above
-    assert against_baseline(0, 13, 0.31)[0] == "below"
-    assert against_baseline(2, 2, 0.32)[0] == "above"
-    # 5 of 20 = 0.25 against 0.3: the interval [0.112, 0.469] holds it, n >= 10
-    assert against_baseline(5, 20, 0.3)[0] == "in_line"
-    assert against_baseline(1, 4, 0.3)[0] == "too_few"
-    assert against_baseline(0, 0, 0.3) == ("too_few", None)
-    assert against_baseline(1, 4, None)[0] == "no_baseline"
-    # 3 invitations by 2 converted friends, 1 of 4 invited converted: 1.5 x 0.25
-    assert viral_coefficient(3, 2, 4, 1) == 0.375
-    assert viral_coefficient(0, 2, 0, 0) == 0.0
-    assert viral_coefficient(1, 0, 1, 1) is None
 
 
 def test_candidate_score_caps_saves_and_cancels():

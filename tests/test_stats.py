@@ -9,12 +9,14 @@ import pytest
 from conversions import stats
 from conversions.stats import (
     Z95,
+    against_baseline,
     days_between,
     kaplan_meier,
     km_median,
     lift,
     median,
     newcombe_difference,
+    viral_coefficient,
     wilson_interval,
 )
 
@@ -174,3 +176,18 @@ def test_ab_comparison_not_yet_with_the_sample_needed():
     assert small["p_value"] < 0.05
     assert small["verdict"] == "not yet"
     assert stats.ab_comparison(0, 0, 1, 5) is None
+
+
+def test_a_rate_against_a_baseline_and_the_viral_coefficient():
+    # 0 of 13 against 0.31: [0, 0.228] below; 2 of 2 against 0.32: [0.342, 1] above
+    assert against_baseline(0, 13, 0.31)[0] == "below"
+    assert against_baseline(2, 2, 0.32)[0] == "above"
+    # 5 of 20 = 0.25 against 0.3: the interval [0.112, 0.469] holds it, n >= 10
+    assert against_baseline(5, 20, 0.3)[0] == "in_line"
+    assert against_baseline(1, 4, 0.3)[0] == "too_few"
+    assert against_baseline(0, 0, 0.3) == ("too_few", None)
+    assert against_baseline(1, 4, None)[0] == "no_baseline"
+    # 3 invitations by 2 converted friends, 1 of 4 invited converted: 1.5 x 0.25
+    assert viral_coefficient(3, 2, 4, 1) == 0.375
+    assert viral_coefficient(0, 2, 0, 0) == 0.0
+    assert viral_coefficient(1, 0, 1, 1) is None
