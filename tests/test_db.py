@@ -122,3 +122,46 @@ def test_init_db_command_reports_an_unwritable_path_cleanly(tmp_path):
     assert isinstance(result.exception, SystemExit)  # a ClickException, not a crash
     assert "cannot initialise the database" in result.output
     assert "Traceback" not in result.output
+
+
+def test_m007_backfills_unique_clicks_of_clicks_already_folded(tmp_path):
+    from conversions.reports import channel_rows
+    from shortener.schema import migrations
+
+    path = str(tmp_path / "old.db")
+    db = connect(path)
+    migrations.apply(db, stop_before="m007_link_features")
+    db.execute(
+        "INSERT INTO links (id, code, url, channel, campaign, created_at, updated_at)"
+        " VALUES (1, 'old', 'https://shop.example.com/', 'twitter', 'spring', 'x', 'x')"
+    )
+    clicks = [  # (visitor, ts, is_bot): folded before the upgrade
+        ("ann", "2026-03-01T09:05:00.000000Z", 0),
+        ("ann", "2026-03-01T09:55:00.000000Z", 0),  # same hour: not unique
+        ("ann", "2026-03-01T10:01:00.000000Z", 0),  # next hour: unique
+        ("bob", "2026-03-01T09:30:00.000000Z", 0),
+        (None, "2026-03-01T09:31:00.000000Z", 0),  # opted out: each counts
+        (None, "2026-03-01T09:32:00.000000Z", 1),  # a bot: not a person's click
+    ]
+    for n, (visitor, ts, bot) in enumerate(clicks, start=1):
+        db.execute(
+            "INSERT INTO clicks (click_id, link_id, visitor_id, ts, is_bot) VALUES (?, 1, ?, ?, ?)",
+            [f"c{n}", visitor, ts, bot],
+        )
+    db.execute(
+        "INSERT INTO link_day (day, link_id, clicks, human_clicks) VALUES ('2026-03-01', 1, 6, 5)"
+    )
+    db.execute("UPDATE aggregate_state SET last_id = 6 WHERE name = 'clicks'")
+    db.close()
+    init_db(path)
+    db = connect(path)
+    # ann 09h, ann 10h, bob 09h and the anonymous click: 4
+    assert db.execute("SELECT unique_clicks, qr_scans FROM link_day").fetchone() == (4, 0)
+    [row] = channel_rows(db)
+    assert (row["clicks"], row["human_clicks"], row["unique_clicks"], row["qr_scans"]) == (
+        6,
+        5,
+        4,
+        0,
+    )
+    db.close()
