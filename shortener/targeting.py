@@ -70,8 +70,8 @@ def human_clicks_so_far(db, link_id: int) -> int:
     """Human clicks on a link, for `max_clicks`: the maintained aggregates
     (link_day) plus the clicks not yet folded into them (the rowid range
     after the fold watermark). Read only for links with a limit; clicks
-    still on their way to the database (in flight in other workers) are
-    not seen, so a limit can be overshot by a few concurrent clicks."""
+    other workers answered but have not yet written to the database are
+    not seen, so a busy link can overshoot its limit by that many."""
     folded = db.conn.execute(
         "SELECT coalesce(sum(human_clicks), 0) FROM link_day WHERE link_id = ?", (link_id,)
     ).fetchone()[0]
