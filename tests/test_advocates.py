@@ -121,6 +121,23 @@ def test_a_personal_link_has_its_sources_social_preview(client):
     assert after["title"] == "Last days"
 
 
+def test_a_personal_link_has_its_sources_device_destinations_not_its_ab_test(client):
+    source = make_link(client, ios_url="https://apps.example.com/ios")
+    create(client, name="Ada")
+    personal = share(client, source["code"], 201, advocate="ada").get_json()
+    assert personal["ios_url"] == "https://apps.example.com/ios"
+    client.patch(
+        f"/api/links/{source['code']}",
+        json={"android_url": "https://apps.example.com/android",
+              "destinations": [{"name": "a", "url": "https://shop.example.com/a", "weight": 1},
+                               {"name": "b", "url": "https://shop.example.com/b", "weight": 1}]},
+        headers=AUTH,
+    )  # fmt: skip
+    after = client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()
+    assert after["android_url"] == "https://apps.example.com/android"
+    assert not after.get("destinations")
+
+
 def test_the_link_content_wins_over_the_handle(client):
     source = make_link(client, content="hero-banner")
     create(client, name="Ada")
