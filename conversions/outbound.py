@@ -276,13 +276,15 @@ def list_deliveries(db: Database, endpoint_id: int, status=None, limit=100, offs
 def _click_events(db: Database, after: int, limit: int):
     rows = db.query(
         "SELECT c.id, c.click_id, c.visitor_id, c.ts, c.referrer, c.device, c.browser, c.os,"
-        " c.is_bot, l.code, l.channel, l.campaign FROM clicks c JOIN links l ON l.id = c.link_id"
+        " c.is_bot, c.source, c.variant, l.code, l.channel, l.campaign"
+        " FROM clicks c JOIN links l ON l.id = c.link_id"
         " WHERE c.id > ? ORDER BY c.id LIMIT ?",
         [after, limit],
     )
     for r in rows:
         data = {k: r[k] for k in ("click_id", "code", "channel", "campaign", "visitor_id",
-                                  "referrer", "device", "browser", "os")}  # fmt: skip
+                                  "referrer", "device", "browser", "os", "source",
+                                  "variant")}  # fmt: skip
         data.update(is_bot=bool(r["is_bot"]), clicked_at=r["ts"])
         yield r["id"], r["ts"], data
 

@@ -428,3 +428,13 @@ def test_erasing_a_person_drops_their_deliveries(local_app, receiver, db):
     first, second = receiver.events()
     assert first["data"]["visitor_id"] == visitor
     assert second["data"]["visitor_id"] not in (None, visitor)
+
+
+def test_click_events_say_whether_a_qr_scan_and_which_ab_variant(local_app, db):
+    client = local_app.test_client()
+    ab = [{"url": "https://shop.example.com/a"}, {"url": "https://shop.example.com/b"}]
+    make_link(client, code="poster", destinations=ab)
+    browser(local_app).get("/poster?qr=1")
+    [(_, _, data)] = outbound.read_events(db, "click.created", 0, 10)
+    assert data["source"] == "qr"
+    assert data["variant"] in ("A", "B")
