@@ -168,7 +168,9 @@ def follow(code: str):
     if not (head or is_bot or private):
         visitor_id = cookie.read_visitor() or cookie.new_visitor_id()
     limited = link["max_clicks"] is not None
-    so_far = targeting.human_clicks_so_far(db, link["id"]) if limited else None
+    so_far = None
+    if limited:
+        so_far = targeting.human_clicks_so_far(db, config["DATABASE"], link["id"])
     target, variant, outcome = targeting.choose_destination(link, agent, visitor_id, now, so_far)
     if outcome == targeting.EXPIRED:
         return _expired(db, link, target, count=not (head or is_bot))
@@ -198,6 +200,8 @@ def follow(code: str):
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=variant,
     )
+    if limited and not is_bot:
+        targeting.count_click(config["DATABASE"], link["id"])
     response = _redirect(build_destination(url, utm, click_id))
     if visitor_id:
         cookie.set_visitor_cookie(response, visitor_id)

@@ -9,6 +9,7 @@ Links that use none of these features cost nothing beyond a few dict reads.
 import hashlib
 import json
 import secrets
+import time
 from datetime import datetime
 from functools import lru_cache
 
@@ -66,12 +67,21 @@ def device_key(agent) -> str | None:
     return None
 
 
-def human_clicks_so_far(db, link_id: int) -> int:
+COUNT_TTL_SECONDS = 2.0
+_counts: dict[tuple[str, int], list] = {}  # (database, link id) -> [count, read at]
+
+
+def human_clicks_so_far(db, database: str, link_id: int, clock=time.monotonic) -> int:
     """Human clicks on a link, for `max_clicks`: the maintained aggregates
     (link_day) plus the clicks not yet folded into them (the rowid range
-    after the fold watermark). Read only for links with a limit; clicks
-    other workers answered but have not yet written to the database are
-    not seen, so a busy link can overshoot its limit by that many."""
+    after the fold watermark). Read only for links with a limit, and at most
+    every COUNT_TTL_SECONDS per worker: in between, the worker adds its own
+    clicks (`count_click`). Clicks other workers answered since the last
+    read are not seen, so a busy link can overshoot its limit by that many."""
+    key = (database, link_id)
+    cached = _counts.get(key)
+    if cached is not None and clock() - cached[1] < COUNT_TTL_SECONDS:
+        return cached[0]
     folded = db.conn.execute(
         "SELECT coalesce(sum(human_clicks), 0) FROM link_day WHERE link_id = ?", (link_id,)
     ).fetchone()[0]
@@ -80,7 +90,15 @@ def human_clicks_so_far(db, link_id: int) -> int:
         " WHERE name = 'clicks') AND link_id = ? AND is_bot = 0",
         (link_id,),
     ).fetchone()[0]
+    _counts[key] = [folded + recent, clock()]
     return folded + recent
+
+
+def count_click(database: str, link_id: int) -> None:
+    """This worker recorded a human click on a limited link."""
+    cached = _counts.get((database, link_id))
+    if cached is not None:
+        cached[0] += 1
 
 
 def record_expired_hit(db, link_id: int) -> None:

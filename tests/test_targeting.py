@@ -178,7 +178,6 @@ def test_max_clicks_counts_human_clicks_then_expires(app, db):
     person = browser(app)
     assert "ct_click=" in location(person.get("/first-two"))
     assert browser(app, "Twitterbot/1.0").get("/first-two").status_code == 302  # not counted
-    # the aggregates are brought up to date in between: both sources are counted
     assert app.test_client().get("/api/reports/channels", headers=AUTH).status_code == 200
     assert "ct_click=" in location(browser(app).get("/first-two"))
     assert person.get("/first-two").status_code == 410  # 2 human clicks: the limit
@@ -285,3 +284,25 @@ def test_patch_sets_and_clears_features(app):
         "/api/links/feat", json={"max_clicks": None, "destinations": []}, headers=AUTH
     ).get_json()
     assert (cleared["max_clicks"], cleared["destinations"]) == (None, [])
+
+
+def test_the_click_count_reads_the_aggregates_and_the_unfolded_clicks(app, db):
+    from conversions.aggregates import refresh
+    from shortener.clicks import record_click
+    from shortener.targeting import count_click, human_clicks_so_far
+
+    make_link(app.test_client(), code="counted", max_clicks=100)
+    link_id = db.execute("SELECT id FROM links WHERE code = 'counted'").fetchone()[0]
+    for visitor, agent in (("v1", HUMAN), ("v2", HUMAN), (None, BOT)):
+        record_click(db, link_id=link_id, visitor_id=visitor, now=NOW, agent=agent,
+                     is_bot=agent.is_bot)  # fmt: skip
+    refresh(db)  # two human clicks folded into link_day
+    record_click(db, link_id=link_id, visitor_id="v3", now=NOW, agent=HUMAN, is_bot=False)
+    key = app.config["DATABASE"]
+    # 2 folded + 1 not yet folded; the bot is not counted
+    assert human_clicks_so_far(db, key, link_id, clock=lambda: 1000.0) == 3
+    count_click(key, link_id)  # this worker's next click
+    assert human_clicks_so_far(db, key, link_id, clock=lambda: 1001.0) == 4  # from memory
+    # two seconds on the database is read again: the click counted above
+    # was never stored here, so the count is the stored 3
+    assert human_clicks_so_far(db, key, link_id, clock=lambda: 1002.5) == 3
