@@ -435,7 +435,7 @@ def _assess(db: Database, conversion: dict, credit: dict, rules: list[dict]) -> 
             advocate_active=bool(advocate["active"]),
             self_referral=is_self,
             already_rewarded=_friend_rewarded(db, rule["id"], conversion),
-            **_earned_so_far(db, rule["id"], advocate["id"]),
+            **(_earned_so_far(db, rule["id"], advocate["id"]) if _capped(rule) else {}),
         )
         decision = assess(rule, facts)
         due = occurred + timedelta(days=rule["holding_days"])
@@ -485,17 +485,19 @@ def _is_self_referral(db: Database, advocate: dict, conversion: dict) -> bool:
 
 
 def _friend_rewarded(db: Database, rule_id: int, conversion: dict) -> bool:
-    visitor, customer = conversion["visitor_id"], conversion["customer_id"]
-    row = next(
-        db.query(
-            "SELECT 1 FROM rewards WHERE rule_id = ? AND status IN ('pending', 'approved', 'paid')"
-            " AND ((visitor_id IS NOT NULL AND visitor_id = ?)"
-            " OR (customer_id IS NOT NULL AND customer_id = ?)) LIMIT 1",
-            [rule_id, visitor, customer],
-        ),
-        None,
-    )
+    # two index searches; one query with OR would scan the rule's rows
+    live = "status IN ('pending', 'approved', 'paid')"
+    row = db.conn.execute(
+        f"SELECT 1 FROM rewards WHERE rule_id = ? AND visitor_id = ? AND {live}"
+        f" UNION ALL SELECT 1 FROM rewards WHERE rule_id = ? AND customer_id = ? AND {live}"
+        " LIMIT 1",
+        [rule_id, conversion["visitor_id"], rule_id, conversion["customer_id"]],
+    ).fetchone()
     return row is not None
+
+
+def _capped(rule: dict) -> bool:
+    return rule["cap_count"] is not None or rule["cap_amount_minor"] is not None
 
 
 def _earned_so_far(db: Database, rule_id: int, advocate_id: int) -> dict:
