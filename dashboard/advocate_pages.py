@@ -1,7 +1,11 @@
 """The Advocates page: who shares the brand's links, and the leaderboard of
 who really brings customers (issue 7), both as the API answers them."""
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from shortener import advocates as records
+from shortener.db import get_db, immediate
+from shortener.errors import ApiError
 
 from . import apiclient, integrations, report_catalogue
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
@@ -16,10 +20,45 @@ LEADERBOARD = [
 ]  # fmt: skip
 
 
-@bp.get("/advocates")
+@bp.route("/advocates", methods=["GET", "POST"])
 def advocates_page():
+    """GET: the page. POST: add an advocate (`name`, `email`, `customer_id`)
+    or give advocates personal links (`code`, `handles`: comma-separated),
+    with the API's own validation and wording."""
     if not integrations.api_rule("/api/advocates"):
         abort(404, "Advocates are not part of this installation.")
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            message = _post(request.form)
+        except ApiError as e:
+            error, status = e.message, 400 if e.status == 404 else e.status
+        else:
+            flash(message, "success")
+            return redirect(url_for("dashboard.advocates_page", **request.args), 303)
+    return _page(error), status
+
+
+def _post(form) -> str:
+    db = get_db()
+    if form.get("action") == "share":
+        keys = [k.strip() for k in form.get("handles", "").split(",") if k.strip()]
+        if not keys:
+            raise ApiError("name at least one advocate (handles, comma-separated)")
+        with immediate(db):
+            results = records.share_many(db, form.get("code", "").strip(), keys)
+        made = sum(1 for _, _, created in results if created)
+        plural = "" if made == 1 else "s"
+        return f"{made} personal link{plural} created, {len(results) - made} existed."
+    fields = {k: form.get(k, "").strip() for k in ("name", "email", "customer_id")}
+    with immediate(db):
+        advocate = records.create_advocate(
+            db, {k: v for k, v in fields.items() if v} or {"name": ""}
+        )
+    return f"Advocate '{advocate['handle']}' added."
+
+
+def _page(error):
     view = read_view()
     campaign = request.args.get("campaign", "").strip()
     args = {**view.api_args(), "campaign": campaign}
@@ -36,6 +75,8 @@ def advocates_page():
         rows=rows,
         columns=[c for c in LEADERBOARD if c in report_catalogue.columns_of(rows)],
         problem=problem,
+        error=error,
+        form=request.form,
         advocates=listing["advocates"],
         total=listing["total"],
         handles=handles,

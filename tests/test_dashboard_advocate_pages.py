@@ -55,3 +55,47 @@ def test_disabling_a_link_in_the_dashboard_disables_its_personal_links(tmp_path)
     assert quinn["disabled"] is True
     summer = programme.client.get(f"/api/links/{programme.codes['P2']}", headers=AUTH)
     assert summer.get_json()["disabled"] is False
+
+
+def test_add_an_advocate_and_give_personal_links_from_the_page(app, db):
+    from conftest import make_link
+
+    client, token = signed_in(app)
+    code = make_link(client)["code"]
+    added = client.post(
+        "/dashboard/advocates",
+        data={"csrf_token": token, "action": "create", "name": "Ada Lovelace",
+              "email": "ada@example.com"},
+    )  # fmt: skip
+    assert added.status_code == 303
+    page = client.get(added.headers["Location"]).get_data(as_text=True)
+    assert "Advocate &#39;ada-lovelace&#39; added." in page
+    assert '<tr data-advocate="ada-lovelace">' in page
+    shared = client.post(
+        "/dashboard/advocates",
+        data={"csrf_token": token, "action": "share", "code": code, "handles": "ada-lovelace"},
+    )
+    assert shared.status_code == 303
+    assert "1 personal link created, 0 existed." in client.get("/dashboard/advocates").get_data(
+        as_text=True
+    )
+    assert db.execute("SELECT count(*) FROM links WHERE advocate_id IS NOT NULL").fetchone()[0] == 1
+    # refusals keep the form, say why in the API's words, and store nothing
+    bad = client.post(
+        "/dashboard/advocates",
+        data={"csrf_token": token, "action": "create", "name": "Bob", "email": "nope"},
+    )
+    assert bad.status_code == 400
+    assert "email must look like name@example.com" in bad.get_data(as_text=True)
+    unknown = client.post(
+        "/dashboard/advocates",
+        data={"csrf_token": token, "action": "share", "code": code, "handles": "nobody"},
+    )
+    assert unknown.status_code == 400 and "no advocate &#39;nobody&#39;" in unknown.get_data(
+        as_text=True
+    )
+    assert db.execute("SELECT count(*) FROM advocates").fetchone()[0] == 1
+    # without the CSRF token nothing is stored
+    forged = client.post("/dashboard/advocates", data={"action": "create", "name": "Eve"})
+    assert forged.status_code == 400
+    assert db.execute("SELECT count(*) FROM advocates").fetchone()[0] == 1
