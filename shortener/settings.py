@@ -240,8 +240,10 @@ def check(config) -> None:
             "ATTRIBUTION_WINDOW_DAYS (or None to keep clicks)"
         )
     half_life = config["TIME_DECAY_HALF_LIFE_DAYS"]
-    if isinstance(half_life, bool) or not isinstance(half_life, int | float) or not (
-        0 < half_life <= 3650
+    if (
+        isinstance(half_life, bool)
+        or not isinstance(half_life, int | float)
+        or not (0 < half_life <= 3650)
     ):
         # zero or negative would divide by zero or give old touches more credit
         raise ConfigError("TIME_DECAY_HALF_LIFE_DAYS must be a number of days above 0")

@@ -1,5 +1,6 @@
 """Run clicktrail under a real gunicorn on 127.0.0.1 for end-to-end tests."""
 
+import json
 import os
 import socket
 import subprocess
@@ -24,7 +25,9 @@ def server_env(config: dict) -> dict:
     for key, value in config.items():
         if key == "TESTING":
             continue
-        env[f"CLICKTRAIL_{key}"] = value if isinstance(value, str) else repr(value)
+        # from_prefixed_env parses JSON: repr(False) would arrive as the
+        # (true) string "False", and repr of a list is not JSON at all
+        env[f"CLICKTRAIL_{key}"] = value if isinstance(value, str) else json.dumps(value)
     return env
 
 
