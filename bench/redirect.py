@@ -45,6 +45,7 @@ from useragents import BOTS, spread  # noqa: E402
 
 from shortener.cookie import SALT  # noqa: E402
 from shortener.db import connect, init_db  # noqa: E402
+from shortener.journal import replay_all  # noqa: E402
 
 CHANNELS = ["twitter", "facebook", "linkedin", "instagram", "tiktok", "reddit", "newsletter"]
 REFERRERS = [
@@ -171,6 +172,9 @@ def failed(result: dict) -> int:
 
 
 def stored_ids(database: str) -> set[str]:
+    db = connect(database)
+    replay_all(db)  # the clicks still in the workers' journals, as any reader does
+    db.close()
     conn = sqlite3.connect(database)
     try:
         return {r[0] for r in conn.execute("SELECT click_id FROM clicks")}

@@ -20,6 +20,7 @@ from pyroaring import BitMap
 from sqlite_utils import Database
 
 from shortener.db import immediate
+from shortener.journal import replay_all
 
 BATCH = 20_000
 ROLL_BATCH = 50  # (day, channel) pairs re-rolled per write transaction
@@ -445,7 +446,9 @@ def roll_up(db: Database) -> int:
 
 def refresh(db: Database) -> int:
     """Fold everything new into the aggregates, then roll the changed days
-    up per channel; returns link-level rows folded."""
+    up per channel; returns link-level rows folded. Clicks still in the
+    workers' journals are stored first, so they are folded too."""
+    replay_all(db)
     folded = 0
     for fold, table in ((_fold_clicks, "clicks"), (_fold_credits, "credits")):
         news = db.conn.execute(

@@ -21,10 +21,24 @@ def create_app(test_config=None):
     app.json.sort_keys = False  # keep report columns in their documented order
     settings.check(app.config)
 
-    from . import advocates_api, advocates_cli, api, cli, db, errors, guards, openapi, qr, redirect
+    from . import (
+        advocates_api,
+        advocates_cli,
+        api,
+        cli,
+        db,
+        errors,
+        fastpath,
+        guards,
+        journal,
+        openapi,
+        qr,
+        redirect,
+    )
 
     guards.init_app(app)  # before any route is added
     db.init_app(app)
+    journal.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(api.bp)
@@ -42,4 +56,5 @@ def create_app(test_config=None):
     init_dashboard(app)
     # the catch-all /<code> route goes last so it never shadows another route
     app.register_blueprint(redirect.bp)
+    fastpath.init_app(app)  # in front of everything: it falls through for all but plain clicks
     return app

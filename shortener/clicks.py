@@ -17,11 +17,6 @@ from .clock import to_db
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
 
-INSERT_CLICK = (
-    "INSERT INTO clicks (click_id, link_id, visitor_id, ts, referrer, ip_prefix,"
-    " user_agent, device, browser, os, is_bot, source, variant)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)"
-)
 
 
 @dataclass(frozen=True)
@@ -164,8 +159,7 @@ def new_click_id() -> str:
     return secrets.token_urlsafe(12)
 
 
-def record_click(
-    db: Database,
+def click_row(
     *,
     link_id: int,
     visitor_id: str | None,
@@ -178,35 +172,41 @@ def record_click(
     click_id: str | None = None,
     source: str | None = None,
     variant: str | None = None,
-) -> str:
-    """Store one click, committed before returning, and return its click id.
+) -> dict:
+    """The clicks row, column by column: the one place a click's columns are
+    built, whether it is inserted at once or journalled (shortener/journal.py
+    stores whatever columns this returns)."""
+    return {
+        "click_id": click_id or new_click_id(),
+        "link_id": link_id,
+        "visitor_id": visitor_id,
+        "ts": to_db(now),
+        "referrer": (referrer or None) and referrer[:MAX_REFERRER],
+        "ip_prefix": truncate_ip(ip),
+        "user_agent": (user_agent or "")[:MAX_USER_AGENT] or None,
+        "device": agent.device,
+        "browser": agent.browser,
+        "os": agent.os,
+        "is_bot": int(is_bot),
+        "source": source,  # "qr" for a scan of the link's QR code
+        "variant": variant,  # the A/B destination the visitor was sent to
+    }
 
-    One statement in its own transaction on the raw connection: the
-    redirect's whole write, with nothing around it. `source` is "qr" for a
-    scan of the link's QR code; `variant` names the A/B destination the
-    visitor was sent to.
-    """
-    click_id = click_id or new_click_id()
+
+def record_click(db: Database, *, journal=None, **fields) -> str:
+    """Store one click and return its click id: appended to `journal` (a
+    shortener.journal.Journal) when given, else committed before returning,
+    in one statement on the raw connection with nothing around it."""
+    row = click_row(**fields)
+    if journal is not None:
+        journal.append(row)
+        return row["click_id"]
     conn = db.conn
     outer = conn.in_transaction
     conn.execute(
-        INSERT_CLICK,
-        (
-            click_id,
-            link_id,
-            visitor_id,
-            to_db(now),
-            (referrer or None) and referrer[:MAX_REFERRER],
-            truncate_ip(ip),
-            (user_agent or "")[:MAX_USER_AGENT] or None,
-            agent.device,
-            agent.browser,
-            agent.os,
-            int(is_bot),
-            source,
-            variant,
-        ),
+        f"INSERT INTO clicks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        tuple(row.values()),
     )
     if not outer:
         conn.commit()
-    return click_id
+    return row["click_id"]

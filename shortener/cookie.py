@@ -47,11 +47,18 @@ def sign_visitor(visitor_id: str) -> str:
     visitor id needs none of them: its JSON is the id in quotes, and a
     random id does not compress (an id that would goes the long way).
     """
+    signed = sign_with_key(visitor_id, _signing_key())
+    return _serializer().dumps(visitor_id) if signed is None else signed
+
+
+def sign_with_key(visitor_id: str, key: bytes) -> str | None:
+    """`sign_visitor` with the derived key given; None for an id that needs
+    itsdangerous's own way (one that is not an id, or that compresses)."""
     payload = f'"{visitor_id}"'.encode()
     if not VISITOR_ID.fullmatch(visitor_id) or len(zlib.compress(payload)) < len(payload) - 1:
-        return _serializer().dumps(visitor_id)
+        return None
     value = base64_encode(payload) + b"." + base64_encode(int_to_bytes(int(time.time())))
-    signature = base64_encode(hmac.digest(_signing_key(), value, "sha1"))
+    signature = base64_encode(hmac.digest(key, value, "sha1"))
     return (value + b"." + signature).decode("ascii")
 
 

@@ -15,7 +15,7 @@ import threading
 import weakref
 
 import click
-from flask import current_app, g
+from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
@@ -72,13 +72,34 @@ def write_lock(db: Database):
 
 
 def get_db() -> Database:
+    """This thread's connection. Outside the redirect, the first call in a
+    request or command first stores the clicks still in journals, so every
+    reader (conversion intake, reports, the API, the CLI) sees every click."""
     if "db" not in g:
         pool = current_app.extensions["clicktrail.db"]
         db = getattr(pool, "db", None)
         if db is None:
             db = pool.db = connect(current_app.config["DATABASE"])
         g.db = db
+        if current_app.config["CLICK_JOURNAL"] and not _on_redirect_path():
+            replay_journals(db)
     return g.db
+
+
+def _on_redirect_path() -> bool:
+    return has_request_context() and request.endpoint in ("redirect.follow", "redirect.healthz")
+
+
+def replay_journals(db: Database) -> None:
+    """Store the clicks still in this database's journals; a failure is
+    logged and the clicks stay in the journal for the next replay."""
+    from .journal import directory, replay_all
+
+    try:
+        replay_all(db, directory(current_app.config["DATABASE"]))
+    except (sqlite3.Error, OSError):
+        # the clicks stay in the journal for the next replay; the reader goes on
+        current_app.logger.exception("click journal replay failed")
 
 
 def close_db(exc=None):

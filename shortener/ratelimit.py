@@ -62,6 +62,10 @@ class MissLimiter:
         left = entry[2] - self._clock()
         return max(0, int(left + 0.999))
 
+    def active(self) -> bool:
+        """Whether any address is being counted or blocked at all."""
+        return self.limit > 0 and bool(self._entries)
+
     def miss(self, key: str) -> None:
         if self.limit <= 0:
             return

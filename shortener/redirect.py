@@ -171,6 +171,7 @@ def follow(code: str):
     so_far = None
     if limited:
         so_far = targeting.human_clicks_so_far(db, config["DATABASE"], link["id"])
+    journal = current_app.extensions["clicktrail.journal"]
     target, variant, outcome = targeting.choose_destination(link, agent, visitor_id, now, so_far)
     if outcome == targeting.EXPIRED:
         return _expired(db, link, target, count=not (head or is_bot))
@@ -199,12 +200,18 @@ def follow(code: str):
         ip=None if private else client_ip(),
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=variant,
+        journal=journal,
     )
     if limited and not is_bot:
         targeting.count_click(config["DATABASE"], link["id"])
     response = _redirect(build_destination(url, utm, click_id))
     if visitor_id:
         cookie.set_visitor_cookie(response, visitor_id)
+    if journal is not None:
+        if journal.sync:
+            journal.replay_own(db)
+        else:
+            response.call_on_close(lambda: journal.replay_if_due(db))
     return response
 
 

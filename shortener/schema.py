@@ -667,3 +667,32 @@ def m007_link_features(db):
     )
     for statement in statements:
         db.execute(statement)
+
+
+@migrations()
+def m011_click_journal(db):
+    _run(
+        db,
+        """
+        -- how far each worker's click journal has been replayed into clicks:
+        -- written in the same transaction as the rows, so each line counts once
+        CREATE TABLE click_journal (
+            file TEXT PRIMARY KEY,
+            consumed INTEGER NOT NULL
+        );
+
+        -- bumped by any change to links: a worker's cached links are checked
+        -- against it instead of reading the link on every redirect
+        CREATE TABLE link_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO link_version VALUES (1, 0);
+        CREATE TRIGGER link_version_insert AFTER INSERT ON links
+            BEGIN UPDATE link_version SET version = version + 1; END;
+        CREATE TRIGGER link_version_update AFTER UPDATE ON links
+            BEGIN UPDATE link_version SET version = version + 1; END;
+        CREATE TRIGGER link_version_delete AFTER DELETE ON links
+            BEGIN UPDATE link_version SET version = version + 1; END
+        """,
+    )

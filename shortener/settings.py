@@ -160,6 +160,29 @@ SETTINGS = [
         "(aggregates keep their counts); at least ATTRIBUTION_WINDOW_DAYS. None keeps them.",
     ),
     Setting(
+        "CLICK_JOURNAL",
+        True,
+        "Append each click to the worker's journal file and store it in SQLite in batches "
+        "(False: one SQLite transaction per click). Under TESTING each click is stored "
+        "before its redirect is answered.",
+    ),
+    Setting(
+        "CLICK_JOURNAL_BATCH",
+        200,
+        "Clicks a worker journals before it replays them into SQLite (after a response).",
+    ),
+    Setting(
+        "CLICK_JOURNAL_MAX_DELAY_MS",
+        1000,
+        "Longest a journalled click waits for its worker's next replay, while it has traffic.",
+    ),
+    Setting(
+        "LINK_CACHE_SECONDS",
+        1.0,
+        "How long a worker serves a link from memory before checking that no link changed "
+        "(0, and always under TESTING: check on every redirect).",
+    ),
+    Setting(
         "NOT_FOUND_LIMIT",
         30,
         "Unknown short codes one address may ask for within NOT_FOUND_WINDOW_SECONDS "

@@ -334,8 +334,10 @@ class Check:
 def verify(db_path: str, log_path: Path, tally: Tally) -> Check:
     from conversions.aggregates import refresh
     from shortener.db import connect
+    from shortener.journal import replay_all
 
     db = connect(db_path)
+    replay_all(db)  # clicks the workers journalled but had not yet stored
     stored_clicks = {r[0] for r in db.execute("SELECT click_id FROM clicks")}
     rows = db.execute("SELECT webhook_id, order_id, source FROM conversions").fetchall()
     webhook_ids = Counter(w for w, _, source in rows if source == "webhook")

@@ -160,8 +160,9 @@ def test_no_full_ip_address_is_stored_anywhere(tmp_path, trust_proxy):
                 text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
                 assert not any(a in text for a in forms), (table, row)
     db.close()
-    for path in Path(app.config["DATABASE"]).parent.glob("clicktrail.db*"):
-        data = path.read_bytes()
+    stored = Path(app.config["DATABASE"]).parent.glob("clicktrail.db*")
+    for path in (f for p in stored for f in ([p] if p.is_file() else p.iterdir())):
+        data = path.read_bytes()  # the files, and the click journal's files
         assert not any(a.encode() in data for a in forms), path
 
 

@@ -1,0 +1,308 @@
+"""`GET /<code>` for a plain click, answered without Flask.
+
+Flask's request context, routing, response object and cookie layers cost
+about as much as a whole bare-Flask redirect, on the one request that must
+be fast. This WSGI middleware sits in front of the app and answers the
+common case itself: a GET with no query string for a known, enabled,
+unexpired link with no per-link features, from a visitor who did not opt
+out, with no preview crawler or prefetch involved, and no 429 block in
+force. Everything else -- 404/410/429, HEAD, crawlers (social previews),
+links with features this module does not know -- falls through to the
+Flask view (shortener/redirect.py), which remains the reference: the
+tests check both answer byte for byte the same.
+
+Links are cached per worker and re-read once the `link_version` row
+(bumped by triggers on any change to links) has moved, checked at most
+every LINK_CACHE_SECONDS: a link disabled or edited is followed in its old
+form for at most that long by a worker that had it cached.
+"""
+
+import hmac
+import json
+import re
+import time
+from functools import lru_cache
+
+from itsdangerous import BadData
+from itsdangerous.encoding import base64_decode
+from werkzeug.http import dump_cookie
+
+from . import cookie, ratelimit
+from .bots import crawler_platform
+from .clicks import classify, click_row, record_click
+from .clock import FORMAT, utcnow
+from .db import connect
+from .redirect import _checked_destination, _destination_template, _hostname, utm_parameters
+
+CODE_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})")
+# the columns this module reads; any other column that is set on a link is a
+# feature it does not know (A/B destinations, device targets...): Flask's way
+KNOWN_COLUMNS = {
+    "id", "code", "url", "channel", "campaign", "medium", "content", "term", "tags",
+    "disabled", "expires_at", "created_at", "updated_at",
+    "title", "description", "image",  # social previews: only crawlers see them
+    "expired_hits",  # a counter, not an option
+}  # fmt: skip
+# headers after which the Flask view decides (opt-outs, prefetches)
+FLASK_HEADERS = ("HTTP_SEC_GPC", "HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
+SIGNED_COOKIE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+COOKIE_SLOT = "cookie-value-slot"  # stands in for the signed value: needs no quoting
+
+
+@lru_cache(maxsize=16384)
+def is_crawler(user_agent: str) -> bool:
+    return bool(crawler_platform(user_agent))
+
+
+class Plan:
+    """What a redirect needs from a link row."""
+
+    __slots__ = ("id", "url", "utm", "expires_at")
+
+    def __init__(self, row: dict, social_channels):
+        self.id = row["id"]
+        self.url = row["url"]
+        self.utm = tuple(utm_parameters(row, social_channels).items())
+        self.expires_at = row["expires_at"]
+
+
+class LinkCache:
+    def __init__(self, seconds: float, social_channels, clock=time.monotonic):
+        self.seconds = seconds
+        self.social_channels = social_channels
+        self.clock = clock
+        self.plans: dict[str, Plan | None] = {}
+        self.version = None
+        self.checked = float("-inf")
+
+    def get(self, db, code: str) -> Plan | None:
+        """The link's plan, or None when the Flask view must answer."""
+        now = self.clock()
+        if now - self.checked >= self.seconds:
+            version = db.conn.execute("SELECT version FROM link_version").fetchone()[0]
+            if version != self.version:
+                self.plans.clear()
+                self.version = version
+            self.checked = now
+        try:
+            return self.plans[code]
+        except KeyError:
+            pass
+        cursor = db.conn.execute("SELECT * FROM links WHERE code = ?", (code,))
+        values = cursor.fetchone()
+        if values is None:
+            return None  # not cached: guessed codes must not fill memory
+        row = dict(zip((d[0] for d in cursor.description), values, strict=True))
+        plain = not row["disabled"] and all(
+            v is None for k, v in row.items() if k not in KNOWN_COLUMNS
+        )
+        plan = Plan(row, self.social_channels) if plain else None
+        if len(self.plans) >= 65536:
+            self.plans.clear()
+        self.plans[code] = plan
+        return plan
+
+
+class Body:
+    """The empty body; its close() (after the response is sent) replays
+    the journal when a batch is due, off the visitor's wait."""
+
+    __slots__ = ("journal", "db")
+
+    def __init__(self, journal, db):
+        self.journal, self.db = journal, db
+
+    def __iter__(self):
+        return iter(())
+
+    def close(self):
+        if self.journal is not None:
+            self.journal.replay_if_due(self.db)
+
+
+class FastRedirect:
+    def __init__(self, app, wsgi_app):
+        self.app = app
+        self.wsgi_app = wsgi_app
+        config = app.config
+        self.config = config
+        self.pool = app.extensions["clicktrail.db"]
+        self.journal = app.extensions["clicktrail.journal"]
+        # under TESTING every redirect checks the version: tests edit links behind our back
+        seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
+        self.cache = LinkCache(seconds, config["SOCIAL_CHANNELS"])
+        self.blocked = tuple(config["BLOCKED_DESTINATION_HOSTS"])
+        base = config["BASE_URL"] or ""
+        self.base_host = _hostname(base.split("://", 1)[-1])
+        self.hosts: dict[str, tuple] = {}
+        self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
+        self.cookie_parts: tuple | None = None
+        self._keys: list[bytes] | None = None
+        self._routes: frozenset | None = None
+
+    def routes(self) -> frozenset:
+        """Paths of the app's own fixed routes (/healthz...): never a code."""
+        if self._routes is None:
+            self._routes = frozenset(
+                r.rule for r in self.app.url_map.iter_rules() if "<" not in r.rule
+            )
+        return self._routes
+
+    # -- per-app values, computed once ----------------------------------------------
+
+    def keys(self) -> list[bytes]:
+        """The cookie's HMAC keys, newest first (as itsdangerous tries them)."""
+        if self._keys is None:
+            with self.app.app_context():
+                signer = cookie._serializer().make_signer()
+                self._keys = [signer.derive_key(k) for k in reversed(signer.secret_keys)]
+        return self._keys
+
+    def own_hosts(self, host: str) -> tuple:
+        own = self.hosts.get(host)
+        if own is None:
+            if len(self.hosts) > 1024:
+                self.hosts.clear()
+            own = self.hosts[host] = (_hostname(host), self.base_host)
+        return own
+
+    def set_cookie(self, value: str, secure: bool) -> str:
+        """What werkzeug's dump_cookie writes, rebuilt once a second (Expires)."""
+        second = int(time.time())
+        parts = self.cookie_parts
+        if parts is None or parts[0] != second or parts[1] != secure:
+            text = dump_cookie(
+                cookie.COOKIE_NAME, COOKIE_SLOT, max_age=self.max_age, httponly=True,
+                samesite="Lax", secure=secure, domain=self.config["COOKIE_DOMAIN"], path="/",
+            )  # fmt: skip
+            head, _, tail = text.partition(COOKIE_SLOT)
+            parts = self.cookie_parts = (second, secure, head, tail)
+        return f"{parts[2]}{value}{parts[3]}"
+
+    # -- the request ---------------------------------------------------------------------
+
+    def visitor(self, environ) -> str | None | bool:
+        """The verified visitor id of the `ct_vid` cookie; None when there is
+        none or it does not verify; False when only the Flask view can tell."""
+        header = environ.get("HTTP_COOKIE")
+        if not header or "ct_vid" not in header:
+            return None
+        if '"' in header or "\\" in header:
+            return False
+        value = None
+        for part in header.split(";"):
+            name, _, text = part.partition("=")
+            if name.strip() == cookie.COOKIE_NAME:
+                value = text.strip()
+                break
+        if value is None:
+            return False
+        if not value or len(value) > 512:
+            return None
+        match = SIGNED_COOKIE.fullmatch(value)
+        if match is None:
+            return False  # compressed payloads and odd shapes: itsdangerous decides
+        try:
+            signature = base64_decode(match[3])
+            signed = value[: match.end(2)].encode()
+            if not any(hmac.compare_digest(hmac.digest(k, signed, "sha1"), signature)
+                       for k in self.keys()):  # fmt: skip
+                return None
+            age = int(time.time()) - int.from_bytes(base64_decode(match[2]), "big")
+            if age > self.max_age or age < 0:
+                return None
+            visitor = json.loads(base64_decode(match[1]))
+        except (BadData, ValueError):
+            return None
+        if not isinstance(visitor, str) or not cookie.VISITOR_ID.fullmatch(visitor):
+            return None
+        return visitor
+
+    def __call__(self, environ, start_response):
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+            return self.wsgi_app(environ, start_response)
+        path = environ.get("PATH_INFO", "")
+        match = CODE_PATH.fullmatch(path)
+        if match is None or path in self.routes() or any(h in environ for h in FLASK_HEADERS):
+            return self.wsgi_app(environ, start_response)
+        config = self.config
+        if config["RESPECT_DNT"] and "HTTP_DNT" in environ:
+            return self.wsgi_app(environ, start_response)
+        user_agent = environ.get("HTTP_USER_AGENT", "")
+        agent = classify(user_agent[:512])
+        if agent.is_bot and is_crawler(user_agent):
+            return self.wsgi_app(environ, start_response)  # previews
+        ip = environ.get("REMOTE_ADDR")
+        if config["TRUST_PROXY_HEADERS"]:
+            last = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+            ip = last or ip
+        limiter = self.app.extensions.get("clicktrail.not_found")
+        if limiter is not None and limiter.active():
+            if limiter.retry_after(ratelimit.address_key(ip)):
+                return self.wsgi_app(environ, start_response)  # blocked: 429 there
+        db = getattr(self.pool, "db", None)
+        if db is None:
+            db = self.pool.db = connect(config["DATABASE"])
+        plan = self.cache.get(db, match[1])
+        if plan is None:
+            return self.wsgi_app(environ, start_response)
+        now = utcnow()
+        if plan.expires_at and plan.expires_at <= now.strftime(FORMAT):
+            return self.wsgi_app(environ, start_response)
+        try:
+            url = _checked_destination(
+                plan.url, self.own_hosts(environ.get("HTTP_HOST", "")), self.blocked
+            )
+        except ValueError:
+            return self.wsgi_app(environ, start_response)  # refused: logged there
+        template = _destination_template(url, plan.utm)
+        if template is None or not (template[0] + template[1]).isascii():
+            return self.wsgi_app(environ, start_response)
+        visitor = None
+        if not agent.is_bot:
+            visitor = self.visitor(environ)
+            if visitor is False:
+                return self.wsgi_app(environ, start_response)
+            visitor = visitor or cookie.new_visitor_id()
+        fields = dict(
+            link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
+            user_agent=user_agent, referrer=environ.get("HTTP_REFERER"), ip=ip,
+        )  # fmt: skip
+        journal = self.journal
+        if journal is not None:
+            row = click_row(**fields)
+            journal.append(row)
+            click_id = row["click_id"]
+            if journal.sync:
+                journal.replay_own(db)
+        else:
+            click_id = record_click(db, **fields)
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+        ]
+        if visitor:
+            headers.append(("Set-Cookie", self.set_cookie(self.sign(visitor), self.https(environ))))
+        headers.append(("Content-Length", "0"))
+        headers.append(("Location", f"{template[0]}{click_id}{template[1]}"))
+        start_response("302 FOUND", headers)
+        return Body(None if journal is None or journal.sync else journal, db)
+
+    def sign(self, visitor: str) -> str:
+        signed = cookie.sign_with_key(visitor, self.keys()[0])
+        if signed is None:  # an id that compresses: itsdangerous signs it
+            with self.app.app_context():
+                signed = cookie.sign_visitor(visitor)
+        return signed
+
+    def https(self, environ) -> bool:
+        if environ.get("wsgi.url_scheme") == "https":
+            return True
+        if not self.config["TRUST_PROXY_HEADERS"]:
+            return False
+        proto = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[-1]
+        return proto.strip().lower() == "https"
+
+
+def init_app(app):
+    app.wsgi_app = FastRedirect(app, app.wsgi_app)

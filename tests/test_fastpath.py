@@ -1,0 +1,219 @@
+"""The WSGI fast path for plain clicks: it answers exactly as the Flask view
+does, leaves everything else to the view, and follows link changes."""
+
+import re
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from test_cookie import broken_cookies, signed
+from werkzeug.test import EnvironBuilder
+
+from conftest import AUTH, BROWSER_UA, app_config, make_link
+from shortener import cookie, create_app, links
+from shortener.db import connect, init_db
+from shortener.fastpath import FastRedirect, LinkCache
+
+# ids as new_visitor_id makes them: random, so itsdangerous does not compress them
+VISITOR = "k3J9xQ2mZp7LwR4tY8vB1n"
+OTHER_VISITOR = "Qm7Rt2Lx9Kp4Wz8Nc3Vb6Hj1Df5Gs0Ae"
+CRAWLER_UA = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"
+CURL_UA = "curl/8.5.0"
+
+
+def new_app(tmp_path, **overrides):
+    config = app_config(tmp_path, **overrides)
+    init_db(config["DATABASE"])
+    return create_app(config)
+
+
+def call(wsgi, path="/promo", **kwargs):
+    """(status, headers) of one request straight through a WSGI callable."""
+    environ = EnvironBuilder(path=path, **kwargs).get_environ()
+    seen = {}
+
+    def start_response(status, headers, exc_info=None):
+        seen["status"], seen["headers"] = status, headers
+
+    body = wsgi(environ, start_response)
+    data = b"".join(body)
+    if hasattr(body, "close"):
+        body.close()
+    return seen["status"], seen["headers"], data
+
+
+def normalised(headers) -> list:
+    """Headers with the random parts (click id, signed cookie) blanked."""
+    out = []
+    for name, value in headers:
+        value = re.sub(r"ct_click=[\w-]+", "ct_click=*", value)
+        value = re.sub(r"^ct_vid=[\w.-]+", "ct_vid=*", value)
+        out.append((name, value))
+    return out
+
+
+def stored(db) -> list[dict]:
+    rows = db.query("SELECT * FROM clicks ORDER BY id")
+    skip = ("id", "click_id", "visitor_id", "ts")
+    return [{k: v for k, v in r.items() if k not in skip} for r in rows]
+
+
+CASES = {
+    "new visitor": {"headers": {"User-Agent": BROWSER_UA, "Referer": "https://t.co/"}},
+    "returning visitor": {
+        "headers": {"User-Agent": BROWSER_UA, "Cookie": f"ct_vid={signed(VISITOR)}"}
+    },
+    "automation": {"headers": {"User-Agent": CURL_UA}},
+    "https": {"headers": {"User-Agent": BROWSER_UA}, "base_url": "https://go.example.test"},
+    "another host": {"headers": {"User-Agent": BROWSER_UA, "Host": "other.example.test"}},
+}
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case):
+    app = new_app(tmp_path)
+    client = app.test_client()
+    make_link(client, code="promo", content="hero", campaign="Spring Sale")
+    fast, flask_view = app.wsgi_app, app.wsgi_app.wsgi_app
+    assert isinstance(fast, FastRedirect)
+    db = connect(app.config["DATABASE"])
+    answers = [call(fast, **case), call(flask_view, **case)]
+    assert normalised(answers[0][1]) == normalised(answers[1][1])
+    assert answers[0][0] == answers[1][0] == "302 FOUND"
+    assert answers[0][2] == answers[1][2] == b""
+    first, second = stored(db)
+    assert first == second
+    ids = [r[0] for r in db.execute("SELECT click_id FROM clicks ORDER BY id")]
+    for (_, headers, _), click_id in zip(answers, ids, strict=True):
+        location = dict(headers)["Location"]
+        assert parse_qs(urlsplit(location).query)["ct_click"] == [click_id]
+    if "Cookie" in case.get("headers", {}):
+        visitors = [r[0] for r in db.execute("SELECT visitor_id FROM clicks")]
+        assert visitors == [VISITOR, VISITOR]
+    db.close()
+
+
+@pytest.mark.parametrize("value", broken_cookies().values(), ids=broken_cookies().keys())
+def test_cookie_check_agrees_with_itsdangerous(app, value):
+    fast = app.wsgi_app
+    environ = EnvironBuilder(headers={"Cookie": f"ct_vid={value}"}).get_environ()
+    with app.test_request_context(headers={"Cookie": f"ct_vid={value}"}):
+        reference = cookie.read_visitor()
+    found = fast.visitor(environ)
+    assert found is False or found == reference  # False: left to itsdangerous itself
+
+
+def test_cookie_check_accepts_what_itsdangerous_accepts(tmp_path):
+    app = new_app(tmp_path, SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"])
+    for value in (signed(VISITOR, key="new-key"), signed(OTHER_VISITOR, "old-key", 99)):
+        header = f"other=1; ct_vid={value}; more=2"
+        with app.test_request_context(headers={"Cookie": header}):
+            reference = cookie.read_visitor()
+        assert reference is not None
+        assert app.wsgi_app.visitor(EnvironBuilder(headers={"Cookie": header}).get_environ()) == (
+            reference
+        )
+
+
+def test_the_fast_path_signs_cookies_the_flask_view_can_read(app, client):
+    make_link(client, code="promo")
+    _, headers, _ = call(app.wsgi_app, headers={"User-Agent": BROWSER_UA})
+    value = dict(headers)["Set-Cookie"].split(";")[0].removeprefix("ct_vid=")
+    with app.test_request_context(headers={"Cookie": f"ct_vid={value}"}):
+        assert cookie.read_visitor() is not None
+
+
+FALLS_THROUGH = {
+    "HEAD": {"method": "HEAD"},
+    "a query string": {"query_string": "ref=x"},
+    "a crawler (previews)": {"headers": {"User-Agent": CRAWLER_UA}},
+    "Sec-GPC": {"headers": {"User-Agent": BROWSER_UA, "Sec-GPC": "1"}},
+    "a prefetch": {"headers": {"User-Agent": BROWSER_UA, "Sec-Purpose": "prefetch"}},
+    "a quoted cookie": {"headers": {"User-Agent": BROWSER_UA, "Cookie": 'ct_vid="x"'}},
+}
+
+
+@pytest.mark.parametrize("case", FALLS_THROUGH.values(), ids=FALLS_THROUGH.keys())
+def test_what_the_fast_path_leaves_to_the_flask_view(tmp_path, case):
+    """Observable: the fast path never reaches the view's code, so a view
+    that answers 418 proves which one answered."""
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo")
+    app.view_functions["redirect.follow"] = lambda code: ("flask", 418)
+    status, _, _ = call(app.wsgi_app, **case)
+    assert status.startswith("418")
+    plain = {"headers": {"User-Agent": BROWSER_UA}}
+    assert call(app.wsgi_app, **plain)[0] == "302 FOUND"  # and a plain click does not
+
+
+def test_unknown_disabled_and_expired_links_get_the_views_answers(app, client, db):
+    make_link(client, code="gone")
+    make_link(client, code="old", expires_at="2099-01-01T00:00:00Z")
+    client.delete("/api/links/gone", headers=AUTH)
+    db.execute("UPDATE links SET expires_at = '2020-01-01T00:00:00.000000Z' WHERE code = 'old'")
+    db.conn.commit()
+    assert client.get("/nope").status_code == 404
+    assert client.get("/gone").status_code == 410
+    assert client.get("/old").status_code == 410
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+
+
+def test_a_code_that_is_also_a_route_is_the_route(app, client, db):
+    """A link whose code became a route later (here /healthz, written
+    behind the API's back) must not shadow the route."""
+    make_link(client, code="promo")
+    db.execute("UPDATE links SET code = 'healthz' WHERE code = 'promo'")
+    db.conn.commit()
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+def test_a_link_with_a_column_the_fast_path_does_not_know_goes_to_the_view(tmp_path):
+    """A feature added later (a new links column set on this link) is the
+    view's business until the fast path learns it."""
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo")
+    make_link(app.test_client(), code="plain")
+    db = connect(app.config["DATABASE"])
+    db.execute("ALTER TABLE links ADD COLUMN some_feature TEXT")
+    db.execute("UPDATE links SET some_feature = 'on' WHERE code = 'promo'")
+    db.conn.commit()
+    db.close()
+    app.view_functions["redirect.follow"] = lambda code: ("flask", 418)
+    assert call(app.wsgi_app, headers={"User-Agent": BROWSER_UA})[0].startswith("418")
+    assert call(app.wsgi_app, "/plain", headers={"User-Agent": BROWSER_UA})[0] == "302 FOUND"
+
+
+def test_link_changes_reach_the_cache_once_checked(tmp_path):
+    """Cached links are re-read once `link_version` moved, checked at most
+    every `seconds` (LINK_CACHE_SECONDS): a clock stands in for time."""
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db, other = connect(path), connect(path)
+    links.create_link(db, {"url": "https://a.example/", "channel": "x", "campaign": "c",
+                           "code": "promo"}, [], [])  # fmt: skip
+    now = [100.0]
+    cache = LinkCache(1.0, ["x"], clock=lambda: now[0])
+    assert cache.get(db, "promo").url == "https://a.example/"
+    links.update_link(other, "promo", {"url": "https://b.example/"}, [], [])
+    now[0] += 0.5
+    assert cache.get(db, "promo").url == "https://a.example/"  # inside the window: as cached
+    now[0] += 0.5
+    assert cache.get(db, "promo").url == "https://b.example/"
+    links.update_link(other, "promo", {"disabled": True})
+    now[0] += 1
+    assert cache.get(db, "promo") is None  # disabled: the view answers 410
+    db.close()
+    other.close()
+
+
+def test_edits_through_the_api_take_effect_at_once_under_testing(app, client):
+    make_link(client, code="promo")
+    first = client.get("/promo")
+    assert first.headers["Location"].startswith("https://shop.example.com/sale?")
+    patched = client.patch("/api/links/promo", json={"url": "https://shop.example.com/new"},
+                           headers=AUTH)  # fmt: skip
+    assert patched.status_code == 200
+    assert client.get("/promo").headers["Location"].startswith("https://shop.example.com/new?")
+    client.delete("/api/links/promo", headers=AUTH)
+    assert client.get("/promo").status_code == 410

@@ -1,0 +1,289 @@
+"""The click journal: lines appended by a worker reach the clicks table
+exactly once, whoever replays them and however often, and survive the
+worker being killed with SIGKILL in the middle of a load."""
+
+import json
+import multiprocessing
+import os
+import signal
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+
+from conftest import BROWSER_UA, WEBHOOK_SECRET, app_config
+from conversions.signing import sign
+from servers import gunicorn
+from shortener import journal as journal_module
+from shortener import links
+from shortener.clicks import classify, click_row
+from shortener.db import connect, init_db
+from shortener.journal import Journal, directory, replay_all
+
+NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def setup(tmp_path):
+    path = str(tmp_path / "ct.db")
+    init_db(path)
+    db = connect(path)
+    link = links.create_link(db, {"url": "https://a.example/", "channel": "x", "campaign": "c"})
+    yield path, db, link["id"]
+    db.close()
+
+
+def row(link_id, n, **extra):
+    fields = dict(link_id=link_id, visitor_id=f"visitor-{n:010d}", now=NOW,
+                  agent=classify(BROWSER_UA), is_bot=False, user_agent=BROWSER_UA)  # fmt: skip
+    return {**click_row(**fields), **extra}
+
+
+def stored(db) -> list[str]:
+    return [r[0] for r in db.execute("SELECT click_id FROM clicks ORDER BY id")]
+
+
+def files(path) -> list[str]:
+    return sorted(os.listdir(directory(path)))
+
+
+def test_lines_are_stored_once_however_often_replayed(setup):
+    path, db, link_id = setup
+    journal = Journal(path)
+    rows = [row(link_id, n) for n in range(5)]
+    for r in rows:
+        journal.append(r)
+    assert stored(db) == []  # appended, not yet stored
+    assert replay_all(db) == 5
+    assert replay_all(db) == 0 and journal.replay_own(db) == 0
+    assert stored(db) == [r["click_id"] for r in rows]
+    # every column as click_row built it
+    got = next(db.query("SELECT * FROM clicks WHERE click_id = ?", [rows[0]["click_id"]]))
+    assert {k: got[k] for k in rows[0]} == rows[0]
+    # the offset stored is the whole file
+    (name,) = files(path)
+    size = os.path.getsize(os.path.join(directory(path), name))
+    assert db.execute("SELECT file, consumed FROM click_journal").fetchall() == [(name, size)]
+
+
+def test_only_whole_lines_are_consumed(setup):
+    path, db, link_id = setup
+    journal = Journal(path)
+    first, second = row(link_id, 1), row(link_id, 2)
+    journal.append(first)
+    (name,) = files(path)
+    line = (json.dumps(second) + "\n").encode()
+    with open(os.path.join(directory(path), name), "ab") as f:
+        f.write(line[:30])  # a line still being written
+        f.flush()
+        assert replay_all(db) == 1
+        assert stored(db) == [first["click_id"]]
+        f.write(line[30:])
+    assert replay_all(db) == 1
+    assert stored(db) == [first["click_id"], second["click_id"]]
+
+
+def test_two_replayers_at_once_store_each_line_once(setup):
+    path, db, link_id = setup
+    journal = Journal(path)
+    rows = [row(link_id, n) for n in range(3000)]
+    for r in rows:
+        journal.append(r)
+    journal_module.READ_BYTES, old = 4096, journal_module.READ_BYTES  # many small transactions
+    try:
+        others = [connect(path) for _ in range(3)]
+        threads = [threading.Thread(target=replay_all, args=(c,)) for c in others]
+        for t in threads:
+            t.start()
+        replay_all(db)
+        for t in threads:
+            t.join()
+    finally:
+        journal_module.READ_BYTES = old
+    assert sorted(stored(db)) == sorted(r["click_id"] for r in rows)
+
+
+def test_columns_are_whatever_the_row_holds(setup):
+    """A column added to clicks (by a later migration) is journalled and
+    stored like the others, and old lines without it still replay."""
+    path, db, link_id = setup
+    journal = Journal(path)
+    old = row(link_id, 1)
+    journal.append(old)
+    db.execute("ALTER TABLE clicks ADD COLUMN source TEXT")
+    db.conn.commit()
+    new = row(link_id, 2, source="qr")
+    journal.append(new)
+    assert replay_all(db) == 2
+    assert db.execute("SELECT click_id, source FROM clicks ORDER BY id").fetchall() == [
+        (old["click_id"], None),
+        (new["click_id"], "qr"),
+    ]
+
+
+def test_a_row_the_table_refuses_does_not_block_the_others(setup):
+    path, db, link_id = setup
+    journal = Journal(path)
+    good, orphan = row(link_id, 1), row(link_id + 999, 2)  # no such link: foreign key
+    journal.append(orphan)
+    journal.append(good)
+    assert replay_all(db) == 2  # both lines read...
+    assert stored(db) == [good["click_id"]]  # ...the refused one logged and dropped
+    assert replay_all(db) == 0
+
+
+def _write_and_exit(path, link_id, n):
+    journal = Journal(path)
+    for i in range(n):
+        journal.append(row(link_id, i))
+    os._exit(0)  # like a killed worker: nothing replayed, nothing closed
+
+
+def test_a_dead_writers_file_is_replayed_then_deleted(setup):
+    path, db, link_id = setup
+    live = Journal(path)
+    live.append(row(link_id, 100))
+    child = multiprocessing.get_context("fork").Process(target=_write_and_exit,
+                                                        args=(path, link_id, 50))  # fmt: skip
+    child.start()
+    child.join()
+    assert len(files(path)) == 2
+    assert replay_all(db) == 51
+    assert len(stored(db)) == 51
+    # the dead process's file and its offset are gone; the live one stays
+    assert files(path) == [live.name]
+    assert [r[0] for r in db.execute("SELECT file FROM click_journal")] == [live.name]
+
+
+def test_a_big_file_is_rotated_and_the_old_one_deleted(setup, monkeypatch):
+    path, db, link_id = setup
+    monkeypatch.setattr(journal_module, "ROTATE_BYTES", 2000)
+    journal = Journal(path)
+    first = journal.name
+    for i in range(20):
+        journal.append(row(link_id, i))
+    assert journal.replay_own(db) == 20
+    assert journal.name != first  # writes go to a new file now
+    journal.append(row(link_id, 20))
+    assert replay_all(db) == 1
+    assert files(path) == [journal.name]
+    assert len(stored(db)) == 21
+
+
+# -- under gunicorn ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def server(tmp_path):
+    # batches too big to ever fill: nothing is replayed by a worker on its own,
+    # so what is stored at the end came through the journal's replay by readers
+    config = app_config(tmp_path, BASE_URL="http://127.0.0.1", CLICK_JOURNAL_BATCH=10**9,
+                        CLICK_JOURNAL_MAX_DELAY_MS=10**9)  # fmt: skip
+    init_db(config["DATABASE"])
+    db = connect(config["DATABASE"])
+    codes = [
+        links.create_link(
+            db, {"url": f"https://shop.example.com/{n}", "channel": "x", "campaign": "c"}
+        )["code"]  # fmt: skip
+        for n in range(5)
+    ]
+    db.close()
+    with gunicorn(config, workers=2) as base:
+        yield base, config, codes
+
+
+def workers_of(base) -> list[int]:
+    port = urlsplit(base).port
+    master = next(
+        int(p)
+        for p in os.listdir("/proc")
+        if p.isdigit()
+        and f"127.0.0.1:{port}".encode() in Path(f"/proc/{p}/cmdline").read_bytes()
+        and b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes()
+        and Path(f"/proc/{p}/task/{p}/children").read_text().split()
+    )
+    return [int(c) for c in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+
+
+@pytest.mark.slow
+def test_sigkill_of_a_worker_mid_load_loses_no_answered_click(server):
+    base, config, codes = server
+    answered, errors, stop = [], [], threading.Event()
+
+    def client(n):
+        session = requests.Session()
+        session.headers["User-Agent"] = BROWSER_UA
+        while not stop.is_set():
+            try:
+                hop = session.get(f"{base}/{codes[n % 5]}", allow_redirects=False, timeout=5)
+            except requests.RequestException as e:  # the killed worker's connection
+                errors.append(e)
+                continue
+            assert hop.status_code == 302
+            answered.append(parse_qs(urlsplit(hop.headers["Location"]).query)["ct_click"][0])
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    while len(answered) < 150:
+        time.sleep(0.05)
+    victim = workers_of(base)[0]
+    os.kill(victim, signal.SIGKILL)
+    before = len(answered)
+    while len(answered) < before + 150:
+        time.sleep(0.05)
+    stop.set()
+    for t in threads:
+        t.join()
+
+    db = connect(config["DATABASE"])
+    try:
+        # nothing was replayed by the workers: every answered click is in a journal
+        assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+        assert len(os.listdir(directory(config["DATABASE"]))) == 3  # killed, restarted, other
+        replay_all(db)
+        ids = stored(db)
+    finally:
+        db.close()
+    assert len(ids) == len(set(ids))  # each stored once
+    assert set(answered) <= set(ids)  # every redirect answered is a click stored
+    # stored but not answered: only requests cut by the kill
+    assert len(set(ids) - set(answered)) <= len(errors)
+
+
+@pytest.mark.slow
+def test_a_conversion_finds_a_click_still_in_the_journal(server):
+    """The webhook names a click no worker has replayed yet: intake replays
+    the journals first, so the click is found and credited."""
+    base, config, codes = server
+    visitor = requests.Session()
+    visitor.headers["User-Agent"] = BROWSER_UA
+    hop = visitor.get(f"{base}/{codes[0]}", allow_redirects=False, timeout=5)
+    click_id = parse_qs(urlsplit(hop.headers["Location"]).query)["ct_click"][0]
+    db = connect(config["DATABASE"])
+    assert stored(db) == []
+    body = json.dumps({"goal": "signup", "click_id": click_id}).encode()
+    stamp = int(time.time())
+    hook = requests.post(
+        f"{base}/t/webhook",
+        data=body,
+        headers={
+            "webhook-id": "msg_journal",
+            "webhook-timestamp": str(stamp),
+            "webhook-signature": sign(WEBHOOK_SECRET, "msg_journal", stamp, body),
+            "Content-Type": "application/json",
+        },
+        timeout=5,
+    )
+    assert hook.status_code == 201, hook.text
+    assert stored(db) == [click_id]
+    credited = db.execute(
+        "SELECT count(*) FROM credits cr JOIN clicks c ON c.id = cr.click_row WHERE c.click_id = ?",
+        [click_id],
+    ).fetchone()[0]
+    db.close()
+    assert credited > 0
