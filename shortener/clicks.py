@@ -18,7 +18,6 @@ MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
 
 
-
 @dataclass(frozen=True)
 class Agent:
     device: str

@@ -12,7 +12,8 @@ def utcnow() -> datetime:
 def to_db(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("naive datetime: clicktrail stores UTC only")
-    return moment.astimezone(UTC).strftime(FORMAT)
+    # FORMAT's text, written by isoformat at a third of strftime's cost (every click)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:26] + "Z"
 
 
 def from_db(text: str) -> datetime:
