@@ -43,6 +43,7 @@ from sqlite_utils import Database
 from shortener.clock import from_db, to_db, utcnow
 from shortener.db import connect, immediate, is_ready
 from shortener.errors import ApiError
+from shortener.journal import replay_all
 from shortener.links import COLUMNS, as_dict, normalise_destination
 
 from .money import format_minor
@@ -574,6 +575,7 @@ def loop(database: str, options: Options, poll: float, stop: threading.Event, lo
                 if pruned_at is None or now - pruned_at > timedelta(hours=1):
                     prune(db, now - timedelta(days=options.log_days))
                     pruned_at = now
+                replay_all(db)  # clicks still in the workers' journals are events too
                 done = run_once(db, now, options)
             except Exception:  # keep delivering after a bad moment (disk, DB busy)
                 if _schema_ready(db):

@@ -179,10 +179,12 @@ def test_a_big_file_is_rotated_and_the_old_one_deleted(setup, monkeypatch):
 
 @pytest.fixture
 def server(tmp_path):
-    # batches too big to ever fill: nothing is replayed by a worker on its own,
-    # so what is stored at the end came through the journal's replay by readers
+    # batches too big to ever fill and no webhook deliverer (which replays as it
+    # polls): nothing is replayed by the server on its own, so what is stored at
+    # the end came through the journal's replay by readers
     config = app_config(tmp_path, BASE_URL="http://127.0.0.1", CLICK_JOURNAL_BATCH=10**9,
-                        CLICK_JOURNAL_MAX_DELAY_MS=10**9)  # fmt: skip
+                        CLICK_JOURNAL_MAX_DELAY_MS=10**9,
+                        WEBHOOK_DELIVERY_THREAD=False)  # fmt: skip
     init_db(config["DATABASE"])
     db = connect(config["DATABASE"])
     codes = [
