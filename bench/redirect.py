@@ -40,6 +40,7 @@ from common import (  # noqa: E402
     print_table,
     wrk,
 )
+from intake import worker_cpu  # noqa: E402
 from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 from useragents import BOTS, spread  # noqa: E402
 
@@ -254,12 +255,15 @@ def main(argv=None):
         bare.wait_ready()
         clicktrail.wait_ready()
         for server in (bare, clicktrail):  # warm-up: imports, caches, connections
-            wrk(server.url, script, seconds=2)
+            wrk(server.url, script, seconds=5)
         warm = len(stored_ids(database))
         for n in range(1, args.rounds + 1):
             for name, server in (("bare", bare), ("clicktrail", clicktrail)):
                 env = {"CT_IDS_OUT": str(ids_file)} if name == "clicktrail" else {}
+                cpu_before = worker_cpu(server)
                 result = wrk(server.url, script, seconds=args.seconds, env=env)
+                result["cpu_ms"] = (worker_cpu(server) - cpu_before) / max(answered(result), 1)
+                result["cpu_ms"] *= 1000
                 if name == "clicktrail":
                     answered_ids |= set(ids_file.read_text().split())
                 result["rps"] = answered(result) / result["seconds"]
@@ -271,6 +275,7 @@ def main(argv=None):
                         f"{result['rps']:.0f}",
                         f"{result['p50_ms']:.2f}",
                         f"{result['p99_ms']:.2f}",
+                        f"{result['cpu_ms']:.3f}",
                         failed(result),
                     ]
                 )
@@ -283,18 +288,26 @@ def main(argv=None):
         clicktrail.stop()
 
     print()
-    print_table(["round", "server", "req/s", "p50 ms", "p99 ms", "failed"], rows)
+    print_table(["round", "server", "req/s", "p50 ms", "p99 ms", "cpu ms/req", "failed"], rows)
+    print("cpu ms/req = CPU time of the gunicorn workers per redirect answered")
     print()
     ratios = [c["rps"] / b["rps"] for b, c in zip(runs["bare"], runs["clicktrail"], strict=True)]
     p99s = [
         c["p99_ms"] / b["p99_ms"] for b, c in zip(runs["bare"], runs["clicktrail"], strict=True)
     ]
-    ratio, p99_ratio = median(ratios), median(p99s)
+    cpus = [
+        b["cpu_ms"] / c["cpu_ms"] for b, c in zip(runs["bare"], runs["clicktrail"], strict=True)
+    ]
+    ratio, p99_ratio, cpu_ratio = median(ratios), median(p99s), median(cpus)
     med = {k: median([r["rps"] for r in v]) for k, v in runs.items()}
     print(
         f"median req/s: bare {med['bare']:.0f}, clicktrail {med['clicktrail']:.0f};"
         f" ratio clicktrail/bare per round {', '.join(f'{r:.2f}' for r in ratios)}"
         f" -> median {ratio:.2f} (target >= 0.80)"
+    )
+    print(
+        f"CPU per redirect, bare/clicktrail per round {', '.join(f'{r:.2f}' for r in cpus)}"
+        f" -> median {cpu_ratio:.2f} (the throughput ratio the workers' own work allows)"
     )
     print(
         f"p99 clicktrail/bare per round {', '.join(f'{r:.2f}' for r in p99s)}"
@@ -325,7 +338,7 @@ def main(argv=None):
     )
     lost = missing + kill_missing
     print(
-        f"KEY redirect ratio={ratio:.2f} p99_ratio={p99_ratio:.2f}"
+        f"KEY redirect ratio={ratio:.2f} p99_ratio={p99_ratio:.2f} cpu_ratio={cpu_ratio:.2f}"
         f" bare_rps={med['bare']:.0f} clicktrail_rps={med['clicktrail']:.0f}"
         f" answered={redirects} stored={timed_stored} lost={lost}"
         f" misclassified={wrong_bots + wrong_people}"

@@ -11,10 +11,10 @@ import re
 import secrets
 import time
 import zlib
+from base64 import urlsafe_b64encode
 
 from flask import current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
-from itsdangerous.encoding import base64_encode, int_to_bytes
 
 COOKIE_NAME = "ct_vid"
 SALT = "clicktrail.visitor"
@@ -51,15 +51,25 @@ def sign_visitor(visitor_id: str) -> str:
     return _serializer().dumps(visitor_id) if signed is None else signed
 
 
-def sign_with_key(visitor_id: str, key: bytes) -> str | None:
+def sign_with_key(visitor_id: str, key: bytes, random_id: bool = False) -> str | None:
     """`sign_visitor` with the derived key given; None for an id that needs
-    itsdangerous's own way (one that is not an id, or that compresses)."""
+    itsdangerous's own way (one that is not an id, or that compresses).
+    `random_id`: made by new_visitor_id, so it cannot compress (22 random
+    characters of 64 share no run long enough to pay for zlib's overhead)."""
     payload = f'"{visitor_id}"'.encode()
-    if not VISITOR_ID.fullmatch(visitor_id) or len(zlib.compress(payload)) < len(payload) - 1:
+    if not VISITOR_ID.fullmatch(visitor_id):
         return None
-    value = base64_encode(payload) + b"." + base64_encode(int_to_bytes(int(time.time())))
-    signature = base64_encode(hmac.digest(key, value, "sha1"))
+    if not random_id and len(zlib.compress(payload)) < len(payload) - 1:
+        return None
+    stamp = int(time.time())
+    value = _b64(payload) + b"." + _b64(stamp.to_bytes((stamp.bit_length() + 7) // 8 or 1, "big"))
+    signature = _b64(hmac.digest(key, value, "sha1"))
     return (value + b"." + signature).decode("ascii")
+
+
+def _b64(data: bytes) -> bytes:
+    """itsdangerous's base64_encode, without its str/bytes checks."""
+    return urlsafe_b64encode(data).rstrip(b"=")
 
 
 def max_age() -> int:

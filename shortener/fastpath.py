@@ -259,11 +259,12 @@ class FastRedirect:
         template = _destination_template(url, plan.utm)
         if template is None or not (template[0] + template[1]).isascii():
             return self.wsgi_app(environ, start_response)
-        visitor = None
+        visitor, fresh = None, False
         if not agent.is_bot:
             visitor = self.visitor(environ)
             if visitor is False:
                 return self.wsgi_app(environ, start_response)
+            fresh = not visitor
             visitor = visitor or cookie.new_visitor_id()
         fields = dict(
             link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
@@ -283,14 +284,16 @@ class FastRedirect:
             ("Cache-Control", "no-store"),
         ]
         if visitor:
-            headers.append(("Set-Cookie", self.set_cookie(self.sign(visitor), self.https(environ))))
+            headers.append(
+                ("Set-Cookie", self.set_cookie(self.sign(visitor, fresh), self.https(environ)))
+            )
         headers.append(("Content-Length", "0"))
         headers.append(("Location", f"{template[0]}{click_id}{template[1]}"))
         start_response("302 FOUND", headers)
         return Body(None if journal is None or journal.sync else journal, db)
 
-    def sign(self, visitor: str) -> str:
-        signed = cookie.sign_with_key(visitor, self.keys()[0])
+    def sign(self, visitor: str, random_id: bool) -> str:
+        signed = cookie.sign_with_key(visitor, self.keys()[0], random_id)
         if signed is None:  # an id that compresses: itsdangerous signs it
             with self.app.app_context():
                 signed = cookie.sign_visitor(visitor)
@@ -307,3 +310,6 @@ class FastRedirect:
 
 def init_app(app):
     app.wsgi_app = FastRedirect(app, app.wsgi_app)
+    # ua-parser compiles its regexes on first use (0.1-0.2 s): at start-up, not
+    # in a visitor's redirect
+    classify("")

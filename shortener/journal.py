@@ -168,17 +168,18 @@ def _insert(db: Database, rows: list[dict], folder: str) -> None:
     and after a column was added). `OR IGNORE` on the unique click id makes
     a line replayed twice (a power cut can roll back an offset the kernel
     had already written the lines for) count once."""
-    columns = _columns(db, folder)
     groups: dict[tuple, list[tuple]] = {}
     for row in rows:
-        keys = tuple(k for k in row if k in columns)
-        if len(keys) != len(row):  # a column added since we looked?
-            columns = _columns(db, folder, fresh=True)
-            keys = tuple(k for k in row if k in columns)
-        if len(keys) != len(row):
-            log.error("click journal: unknown columns dropped: %s", sorted(set(row) - columns))
-        groups.setdefault(keys, []).append(tuple(row[k] for k in keys))
+        groups.setdefault(tuple(row), []).append(tuple(row.values()))
     for keys, values in groups.items():
+        columns = _columns(db, folder)
+        if not columns.issuperset(keys):  # a column added since we looked?
+            columns = _columns(db, folder, fresh=True)
+        if not columns.issuperset(keys):
+            log.error("click journal: unknown columns dropped: %s", sorted(set(keys) - columns))
+            known = [i for i, k in enumerate(keys) if k in columns]
+            keys = tuple(keys[i] for i in known)
+            values = [tuple(v[i] for i in known) for v in values]
         sql = (
             f"INSERT OR IGNORE INTO clicks ({', '.join(keys)})"
             f" VALUES ({', '.join('?' * len(keys))})"
