@@ -308,6 +308,9 @@ def _forget(db: Database, path: str, name: str) -> None:
             log.warning("click journal: incomplete last line of %s dropped", name)
         with immediate(db, durable=True):
             db.conn.execute("UPDATE click_journal SET consumed = consumed WHERE file = ?", (name,))
-        os.unlink(path)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass  # another replayer found it final too, and got there first
     with immediate(db):
         db.conn.execute("DELETE FROM click_journal WHERE file = ?", (name,))
