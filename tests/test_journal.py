@@ -114,14 +114,14 @@ def test_columns_are_whatever_the_row_holds(setup):
     journal = Journal(path)
     old = row(link_id, 1)
     journal.append(old)
-    db.execute("ALTER TABLE clicks ADD COLUMN source TEXT")
+    db.execute("ALTER TABLE clicks ADD COLUMN campaign_note TEXT")
     db.conn.commit()
-    new = row(link_id, 2, source="qr")
+    new = row(link_id, 2, campaign_note="launch")
     journal.append(new)
     assert replay_all(db) == 2
-    assert db.execute("SELECT click_id, source FROM clicks ORDER BY id").fetchall() == [
+    assert db.execute("SELECT click_id, campaign_note FROM clicks ORDER BY id").fetchall() == [
         (old["click_id"], None),
-        (new["click_id"], "qr"),
+        (new["click_id"], "launch"),
     ]
 
 
