@@ -21,14 +21,12 @@ import hmac
 import json
 import re
 import time
-from functools import lru_cache
 
 from itsdangerous import BadData
 from itsdangerous.encoding import base64_decode
 from werkzeug.http import dump_cookie
 
-from . import cookie, ratelimit
-from .bots import crawler_platform
+from . import cookie, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
 from .db import connect
@@ -50,21 +48,18 @@ SIGNED_COOKIE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+
 COOKIE_SLOT = "cookie-value-slot"  # stands in for the signed value: needs no quoting
 
 
-@lru_cache(maxsize=16384)
-def is_crawler(user_agent: str) -> bool:
-    return bool(crawler_platform(user_agent))
-
-
 class Plan:
     """What a redirect needs from a link row."""
 
-    __slots__ = ("id", "url", "utm", "expires_at")
+    __slots__ = ("id", "url", "utm", "expires_at", "preview")
 
     def __init__(self, row: dict, social_channels):
         self.id = row["id"]
         self.url = row["url"]
         self.utm = tuple(utm_parameters(row, social_channels).items())
         self.expires_at = row["expires_at"]
+        # a crawler gets the preview page (the Flask view's); without one, the redirect
+        self.preview = any(row.get(k) for k in ("title", "description", "image"))
 
 
 class LinkCache:
@@ -231,8 +226,7 @@ class FastRedirect:
             return self.wsgi_app(environ, start_response)
         user_agent = environ.get("HTTP_USER_AGENT", "")
         agent = classify(user_agent[:512])
-        if agent.is_bot and is_crawler(user_agent):
-            return self.wsgi_app(environ, start_response)  # previews
+        platform = previews.platform_of(user_agent[:512]) if agent.is_bot else None
         ip = environ.get("REMOTE_ADDR")
         if config["TRUST_PROXY_HEADERS"]:
             last = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
@@ -247,6 +241,8 @@ class FastRedirect:
         plan = self.cache.get(db, match[1])
         if plan is None:
             return self.wsgi_app(environ, start_response)
+        if platform and plan.preview:
+            return self.wsgi_app(environ, start_response)  # the preview page
         now = utcnow()
         if plan.expires_at and plan.expires_at <= now.strftime(FORMAT):
             return self.wsgi_app(environ, start_response)
@@ -259,6 +255,11 @@ class FastRedirect:
         template = _destination_template(url, plan.utm)
         if template is None or not (template[0] + template[1]).isascii():
             return self.wsgi_app(environ, start_response)
+        if platform:  # as previews.crawler_response does for a link without a preview
+            try:
+                previews.record_unfurl(db, plan.id, platform, now)
+            except Exception:  # a lost count must never break a redirect
+                self.app.logger.exception("could not count an unfurl of link %s", plan.id)
         visitor, fresh = None, False
         if not agent.is_bot:
             visitor = self.visitor(environ)

@@ -35,7 +35,7 @@ import weakref
 
 from sqlite_utils import Database
 
-from .db import immediate
+from .db import connect, immediate
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,24 @@ def database_path(db: Database) -> str:
 class Journal:
     """This process's journal file for one database (one per app)."""
 
-    def __init__(self, database: str, batch: int = 200, max_delay: float = 1.0, sync: bool = False):
+    def __init__(
+        self,
+        database: str,
+        batch: int = 200,
+        max_delay: float = 1.0,
+        sync: bool = False,
+        background: bool = False,
+    ):
+        self.database = database
         self.dir = directory(database)
         self.batch = batch
         # sync (under TESTING): each click is replayed before its response goes out
         self.sync = sync
+        # background: a thread of the worker replays, so the worker goes on serving
+        # while the replay waits for SQLite's write lock or the disk (checkpoints)
+        self.background = background and not sync
+        self._wake = threading.Event()
+        self._thread_pid: int | None = None
         self.max_delay = max_delay
         self.fd: int | None = None
         self.name: str | None = None
@@ -100,6 +113,27 @@ class Journal:
                 view = view[written:]
             self.size += len(line)
             self.pending += 1
+        if self.background and self._thread_pid != self.pid:
+            self._start_thread()
+
+    def _start_thread(self) -> None:
+        self._thread_pid = os.getpid()
+        thread = threading.Thread(target=self._replay_loop, name="click-journal", daemon=True)
+        thread.start()
+
+    def _replay_loop(self) -> None:
+        """Replays every CLICK_JOURNAL_MAX_DELAY_MS, or as soon as a batch is
+        full; on its own connection (one per thread)."""
+        db = connect(self.database)
+        pid = os.getpid()
+        while self.pid == pid:
+            self._wake.wait(self.max_delay)
+            self._wake.clear()
+            if self.pending:
+                try:
+                    self.replay_own(db)
+                except (sqlite3.Error, OSError):
+                    log.exception("click journal replay failed; will retry")
 
     def due(self) -> bool:
         return self.pending > 0 and (
@@ -110,6 +144,10 @@ class Journal:
         """Called once a response is sent (its close()): a failed replay
         leaves the lines in the file for the next one, and must not turn
         into an error for a visitor who already has the redirect."""
+        if self.background:
+            if self.pending >= self.batch:
+                self._wake.set()
+            return
         if self.due():
             try:
                 self.replay_own(db)
@@ -143,6 +181,7 @@ def init_app(app) -> None:
             batch=max(1, int(config["CLICK_JOURNAL_BATCH"])),
             max_delay=config["CLICK_JOURNAL_MAX_DELAY_MS"] / 1000,
             sync=app.testing,
+            background=True,
         )
     app.extensions["clicktrail.journal"] = journal
 

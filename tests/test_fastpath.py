@@ -63,6 +63,7 @@ CASES = {
         "headers": {"User-Agent": BROWSER_UA, "Cookie": f"ct_vid={signed(VISITOR)}"}
     },
     "automation": {"headers": {"User-Agent": CURL_UA}},
+    "a crawler, link without a preview": {"headers": {"User-Agent": CRAWLER_UA}},
     "https": {"headers": {"User-Agent": BROWSER_UA}, "base_url": "https://go.example.test"},
     "another host": {"headers": {"User-Agent": BROWSER_UA, "Host": "other.example.test"}},
 }
@@ -86,6 +87,9 @@ def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case):
     for (_, headers, _), click_id in zip(answers, ids, strict=True):
         location = dict(headers)["Location"]
         assert parse_qs(urlsplit(location).query)["ct_click"] == [click_id]
+    # a crawler's fetch is counted as an unfurl by both (outbound's previews)
+    crawler = case["headers"]["User-Agent"] == CRAWLER_UA
+    assert db.execute("SELECT coalesce(sum(count), 0) FROM unfurls").fetchone()[0] == 2 * crawler
     if "Cookie" in case.get("headers", {}):
         visitors = [r[0] for r in db.execute("SELECT visitor_id FROM clicks")]
         assert visitors == [VISITOR, VISITOR]
@@ -125,7 +129,6 @@ def test_the_fast_path_signs_cookies_the_flask_view_can_read(app, client):
 FALLS_THROUGH = {
     "HEAD": {"method": "HEAD"},
     "a query string": {"query_string": "ref=x"},
-    "a crawler (previews)": {"headers": {"User-Agent": CRAWLER_UA}},
     "Sec-GPC": {"headers": {"User-Agent": BROWSER_UA, "Sec-GPC": "1"}},
     "a prefetch": {"headers": {"User-Agent": BROWSER_UA, "Sec-Purpose": "prefetch"}},
     "a quoted cookie": {"headers": {"User-Agent": BROWSER_UA, "Cookie": 'ct_vid="x"'}},
@@ -143,6 +146,14 @@ def test_what_the_fast_path_leaves_to_the_flask_view(tmp_path, case):
     assert status.startswith("418")
     plain = {"headers": {"User-Agent": BROWSER_UA}}
     assert call(app.wsgi_app, **plain)[0] == "302 FOUND"  # and a plain click does not
+
+
+def test_a_crawler_of_a_link_with_a_preview_gets_the_views_preview_page(app, client):
+    make_link(client, code="promo", title="Spring sale")
+    crawler = app.test_client()
+    response = crawler.get("/promo", headers={"User-Agent": CRAWLER_UA})
+    assert response.status_code == 200
+    assert b'property="og:title" content="Spring sale"' in response.data
 
 
 def test_unknown_disabled_and_expired_links_get_the_views_answers(app, client, db):

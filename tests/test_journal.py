@@ -304,3 +304,18 @@ def test_a_column_the_table_does_not_have_is_dropped_not_the_click(setup):
     journal.append(odd)
     assert replay_all(db) == 1
     assert stored(db) == [odd["click_id"]]
+
+
+def test_a_worker_thread_replays_a_full_batch_without_any_reader(setup):
+    """Under gunicorn the worker's own thread replays (the worker goes on
+    serving while the replay waits for the lock or the disk)."""
+    path, db, link_id = setup
+    journal = Journal(path, batch=2, max_delay=3600, background=True)
+    rows = [row(link_id, n) for n in range(2)]
+    for r in rows:
+        journal.append(r)
+    journal.replay_if_due(db)  # what a response's close() does: wakes the thread
+    deadline = time.monotonic() + 30
+    while len(stored(db)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert stored(db) == [r["click_id"] for r in rows]
