@@ -154,8 +154,16 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ip_network(f"{ip}/{prefix}", strict=False))
 
 
+def random_token(nbytes: int) -> str:
+    """A URL-safe random id that never starts with "-": exported to CSV, a
+    leading "-" would be escaped as a formula and no longer match."""
+    while (token := secrets.token_urlsafe(nbytes)).startswith("-"):
+        pass
+    return token
+
+
 def new_click_id() -> str:
-    return secrets.token_urlsafe(12)
+    return random_token(12)
 
 
 def click_row(

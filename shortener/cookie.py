@@ -8,13 +8,14 @@ cookie that fails to verify for any reason simply means "no cookie".
 
 import hmac
 import re
-import secrets
 import time
 import zlib
 from base64 import urlsafe_b64encode
 
 from flask import current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
+
+from .clicks import random_token
 
 COOKIE_NAME = "ct_vid"
 SALT = "clicktrail.visitor"
@@ -77,7 +78,7 @@ def max_age() -> int:
 
 
 def new_visitor_id() -> str:
-    return secrets.token_urlsafe(16)
+    return random_token(16)
 
 
 def read_visitor() -> str | None:
