@@ -222,8 +222,8 @@ class FastRedirect:
         if match is None or path in self.routes() or any(h in environ for h in FLASK_HEADERS):
             return self.wsgi_app(environ, start_response)
         config = self.config
-        if config["RESPECT_DNT"] and "HTTP_DNT" in environ:
-            return self.wsgi_app(environ, start_response)
+        if (config["RESPECT_DNT"] and "HTTP_DNT" in environ) or "HTTP_HOST" not in environ:
+            return self.wsgi_app(environ, start_response)  # no Host: werkzeug's own fallback
         user_agent = environ.get("HTTP_USER_AGENT", "")
         agent = classify(user_agent[:512])
         platform = previews.platform_of(user_agent[:512]) if agent.is_bot else None
@@ -247,9 +247,7 @@ class FastRedirect:
         if plan.expires_at and plan.expires_at <= now.strftime(FORMAT):
             return self.wsgi_app(environ, start_response)
         try:
-            url = _checked_destination(
-                plan.url, self.own_hosts(environ.get("HTTP_HOST", "")), self.blocked
-            )
+            url = _checked_destination(plan.url, self.own_hosts(environ["HTTP_HOST"]), self.blocked)
         except ValueError:
             return self.wsgi_app(environ, start_response)  # refused: logged there
         template = _destination_template(url, plan.utm)

@@ -28,7 +28,10 @@ def new_app(tmp_path, **overrides):
 
 def call(wsgi, path="/promo", **kwargs):
     """(status, headers) of one request straight through a WSGI callable."""
+    no_host = kwargs.pop("no_host", False)
     environ = EnvironBuilder(path=path, **kwargs).get_environ()
+    if no_host:
+        del environ["HTTP_HOST"]
     seen = {}
 
     def start_response(status, headers, exc_info=None):
@@ -132,6 +135,7 @@ FALLS_THROUGH = {
     "Sec-GPC": {"headers": {"User-Agent": BROWSER_UA, "Sec-GPC": "1"}},
     "a prefetch": {"headers": {"User-Agent": BROWSER_UA, "Sec-Purpose": "prefetch"}},
     "a quoted cookie": {"headers": {"User-Agent": BROWSER_UA, "Cookie": 'ct_vid="x"'}},
+    "no Host header (HTTP/1.0)": {"headers": {"User-Agent": BROWSER_UA}, "no_host": True},
 }
 
 
