@@ -2,13 +2,16 @@
 does, leaves everything else to the view, and follows link changes."""
 
 import re
+import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+import requests
 from test_cookie import broken_cookies, signed
 from werkzeug.test import EnvironBuilder
 
 from conftest import AUTH, BROWSER_UA, app_config, make_link
+from servers import gunicorn
 from shortener import cookie, create_app, links
 from shortener.db import connect, init_db
 from shortener.fastpath import FastRedirect, LinkCache
@@ -232,3 +235,39 @@ def test_edits_through_the_api_take_effect_at_once_under_testing(app, client):
     assert client.get("/promo").headers["Location"].startswith("https://shop.example.com/new?")
     client.delete("/api/links/promo", headers=AUTH)
     assert client.get("/promo").status_code == 410
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cache_seconds", ["0", "1"])
+def test_edits_reach_every_gunicorn_worker(tmp_path, cache_seconds):
+    """PATCH and disable through the API of one worker; every worker's
+    cache follows: at once with LINK_CACHE_SECONDS=0, within the setting's
+    second otherwise (polled, never timed)."""
+    config = app_config(tmp_path, BASE_URL="http://127.0.0.1", LINK_CACHE_SECONDS=cache_seconds)
+    init_db(config["DATABASE"])
+    with gunicorn(config, workers=2) as base:
+        session = requests.Session()
+        session.headers["User-Agent"] = BROWSER_UA
+
+        def answers() -> set:
+            hops = [session.get(f"{base}/promo", allow_redirects=False, timeout=5)
+                    for _ in range(12)]  # fmt: skip
+            return {(h.status_code, h.headers.get("Location", "").split("?")[0]) for h in hops}
+
+        created = session.post(f"{base}/api/links", headers=AUTH, timeout=5,
+                               json={"url": "https://shop.example.com/a", "channel": "x",
+                                     "campaign": "c", "code": "promo"})  # fmt: skip
+        assert created.status_code == 201
+        assert answers() == {(302, "https://shop.example.com/a")}  # both workers cached it
+        patched = session.patch(f"{base}/api/links/promo", headers=AUTH, timeout=5,
+                                json={"url": "https://shop.example.com/b"})  # fmt: skip
+        assert patched.status_code == 200
+        deadline = time.monotonic() + (0 if cache_seconds == "0" else 15)
+        while answers() != {(302, "https://shop.example.com/b")} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert answers() == {(302, "https://shop.example.com/b")}
+        session.delete(f"{base}/api/links/promo", headers=AUTH, timeout=5)
+        deadline = time.monotonic() + (0 if cache_seconds == "0" else 15)
+        while answers() != {(410, "")} and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert answers() == {(410, "")}
