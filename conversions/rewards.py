@@ -11,7 +11,8 @@ assesses it once (`rewards` has one row per rule and conversion):
   `approved` (`approve_due`), then `paid` (`mark_paid`); a refund while
   it is still pending makes it `voided`;
 - or a refusal (`refused`, with its reason): the advocate converting
-  through their own link (`self_referral`), a friend the rule already
+  through their own link (`self_referral`), a pixel conversion under a
+  rule that pays on signed webhooks only (`unverified`), a friend the rule already
   rewarded (`already_rewarded`), the advocate's cap reached
   (`cap_reached`), a percentage rule in another currency than the
   conversion's (`currency_mismatch`), an amount of zero (`zero_amount`), a
@@ -45,6 +46,7 @@ STATUSES = ("pending", "approved", "paid", "voided", "refused")
 EARNED = ("pending", "approved", "paid")  # what an advocate has earned so far
 REASONS = (  # refusals, in the order they are checked
     "currency_mismatch",
+    "unverified",
     "advocate_inactive",
     "self_referral",
     "already_rewarded",
@@ -68,6 +70,7 @@ RULE_FIELDS = (
     "cap_amount",
     "note",
     "active",
+    "verified_only",
 )
 PERCENT_TEXT = re.compile(r"[0-9]{1,3}(\.[0-9]{1,20})?")  # no sign, exponent or "_"
 PERCENT_SCALE = 100  # percent_bp: hundredths of a percent, 10 % = 1000
@@ -104,6 +107,7 @@ class Facts:
 
     attributed_minor: int  # revenue the advocate's link is credited with
     currency: str  # the conversion's currency
+    verified: bool = True  # by signed webhook, not by pixel
     advocate_active: bool = True
     self_referral: bool = False
     already_rewarded: bool = False  # this friend, this rule, a live reward
@@ -126,7 +130,9 @@ def assess(rule: dict, facts: Facts) -> Decision:
         return Decision("refused", 0, rule["currency"], "currency_mismatch")
     amount = reward_amount(rule, facts.attributed_minor)
     reason = None
-    if not facts.advocate_active:
+    if rule.get("verified_only") and not facts.verified:
+        reason = "unverified"
+    elif not facts.advocate_active:
         reason = "advocate_inactive"
     elif facts.self_referral:
         reason = "self_referral"
@@ -264,6 +270,9 @@ def parse_rule(
     active = merged.get("active", True)
     if not isinstance(active, bool):
         raise RewardError("active must be true or false", "active")
+    verified_only = merged.get("verified_only", False)
+    if not isinstance(verified_only, bool):
+        raise RewardError("verified_only must be true or false", "verified_only")
     return {
         "campaign": campaign,
         "beneficiary": beneficiary,
@@ -280,6 +289,7 @@ def parse_rule(
         "cap_count": _whole(merged.get("cap_count"), "cap_count", 1, 10**9),
         "cap_amount_minor": cap_amount_minor,
         "active": int(active),
+        "verified_only": int(verified_only),
         "note": clean_text(merged.get("note"), "note", max_length=500),
     }
 
@@ -306,6 +316,7 @@ def public_rule(row: dict) -> dict:
         if row["cap_amount_minor"] is None
         else format_minor(row["cap_amount_minor"], currency),
         "active": bool(row["active"]),
+        "verified_only": bool(row["verified_only"]),
         "note": row["note"],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
@@ -321,10 +332,10 @@ def create_rule(db: Database, columns: dict, now: datetime) -> dict:
         cursor = db.execute(
             "INSERT INTO reward_rules (campaign, beneficiary, goal, kind, amount_minor,"
             " percent_bp, currency, valid_from, valid_to, holding_days, cap_count,"
-            " cap_amount_minor, active, note, created_at, updated_at)"
+            " cap_amount_minor, active, verified_only, note, created_at, updated_at)"
             " VALUES (:campaign, :beneficiary, :goal, :kind, :amount_minor, :percent_bp,"
             " :currency, :valid_from, :valid_to, :holding_days, :cap_count,"
-            " :cap_amount_minor, :active, :note, :now, :now)",
+            " :cap_amount_minor, :active, :verified_only, :note, :now, :now)",
             {**columns, "now": to_db(now)},
         )
     return get_rule(db, cursor.lastrowid)
@@ -432,6 +443,7 @@ def _assess(db: Database, conversion: dict, credit: dict, rules: list[dict]) -> 
         facts = Facts(
             attributed_minor=credit["revenue_minor"],
             currency=conversion["currency"],
+            verified=bool(conversion["verified"]),
             advocate_active=bool(advocate["active"]),
             self_referral=is_self,
             already_rewarded=_friend_rewarded(db, rule["id"], conversion),

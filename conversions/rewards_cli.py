@@ -40,6 +40,8 @@ def _rule_fields(**options) -> dict:
 
 def rule_options(f):
     f = click.option("--note")(f)
+    f = click.option("--verified-only/--any-source", "verified_only", default=None,
+                     help="pay only on conversions by signed webhook, not by pixel")(f)  # fmt: skip
     f = click.option("--cap-amount", help="most one advocate can earn under this rule")(f)
     f = click.option("--cap-count", help="most rewards per advocate under this rule")(f)
     f = click.option("--holding-days", help="days before a reward is approved (default 30)")(f)

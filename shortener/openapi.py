@@ -112,6 +112,7 @@ REWARD_RULE_FIELDS = {
     "cap_amount": {"oneOf": [*MONEY["oneOf"], {"type": "null"}]},
     "note": {"type": ["string", "null"], "maxLength": 500},
     "active": {"type": "boolean"},
+    "verified_only": {"type": "boolean"},
 }  # fmt: skip
 REWARD_STATUSES = ["pending", "approved", "paid", "voided", "refused"]
 BOOLEAN_TEXT = {"type": "string", "enum": ["true", "false"]}

@@ -696,3 +696,10 @@ def m011_click_journal(db):
             BEGIN UPDATE link_version SET version = version + 1; END
         """,
     )
+
+
+@migrations()
+def m010_rewards_2(db):
+    # a rule can pay only on conversions the shop's server signed (webhook):
+    # anyone can load a pixel URL, so a pixel purchase is easy to forge
+    db.execute("ALTER TABLE reward_rules ADD COLUMN verified_only INTEGER NOT NULL DEFAULT 0")

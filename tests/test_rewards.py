@@ -86,6 +86,11 @@ def test_assess_rewards_or_refuses_with_the_first_reason():
     assert assess(FLAT, Facts(4000, "EUR", already_rewarded=True)).reason == "already_rewarded"
     # 10 % of a free signup is nothing to reward
     assert assess(PERCENT, Facts(0, "EUR")).reason == "zero_amount"
+    # a pixel purchase under a rule that pays on signed webhooks only
+    webhooks_only = {**FLAT, "verified_only": True}
+    assert assess(webhooks_only, Facts(4000, "EUR", verified=False)).reason == "unverified"
+    assert assess(webhooks_only, Facts(4000, "EUR")).status == "pending"
+    assert assess(FLAT, Facts(4000, "EUR", verified=False)).status == "pending"
 
 
 def test_caps_by_count_and_by_amount():
@@ -135,6 +140,7 @@ def test_create_list_patch_and_deactivate_a_rule(client):
         "cap_count": 20,
         "cap_amount": None,
         "active": True,
+        "verified_only": False,
         "note": "spring push",
         "created_at": rule["created_at"],
         "updated_at": rule["updated_at"],
@@ -181,6 +187,7 @@ def test_create_list_patch_and_deactivate_a_rule(client):
         ({"cap_count": 0}, "cap_count"),
         ({"cap_amount": "abc"}, "cap_amount"),
         ({"active": "yes"}, "active"),
+        ({"verified_only": 1}, "verified_only"),
         ({"bonus": 1}, "bonus"),
     ],
 )
@@ -210,8 +217,9 @@ def test_rules_from_the_command_line(runner):
     assert updated.output == "1\tspring\tfriend\tpurchase\t5.00 EUR\n"
     off = runner.invoke(args=["rewards", "rules", "deactivate", "1"])
     assert off.output == "1\tspring\tfriend\tpurchase\t5.00 EUR\t(inactive)\n"
+    runner.invoke(args=["rewards", "rules", "update", "1", "--verified-only"])
     listed = runner.invoke(args=["rewards", "rules", "list", "--json"])
-    assert '"holding_days": 14' in listed.output
+    assert '"holding_days": 14' in listed.output and '"verified_only": true' in listed.output
     bad = runner.invoke(args=["rewards", "rules", "create", "--campaign", "x", "--for",
                               "advocate", "--amount", "1", "--percent", "2"])  # fmt: skip
     assert bad.exit_code == 1 and "either amount" in bad.output and "Traceback" not in bad.output
@@ -648,3 +656,12 @@ def test_a_webhook_confirming_a_pixel_order_is_assessed_again(client, db):
     assert convert("webhook", "v-10", "o-2", 3000, customer="c-ada") == second
     assert ledger_of(second) == [(1, 1000, "refused", "self_referral"),
                                  (2, 300, "refused", "self_referral")]  # fmt: skip
+
+    # a rule paying on signed webhooks only: the pixel's purchase is refused, and
+    # paid once the shop's webhook confirms the order
+    client.patch("/api/reward-rules/1", json={"verified_only": True}, headers=AUTH)
+    client.delete("/api/reward-rules/2", headers=AUTH)
+    third = convert("pixel", "v-11", "o-3", 2000)
+    assert ledger_of(third) == [(1, 1000, "refused", "unverified")]
+    assert convert("webhook", "v-11", "o-3", 2000) == third
+    assert ledger_of(third) == [(1, 1000, "pending", None)]
