@@ -2,6 +2,11 @@
 
 Applying them is idempotent: `flask --app shortener init-db` (and `make run`)
 applies whatever is pending and nothing else.
+
+They apply in the order they are defined in this file, which is the order
+they landed; their numbers were claimed when the work began in parallel
+(m012 comes before m007, which extends its `channel_total`). A migration's
+name is its identity in databases already migrated, so none is renamed.
 """
 
 from sqlite_utils import Migrations

@@ -11,6 +11,7 @@ import user_agents
 
 from shortener.bots import crawler_platform, is_automation
 from shortener.clicks import Agent, classify, new_click_id, record_click, truncate_ip
+from shortener.cookie import new_visitor_id
 
 BENCH = Path(__file__).resolve().parent.parent / "bench" / "useragents.py"
 
@@ -202,8 +203,6 @@ def test_click_ids_are_url_safe_and_distinct():
 def test_ids_never_start_with_a_dash():
     # a leading "-" is escaped in CSV exports (formula guard), so such an id
     # would not match itself after a round trip; 1 random id in 64 had one
-    from shortener.cookie import new_visitor_id
-
     clicks = {new_click_id() for _ in range(5000)}
     visitors = {new_visitor_id() for _ in range(5000)}
     assert len(clicks) == len(visitors) == 5000
