@@ -96,7 +96,7 @@ def replay_journals(db: Database) -> None:
     from .journal import directory, replay_all
 
     try:
-        replay_all(db, directory(current_app.config["DATABASE"]))
+        replay_all(db, directory(current_app.config["DATABASE"]), sweep=False)
     except (sqlite3.Error, OSError):
         # the clicks stay in the journal for the next replay; the reader goes on
         current_app.logger.exception("click journal replay failed")

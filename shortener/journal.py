@@ -267,20 +267,21 @@ def replay_file(db: Database, folder: str, name: str) -> int:
                 consumed = row[0] if row else 0
                 chunk = os.pread(fd, READ_BYTES, consumed)
                 end = chunk.rfind(b"\n") + 1
-                if end == 0:
-                    if len(chunk) >= READ_BYTES:  # a line longer than a chunk: skip it
-                        log.error("click journal: over-long line dropped in %s", name)
-                        end = len(chunk)
-                    else:
-                        return total
-                rows = _parse(chunk[:end])
-                _insert(tx, rows, folder)
-                tx.conn.execute(
-                    "INSERT INTO click_journal (file, consumed) VALUES (?, ?)"
-                    " ON CONFLICT (file) DO UPDATE SET consumed = excluded.consumed",
-                    (name, consumed + end),
-                )
-                total += len(rows)
+                if end == 0 and len(chunk) >= READ_BYTES:  # a line longer than a chunk
+                    log.error("click journal: over-long line dropped in %s", name)
+                    end = len(chunk)
+                if end:
+                    rows = _parse(chunk[:end])
+                    _insert(tx, rows, folder)
+                    tx.conn.execute(
+                        "INSERT INTO click_journal (file, consumed) VALUES (?, ?)"
+                        " ON CONFLICT (file) DO UPDATE SET consumed = excluded.consumed",
+                        (name, consumed + end),
+                    )
+                    total += len(rows)
+            _replayed[path] = consumed + end  # committed
+            if not end:
+                return total
     finally:
         os.close(fd)
 
@@ -300,27 +301,36 @@ def _final(path: str) -> bool:
     return True
 
 
-def replay_all(db: Database, folder: str | None = None) -> int:
-    """Replay every journal file of this database, and delete (with their
-    offsets) the files that are final and fully replayed. Cheap when there
-    is nothing new: a directory listing, and a stat and a lock probe per file."""
+# bytes of each file known to be stored, so a reader with nothing new to
+# replay needs no query: offsets only grow, and file names are never reused
+_replayed: dict[str, int] = {}
+
+
+def replay_all(db: Database, folder: str | None = None, sweep: bool = True) -> int:
+    """Replay every journal file of this database and, with `sweep`, delete
+    (with their offsets) the files that are final and fully replayed. Cheap
+    when there is nothing new: a directory listing and a stat per file
+    (readers pass sweep=False and leave deleting to the workers' sweeps)."""
     folder = folder or directory(database_path(db))
     try:
         entries = [e for e in os.scandir(folder) if e.name.endswith(SUFFIX)]
     except FileNotFoundError:
         return 0
-    if not entries:
-        return 0
-    offsets = dict(db.conn.execute("SELECT file, consumed FROM click_journal"))
+    offsets = None
     total = 0
     for entry in entries:
-        final = _final(entry.path)  # before reading: nothing can be appended after
+        final = sweep and _final(entry.path)  # before reading: nothing can be appended after
         try:
             size = entry.stat().st_size
         except FileNotFoundError:
             continue
-        if size > offsets.get(entry.name, 0):
-            total += replay_file(db, folder, entry.name)
+        if size > _replayed.get(entry.path, -1):
+            if offsets is None:
+                offsets = dict(db.conn.execute("SELECT file, consumed FROM click_journal"))
+            if size > offsets.get(entry.name, 0):
+                total += replay_file(db, folder, entry.name)
+            else:
+                _replayed[entry.path] = offsets.get(entry.name, 0)
         if final:
             _forget(db, entry.path, entry.name)
     return total
@@ -353,3 +363,4 @@ def _forget(db: Database, path: str, name: str) -> None:
             pass  # another replayer found it final too, and got there first
     with immediate(db):
         db.conn.execute("DELETE FROM click_journal WHERE file = ?", (name,))
+    _replayed.pop(path, None)
