@@ -61,7 +61,7 @@ class Journal:
     def __init__(
         self,
         database: str,
-        batch: int = 200,
+        batch: int = 50,
         max_delay: float = 1.0,
         sync: bool = False,
         background: bool = False,

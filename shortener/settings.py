@@ -168,7 +168,7 @@ SETTINGS = [
     ),
     Setting(
         "CLICK_JOURNAL_BATCH",
-        200,
+        50,
         "Clicks a worker journals before it replays them into SQLite (after a response).",
     ),
     Setting(
