@@ -20,6 +20,7 @@ form for at most that long by a worker that had it cached.
 import hmac
 import json
 import re
+import threading
 import time
 
 from itsdangerous import BadData
@@ -122,7 +123,10 @@ class FastRedirect:
         self.wsgi_app = wsgi_app
         config = app.config
         self.config = config
-        self.pool = app.extensions["clicktrail.db"]
+        # a connection of its own per thread, not get_db()'s: a read left open by a
+        # view on that one (a suspended generator) would pin an old snapshot, and the
+        # link_version check with it
+        self.pool = threading.local()
         self.journal = app.extensions["clicktrail.journal"]
         # under TESTING every redirect checks the version: tests edit links behind our back
         seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
