@@ -31,6 +31,7 @@ from . import cookie, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
 from .db import connect
+from .journal import UNFURL
 from .redirect import _checked_destination, _destination_template, _hostname, utm_parameters
 
 CODE_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})")
@@ -205,7 +206,7 @@ class FastRedirect:
         try:
             signature = base64_decode(match[3])
             signed = value[: match.end(2)].encode()
-            if not any(hmac.compare_digest(hmac.digest(k, signed, "sha1"), signature)
+            if not any(hmac.compare_digest(cookie.hmac_sha1(k, signed), signature)
                        for k in self.keys()):  # fmt: skip
                 return None
             age = int(time.time()) - int.from_bytes(base64_decode(match[2]), "big")
@@ -257,7 +258,8 @@ class FastRedirect:
         template = _destination_template(url, plan.utm)
         if template is None or not (template[0] + template[1]).isascii():
             return self.wsgi_app(environ, start_response)
-        if platform:  # as previews.crawler_response does for a link without a preview
+        journal = self.journal
+        if platform and journal is None:  # as previews.crawler_response does
             try:
                 previews.record_unfurl(db, plan.id, platform, now)
             except Exception:  # a lost count must never break a redirect
@@ -273,9 +275,10 @@ class FastRedirect:
             link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
             user_agent=user_agent, referrer=environ.get("HTTP_REFERER"), ip=ip,
         )  # fmt: skip
-        journal = self.journal
         if journal is not None:
             row = click_row(**fields)
+            if platform:  # counted when the row is replayed: no write here
+                row[UNFURL] = platform
             journal.append(row)
             click_id = row["click_id"]
             if journal.sync:

@@ -24,7 +24,6 @@ new file) is final and is deleted once fully replayed.
 """
 
 import fcntl
-import json
 import logging
 import os
 import secrets
@@ -33,16 +32,18 @@ import threading
 import time
 import weakref
 
+import orjson
 from sqlite_utils import Database
 
+from . import previews
 from .db import connect, immediate
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".jsonl"
+UNFURL = "unfurl"  # not a click column: a crawler's platform, counted in `unfurls`
 ROTATE_BYTES = 4 * 1024 * 1024  # a worker starts a new file past this size
 READ_BYTES = 1024 * 1024  # replayed per transaction, so the write lock is held briefly
-_encode = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps builds one per call
 # what one row can fail with; anything else (disk full...) rolls the batch back for a retry
 ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
 
@@ -102,7 +103,7 @@ class Journal:
 
     def append(self, row: dict) -> None:
         """One click, as one line. Returns once the line is in the file."""
-        line = (_encode(row) + "\n").encode()
+        line = orjson.dumps(row) + b"\n"
         with self._lock:
             if self.pid != os.getpid():  # first click, or a forked child
                 self.fd = None
@@ -208,8 +209,13 @@ def _insert(db: Database, rows: list[dict], folder: str) -> None:
     a line replayed twice (a power cut can roll back an offset the kernel
     had already written the lines for) count once."""
     groups: dict[tuple, list[tuple]] = {}
+    crawled = []
     for row in rows:
+        if UNFURL in row:
+            crawled.append(row)
+            continue
         groups.setdefault(tuple(row), []).append(tuple(row.values()))
+    _insert_crawled(db, crawled, folder)
     for keys, values in groups.items():
         columns = _columns(db, folder)
         if not columns.issuperset(keys):  # a column added since we looked?
@@ -234,13 +240,29 @@ def _insert(db: Database, rows: list[dict], folder: str) -> None:
                     log.exception("click journal: row refused, dropped: %r", value)
 
 
+def _insert_crawled(db: Database, rows: list[dict], folder: str) -> None:
+    """A crawler's click carries the platform whose unfurl it was; the
+    count goes up with the click row, in the same transaction, and only if
+    the row is new, so a line replayed twice is counted once."""
+    counts: dict[tuple, int] = {}
+    for row in rows:
+        platform = row.pop(UNFURL)
+        before = db.conn.total_changes
+        _insert(db, [row], folder)
+        if db.conn.total_changes > before:
+            key = (row["link_id"], str(row["ts"])[:10], platform)
+            counts[key] = counts.get(key, 0) + 1
+    if counts:
+        previews.count_unfurls(db, counts)
+
+
 def _parse(data: bytes) -> list[dict]:
     rows = []
     for line in data.split(b"\n"):
         if not line.strip(b"\x00 \r\t"):
             continue  # after a power cut a file may end in zeros
         try:
-            row = json.loads(line)
+            row = orjson.loads(line)
         except ValueError:
             log.error("click journal: unreadable line dropped: %r", line[:200])
             continue

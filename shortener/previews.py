@@ -42,6 +42,16 @@ def record_unfurl(db: Database, link_id: int, platform: str, now: datetime) -> N
         conn.commit()
 
 
+def count_unfurls(db: Database, counts: dict[tuple[int, str, str], int]) -> None:
+    """Add counts per (link id, day, platform), inside the caller's transaction
+    (the click journal's replay: the redirect itself writes nothing)."""
+    db.conn.executemany(
+        "INSERT INTO unfurls (link_id, day, platform, count) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (link_id, day, platform) DO UPDATE SET count = count + excluded.count",
+        [(*key, n) for key, n in counts.items()],
+    )
+
+
 def page(link: dict, short_url: str) -> str:
     """The preview page; every value is HTML-escaped (quotes too: they sit
     in attributes), so a title cannot inject markup into it."""

@@ -3,6 +3,8 @@ the Rust accelerator, checked against the `user-agents` package it replaced
 on the hot path), IP truncation, and record_click's committed row."""
 
 import importlib.util
+import multiprocessing
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,3 +210,24 @@ def test_ids_never_start_with_a_dash():
     assert len(clicks) == len(visitors) == 5000
     assert not [i for i in clicks | visitors if i.startswith("-")]
     assert {len(i) for i in clicks} == {16} and {len(i) for i in visitors} == {22}
+
+
+def test_ids_from_threads_and_forked_workers_never_repeat():
+    # ids come from a pool of random bytes: threads must not share a slice,
+    # and a forked worker must not reuse its parent's pool
+    new_click_id()  # fill the parent's pool before forking
+    ids, threads = [], []
+    for _ in range(8):
+        thread = threading.Thread(target=lambda: ids.extend(new_click_id() for _ in range(2000)))
+        threads.append(thread)
+        thread.start()
+    for thread in threads:
+        thread.join()
+    with multiprocessing.get_context("fork").Pool(2) as pool:
+        forked = pool.map(_ids, [500, 500])
+    everything = ids + forked[0] + forked[1] + _ids(500)
+    assert len(set(everything)) == len(everything) == 16000 + 1500
+
+
+def _ids(n):
+    return [new_click_id() for _ in range(n)]

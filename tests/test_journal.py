@@ -70,6 +70,34 @@ def test_lines_are_stored_once_however_often_replayed(setup):
     assert db.execute("SELECT file, consumed FROM click_journal").fetchall() == [(name, size)]
 
 
+def test_a_crawlers_unfurl_is_counted_with_its_click_once(setup):
+    path, db, link_id = setup
+    journal = Journal(path)
+    crawler = "Mozilla/5.0 (compatible; LinkedInBot/1.0; +http://www.linkedin.com)"
+    bot = dict(link_id=link_id, visitor_id=None, now=NOW, agent=classify(crawler), is_bot=True,
+               user_agent=crawler)  # fmt: skip
+    rows = [
+        {**click_row(**bot), "unfurl": "linkedin"},
+        {**click_row(**bot), "unfurl": "linkedin"},
+        {**click_row(**bot), "unfurl": "x"},
+        row(link_id, 3),  # a person
+    ]
+    for r in rows:
+        journal.append(r)
+    assert replay_all(db) == 4
+    unfurls = "SELECT day, platform, count FROM unfurls ORDER BY platform"
+    # 2 LinkedIn fetches and 1 X fetch on 2 March; the person is no unfurl
+    assert db.execute(unfurls).fetchall() == [("2026-03-02", "linkedin", 2), ("2026-03-02", "x", 1)]
+    assert len(stored(db)) == 4  # crawler clicks are stored too, as bots
+    # a power cut can roll back the offset after the kernel wrote the lines:
+    # replayed again, neither the clicks nor the unfurls count twice
+    db.execute("UPDATE click_journal SET consumed = 0")
+    db.conn.commit()
+    replay_all(db)
+    assert len(stored(db)) == 4
+    assert db.execute(unfurls).fetchall() == [("2026-03-02", "linkedin", 2), ("2026-03-02", "x", 1)]
+
+
 def test_only_whole_lines_are_consumed(setup):
     path, db, link_id = setup
     journal = Journal(path)
