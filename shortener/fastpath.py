@@ -5,8 +5,9 @@ about as much as a whole bare-Flask redirect, on the one request that must
 be fast. This WSGI middleware sits in front of the app and answers the
 common case itself: a GET with no query string for a known, enabled,
 unexpired link with no per-link features, from a visitor who did not opt
-out, with no preview crawler or prefetch involved, and no 429 block in
-force. Everything else -- 404/410/429, HEAD, crawlers (social previews),
+out, no prefetch and no 429 block in force (a link-preview crawler too,
+when the link has no preview page: its unfurl is counted at replay).
+Everything else -- 404/410/429, HEAD, crawlers of links with a preview,
 links with features this module does not know -- falls through to the
 Flask view (shortener/redirect.py), which remains the reference: the
 tests check both answer byte for byte the same.
