@@ -21,6 +21,9 @@ PAGE_SIZE = 50
 FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at",
                "title", "description", "image")  # fmt: skip
 EDITABLE = ("url", "medium", "content", "term", "expires_at", "title", "description", "image")
+# targeting and limits: sent on every save, an empty box clears the option
+FEATURE_FORM = ("ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
+                "destinations")  # fmt: skip
 
 
 def page_number() -> int:
@@ -62,9 +65,38 @@ def links_index():
 
 
 def form_values(form) -> dict:
-    values = {f: form.get(f, "").strip() for f in FORM_FIELDS}
+    values = {f: form.get(f, "").strip() for f in (*FORM_FIELDS, *FEATURE_FORM)}
     values["tags"] = form.get("tags", "").strip()
     return values
+
+
+def feature_fields(values: dict) -> dict:
+    """The targeting boxes as the API takes them. A/B destinations are one
+    per line, `URL weight [name]`, which a marketer can type and read."""
+    fields = {f: values[f] or None for f in FEATURE_FORM}
+    clicks = values["max_clicks"]
+    fields["max_clicks"] = int(clicks) if clicks.isascii() and clicks.isdigit() else clicks or None
+    variants = []
+    for line in values["destinations"].splitlines():
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) > 3 or (len(parts) > 1 and not (parts[1].isascii() and parts[1].isdigit())):
+            raise ApiError(
+                "destinations: one per line, a URL, a whole-number weight and an optional name",
+                field="destinations",
+            )
+        variant = {"url": parts[0], "weight": int(parts[1]) if len(parts) > 1 else 1}
+        if len(parts) == 3:
+            variant["name"] = parts[2]
+        variants.append(variant)
+    fields["destinations"] = variants or None
+    return fields
+
+
+def destination_lines(stored: str | None) -> str:
+    variants = json.loads(stored) if stored else []
+    return "\n".join(f"{v['url']} {v['weight']} {v['name']}" for v in variants)
 
 
 def tag_list(text: str) -> list[str]:
@@ -92,9 +124,10 @@ def link_new():
     values = form_values(request.form) if request.method == "POST" else {}
     error = None
     if request.method == "POST":
-        fields = {k: v for k, v in values.items() if k != "tags" and v != ""}
+        fields = {k: v for k, v in values.items() if k in FORM_FIELDS and v != ""}
         fields["tags"] = tag_list(values["tags"])
         try:
+            fields.update(feature_fields(values))
             link = links.create_link(
                 get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
             )
@@ -125,6 +158,7 @@ def link_edit(code):
         fields = {k: values[k] for k in EDITABLE}
         fields["tags"] = tag_list(values["tags"])
         try:
+            fields.update(feature_fields(values))
             links.update_link(
                 db, code, fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
             )
@@ -142,6 +176,9 @@ def link_edit(code):
             "code": link["code"],
             "expires_at": expiry_input(link["expires_at"]),
             "tags": ", ".join(json.loads(link["tags"])),
+            **{k: link[k] or "" for k in FEATURE_FORM if k not in ("max_clicks", "destinations")},
+            "max_clicks": "" if link["max_clicks"] is None else str(link["max_clicks"]),
+            "destinations": destination_lines(link["destinations"]),
         }
     view = read_view(default_preset="all")
     numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]

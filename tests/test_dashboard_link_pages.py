@@ -194,3 +194,42 @@ def test_the_link_page_shows_the_ab_test_and_ends_it(app):
     assert "variant B is now the link&#39;s destination" in page
     assert 'name="variant"' not in page  # ended: no form, the figures stay
     assert 'id="ab-table"' in page
+
+
+def test_targeting_limits_and_ab_destinations_from_the_form(app):
+    client, token = signed_in(app)
+    form = {
+        "csrf_token": token, "url": "https://shop.example.com/", "channel": "x", "campaign": "c",
+        "code": "launch", "ios_url": "https://apps.apple.com/app/id1", "android_url": "",
+        "desktop_url": "", "expired_url": "https://shop.example.com/over", "max_clicks": "500",
+        "destinations": "https://shop.example.com/a 3 red\n\nhttps://shop.example.com/b 1 blue\n",
+    }  # fmt: skip
+    assert client.post("/dashboard/links/new", data=form).status_code == 303
+    api = client.get("/api/links/launch", headers=AUTH).get_json()
+    assert (api["ios_url"], api["android_url"]) == ("https://apps.apple.com/app/id1", None)
+    assert (api["expired_url"], api["max_clicks"]) == ("https://shop.example.com/over", 500)
+    assert api["destinations"] == [
+        {"name": "red", "url": "https://shop.example.com/a", "weight": 3},
+        {"name": "blue", "url": "https://shop.example.com/b", "weight": 1},
+    ]
+    # the edit page shows them as typed, one destination per line
+    page = client.get("/dashboard/links/launch").get_data(as_text=True)
+    assert "https://shop.example.com/a 3 red\nhttps://shop.example.com/b 1 blue</textarea>" in page
+    assert 'name="max_clicks" value="500"' in page
+    # refused input says which box and changes nothing
+    for field, value, message in [
+        ("max_clicks", "lots", "max_clicks must be a whole number"),
+        ("destinations", "https://shop.example.com/a heavy", "destinations: one per line"),
+        ("ios_url", "javascript:alert(1)", "must start with http:// or https://"),
+    ]:
+        bad = client.post("/dashboard/links/launch", data={**form, field: value})
+        assert bad.status_code == 400, field
+        assert f'id="{field}-error">' in bad.get_data(as_text=True)
+        assert message in bad.get_data(as_text=True)
+        assert client.get("/api/links/launch", headers=AUTH).get_json() == api
+    # emptied boxes clear the options: a plain link again
+    cleared = {**form, "ios_url": "", "expired_url": "", "max_clicks": "", "destinations": ""}
+    assert client.post("/dashboard/links/launch", data=cleared).status_code == 303
+    after = client.get("/api/links/launch", headers=AUTH).get_json()
+    assert (after["ios_url"], after["expired_url"], after["max_clicks"]) == (None, None, None)
+    assert after["destinations"] == []
