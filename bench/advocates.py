@@ -12,10 +12,7 @@ Usage: python bench/advocates.py [--sizes 100k,1m] [--keep DIR]
 """
 
 import argparse
-import atexit
-import shutil
 import sys
-import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -24,7 +21,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from common import machine, print_table  # noqa: E402
+from common import machine, print_table, work_dir  # noqa: E402
 from reports import generate, parse_size, timed  # noqa: E402
 
 from conversions.advocacy import advocate_rows, candidate_rows, referral_rows  # noqa: E402
@@ -72,10 +69,7 @@ def main(argv=None):
     parser.add_argument("--keep", help="directory to keep the generated databases in")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    work = Path(args.keep or tempfile.mkdtemp(prefix="clicktrail-bench-advocates-"))
-    if not args.keep:
-        atexit.register(shutil.rmtree, work, True)
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir("advocates", args.keep)
     print(f"machine: {machine()}")
     settings = settings_from({})
     results = {}

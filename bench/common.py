@@ -6,10 +6,12 @@ shared 2-core machine move by a quarter between runs; only ratios measured
 in one run mean something.
 """
 
+import atexit
 import base64
 import json
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +45,18 @@ def machine() -> str:
         f"{os.cpu_count()} cores {cpu}, {mem_gb:.0f} GB RAM, Python {platform.python_version()},"
         f" {platform.system()} {platform.release()}"
     )
+
+
+def work_dir(name: str, keep: str | None = None) -> Path:
+    """A folder for a run's databases, removed at exit (they are big) unless
+    the caller asked to keep them in `keep`."""
+    if keep:
+        work = Path(keep)
+        work.mkdir(parents=True, exist_ok=True)
+        return work
+    work = Path(tempfile.mkdtemp(prefix=f"clicktrail-bench-{name}-"))
+    atexit.register(shutil.rmtree, work, True)
+    return work
 
 
 def free_port() -> int:

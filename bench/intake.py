@@ -18,17 +18,14 @@ Usage: python bench/intake.py [--seconds 10] [--runs 2]
 """
 
 import argparse
-import atexit
 import base64
 import hashlib
 import hmac
 import json
 import os
 import random
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -45,6 +42,7 @@ from common import (  # noqa: E402
     machine,
     median,
     print_table,
+    work_dir,
     wrk,
 )
 
@@ -251,8 +249,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     rng = random.Random(11)
-    work = Path(tempfile.mkdtemp(prefix="clicktrail-bench-intake-"))
-    atexit.register(shutil.rmtree, work, True)  # the databases are big
+    work = work_dir("intake")
     database = str(work / "clicktrail.db")
     click_ids = build_database(database, rng)
     print(f"machine: {machine()}")

@@ -12,15 +12,12 @@ Usage: python bench/redirect.py [--rounds 3] [--seconds 10] [--links 100000]
 """
 
 import argparse
-import atexit
 import os
 import random
-import shutil
 import signal
 import sqlite3
 import string
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -38,6 +35,7 @@ from common import (  # noqa: E402
     machine,
     median,
     print_table,
+    work_dir,
     wrk,
 )
 from intake import worker_cpu  # noqa: E402
@@ -227,8 +225,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     rng = random.Random(42)
-    work = Path(tempfile.mkdtemp(prefix="clicktrail-bench-redirect-"))
-    atexit.register(shutil.rmtree, work, True)  # the databases are big
+    work = work_dir("redirect")
     database = str(work / "clicktrail.db")
     started = time.monotonic()
     codes = build_database(database, args.links, rng)

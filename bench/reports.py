@@ -18,13 +18,10 @@ Usage: python bench/reports.py [--sizes 100k,1m] [--keep DIR]
 """
 
 import argparse
-import atexit
 import json
 import random
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -33,7 +30,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(BENCH.parent))
 
-from common import machine, median, print_table  # noqa: E402
+from common import machine, median, print_table, work_dir  # noqa: E402
 
 from conversions.aggregates import refresh  # noqa: E402
 from conversions.analytics import Query, growth_rows, settings_from  # noqa: E402
@@ -246,10 +243,7 @@ def main(argv=None):
     parser.add_argument("--keep", help="directory to keep the generated databases in")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
-    work = Path(args.keep or tempfile.mkdtemp(prefix="clicktrail-bench-reports-"))
-    if not args.keep:
-        atexit.register(shutil.rmtree, work, True)  # the databases are big
-    work.mkdir(parents=True, exist_ok=True)
+    work = work_dir("reports", args.keep)
     print(f"machine: {machine()}")
     results = {}
     for size in sizes:
