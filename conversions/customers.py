@@ -84,15 +84,7 @@ def _json(values) -> str:
 
 
 def time_bounds(period: Period, column: str) -> tuple[str, list]:
-    """WHERE clause on a stored timestamp column for the period's UTC days."""
-    clauses, params = [], []
-    if period.start:
-        clauses.append(f"{column} >= ?")
-        params.append(period.start.isoformat())
-    if period.end:
-        clauses.append(f"{column} < ?")
-        params.append((period.end + timedelta(days=1)).isoformat())
-    return " AND ".join(clauses) or "1", params
+    return period.moments(column)
 
 
 # -- the control group -------------------------------------------------------

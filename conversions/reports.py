@@ -6,7 +6,7 @@ by one streaming writer, so a spreadsheet and the JSON API never disagree.
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlite_utils import Database
 
@@ -52,6 +52,18 @@ class Period:
         if self.end:
             clauses.append(f"{column} <= ?")
             params.append(self.end.isoformat())
+        return " AND ".join(clauses) or "1", params
+
+    def moments(self, column: str) -> tuple[str, list]:
+        """`where` for a stored timestamp column: the period's whole UTC days
+        (a timestamp text sorts after its day's date and before the next)."""
+        clauses, params = [], []
+        if self.start:
+            clauses.append(f"{column} >= ?")
+            params.append(self.start.isoformat())
+        if self.end:
+            clauses.append(f"{column} < ?")
+            params.append((self.end + timedelta(days=1)).isoformat())
         return " AND ".join(clauses) or "1", params
 
 

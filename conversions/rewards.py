@@ -34,10 +34,11 @@ from decimal import Decimal
 
 from sqlite_utils import Database
 
-from shortener.clock import day_start, from_db, to_db
+from shortener.clock import from_db, to_db
 from shortener.db import immediate
 
 from .money import MoneyError, check_currency, format_minor, to_minor
+from .reports import Period
 
 log = logging.getLogger(__name__)
 
@@ -722,13 +723,8 @@ def _ledger_where(f: LedgerFilter) -> tuple[str, list]:
         if value is not None:
             where.append(f"{column} = ?")
             params.append(value)
-    if f.start:
-        where.append("r.occurred_at >= ?")
-        params.append(to_db(day_start(f.start)))
-    if f.end:
-        where.append("r.occurred_at < ?")
-        params.append(to_db(day_start(f.end + timedelta(days=1))))
-    return " AND ".join(where), params
+    days, day_params = Period(f.start, f.end).moments("r.occurred_at")
+    return " AND ".join([*where, days]), params + day_params
 
 
 def ledger_rows(db: Database, f: LedgerFilter, limit: int | None = None, offset: int = 0):
@@ -824,13 +820,8 @@ def rewards_earned(
     currency: `{advocate_id: {"EUR": 1500}}`. Advocates with nothing earned
     are absent. For the advocates report's "rewards earned" column."""
     where = ["r.beneficiary = 'advocate'", "r.status IN ('pending', 'approved', 'paid')"]
-    params: list = []
-    if start:
-        where.append("r.occurred_at >= ?")
-        params.append(to_db(day_start(start)))
-    if end:
-        where.append("r.occurred_at < ?")
-        params.append(to_db(day_start(end + timedelta(days=1))))
+    days, params = Period(start, end).moments("r.occurred_at")
+    where.append(days)
     if campaign:
         where.append("rr.campaign = ?")
         params.append(campaign)
