@@ -749,18 +749,6 @@ def verdict(group: str, n: int, control_n: int, interval) -> str | None:
     return f"not significant yet, {sizes}"
 
 
-def period_bounds(period: Period) -> tuple[str, list]:
-    """A WHERE clause on a stored timestamp column for the period's days."""
-    clauses, params = [], []
-    if period.start:
-        clauses.append("{col} >= ?")
-        params.append(period.start.isoformat())
-    if period.end:
-        clauses.append("{col} < ?")
-        params.append((period.end + timedelta(days=1)).isoformat())
-    return " AND ".join(clauses) or "1", params
-
-
 def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     """Social, non-social and control visitors of the period: conversion
     rate, revenue per visitor and per customer, repeat purchases, and each
@@ -782,11 +770,11 @@ def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     converted = {g: set() for g in GROUPS}
     revenue = {g: defaultdict(int) for g in GROUPS}
     purchases = {g: defaultdict(int) for g in GROUPS}
-    where, params = period_bounds(q.period)
+    where, params = q.period.moments("c.occurred_at")
     for visitor_id, num, goal, value_minor, currency in db.execute(
         "SELECT c.visitor_id, v.num, c.goal, c.value_minor, c.currency FROM conversions c"
         " LEFT JOIN visitors v ON v.visitor_id = c.visitor_id"
-        f" WHERE c.visitor_id IS NOT NULL AND {where.format(col='c.occurred_at')}",
+        f" WHERE c.visitor_id IS NOT NULL AND {where}",
         params,
     ):
         if num is not None and num in social:
