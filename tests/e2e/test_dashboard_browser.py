@@ -9,49 +9,31 @@ the end of the run) for a reviewer to look at.
 import contextlib
 import csv
 import io
-import os
 import re
 from pathlib import Path
 
 import pytest
 import requests
 
+from chromium_support import PASSWORD, USER, add_marketer, launched, needs_chromium, sign_in
 from conftest import API_KEY, BROWSER_UA, IPHONE_UA, app_config
 from servers import ROOT, gunicorn
 from shortener.clock import utcnow
 from shortener.db import connect, init_db
 
-CHROMIUM = os.environ.get("CLICKTRAIL_CHROMIUM", "/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason=f"Chromium is not installed at {CHROMIUM} (apt-get install chromium; .ci/run does)",
-)
+pytestmark = needs_chromium
 
 from shopsite import shop  # noqa: E402
 
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-USER, PASSWORD = "marketer@example.com", "spring-is-coming-2026"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 DESKTOP = {"user_agent": BROWSER_UA, "viewport": {"width": 1360, "height": 900}}
 
 
 @pytest.fixture(scope="module")
 def chromium(request):
-    from playwright.sync_api import sync_playwright
-
     SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched() as browser:
         yield browser
-        browser.close()
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
         reporter.write_line(f"\ndashboard screenshots: {SHOTS}")
@@ -62,27 +44,13 @@ def server(tmp_path):
     config = app_config(tmp_path)
     del config["BASE_URL"]  # short links use the address gunicorn really serves
     init_db(config["DATABASE"])
-    db = connect(config["DATABASE"])
-    try:
-        from dashboard import accounts
-
-        accounts.create_user(db, USER, PASSWORD, utcnow())
-    finally:
-        db.close()
+    add_marketer(config["DATABASE"])
     with gunicorn(config) as base:
         yield base, config
 
 
 def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page, base: str, path: str = "/dashboard/") -> None:
-    page.goto(base + path)
-    page.fill("#username", USER)
-    page.fill("#password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(re.compile(r".*/dashboard/(?!login).*"))
 
 
 def cells(page, row_selector: str) -> dict[str, str]:
@@ -453,13 +421,7 @@ def test_overview_of_a_busy_month(chromium, tmp_path):
     config = app_config(tmp_path)
     init_db(config["DATABASE"])
     seeded = seed_month(config["DATABASE"], utcnow().date())
-    db = connect(config["DATABASE"])
-    try:
-        from dashboard import accounts
-
-        accounts.create_user(db, USER, PASSWORD, utcnow())
-    finally:
-        db.close()
+    add_marketer(config["DATABASE"])
     with gunicorn(config) as base:
         context = chromium.new_context(**DESKTOP)
         page = context.new_page()
