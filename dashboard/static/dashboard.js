@@ -21,6 +21,31 @@
     });
   });
 
+  /* A wide table scrolls sideways in its box; the templates make the box a
+     Tab stop so the arrow keys can scroll it. A box whose table fits needs
+     no stop, so it leaves the Tab order until the window narrows. */
+  function scrollStops() {
+    document.querySelectorAll(".table-wrap[role=region]").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth + 1) {
+        box.setAttribute("tabindex", "0");
+      } else if (box !== document.activeElement) {
+        box.removeAttribute("tabindex");
+      }
+    });
+  }
+  scrollStops();
+  window.addEventListener("load", scrollStops);
+  window.addEventListener("resize", scrollStops);
+
+  /* The menu scrolls sideways on a phone: a focused item is brought fully
+     into view (with a little of its neighbours, see scroll-margin). */
+  var nav = document.querySelector(".mainnav");
+  if (nav) {
+    nav.addEventListener("focusin", function (event) {
+      event.target.scrollIntoView({block: "nearest", inline: "nearest"});
+    });
+  }
+
   /* Copy buttons: data-copy holds the text. */
   function announce(button, text) {
     var original = button.getAttribute("data-label") || button.textContent;
