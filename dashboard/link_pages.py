@@ -13,7 +13,7 @@ from shortener.db import get_db
 from shortener.errors import ApiError
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
-from . import apiclient, integrations, linkquery, stats
+from . import apiclient, integrations, link_errors, linkquery, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -24,6 +24,9 @@ EDITABLE = ("url", "medium", "content", "term", "expires_at", "title", "descript
 # targeting and limits: sent on every save, an empty box clears the option
 FEATURE_FORM = ("ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
                 "destinations")  # fmt: skip
+# boxes a new link cannot do without: all of them are named at once, where
+# the API's rules would stop at the first
+REQUIRED = ("url", "channel", "campaign")
 
 
 def page_number() -> int:
@@ -112,6 +115,18 @@ def preview_context() -> dict:
     return {"social_channels": json.dumps(current_app.config["SOCIAL_CHANNELS"])}
 
 
+def form_errors(problems: list[dict]) -> dict:
+    """The form's error summary, and each box's own message."""
+    boxes = {p["field"]: p["message"] for p in problems if p["field"]}
+    return {"errors": problems, "field_errors": boxes}
+
+
+def refusal(e: ApiError) -> list[dict]:
+    """The API rules' refusal, in the form's words, tied to its box."""
+    field = e.field if e.field in (*FORM_FIELDS, *FEATURE_FORM, "tags") else None
+    return [{"field": field, "message": link_errors.for_marketer(e)}]
+
+
 def final_url(link: dict) -> str:
     """The destination a click lands on, UTM tags included (the click id,
     different for every click, shown as a placeholder)."""
@@ -119,31 +134,40 @@ def final_url(link: dict) -> str:
     return build_destination(link["url"], utm, "CLICK_ID")
 
 
+def create(values: dict) -> tuple[dict | None, list[dict], int]:
+    """(the new link, [], 303) or (None, what is wrong, the status)."""
+    missing = [{"field": f, "message": link_errors.missing(f)} for f in REQUIRED if not values[f]]
+    if missing:
+        return None, missing, 400
+    fields = {k: v for k, v in values.items() if k in FORM_FIELDS and v != ""}
+    fields["tags"] = tag_list(values["tags"])
+    try:
+        fields.update(feature_fields(values))
+        link = links.create_link(
+            get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
+        )
+    except ApiError as e:
+        return None, refusal(e), e.status
+    return link, [], 303
+
+
 @bp.route("/links/new", methods=["GET", "POST"])
 def link_new():
     values = form_values(request.form) if request.method == "POST" else {}
-    error = None
+    problems, status = [], 200
     if request.method == "POST":
-        fields = {k: v for k, v in values.items() if k in FORM_FIELDS and v != ""}
-        fields["tags"] = tag_list(values["tags"])
-        try:
-            fields.update(feature_fields(values))
-            link = links.create_link(
-                get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
-            )
-        except ApiError as e:
-            error = e
-        else:
+        link, problems, status = create(values)
+        if link:
             flash(f"Link {link['code']} created.", "success")
             return redirect(url_for("dashboard.link_edit", code=link["code"]), 303)
     page = render_template(
         "dashboard/link_form.html",
         link=None,
         values=values,
-        error=error,
+        **form_errors(problems),
         **preview_context(),
     )
-    return page, (error.status if error else 200)
+    return page, status
 
 
 @bp.route("/links/<code>", methods=["GET", "POST"])
@@ -152,7 +176,7 @@ def link_edit(code):
     link = links.get_link(db, code)
     if link is None:
         abort(404, f"There is no link with the code '{code}'.")
-    error = None
+    problems, status = [], 200
     if request.method == "POST":
         values = form_values(request.form)
         fields = {k: values[k] for k in EDITABLE}
@@ -163,7 +187,7 @@ def link_edit(code):
                 db, code, fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
             )
         except ApiError as e:
-            error = e
+            problems, status = refusal(e), e.status
         else:
             advocates.follow_source(db, code, fields)  # personal links keep its destination
             flash("Changes saved.", "success")
@@ -187,7 +211,7 @@ def link_edit(code):
         link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},
         final_url=final_url(link),
         values=values,
-        error=error,
+        **form_errors(problems),
         numbers=numbers,
         view=view,
         qr=integrations.qr_formats(),
@@ -195,7 +219,7 @@ def link_edit(code):
         ab=ab_summary(code),
         **preview_context(),
     )
-    return page, (error.status if error else 200)
+    return page, status
 
 
 def set_disabled(code: str, disabled: bool):

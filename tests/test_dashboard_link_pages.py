@@ -1,10 +1,15 @@
 """The links pages: create, edit, disable, search and per-link numbers."""
 
 import json
+import re
 
-from conftest import AUTH, browser
+import pytest
+
+from conftest import AUTH, browser, make_link
+from dashboard import link_errors
 from dashboard_support import build_dataset, signed_in
 from shortener.db import connect
+from shortener.errors import ApiError
 
 
 def links_in(app) -> list[dict]:
@@ -67,7 +72,7 @@ def test_a_refused_link_says_why_and_stores_nothing(app):
     )
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    assert 'id="url-error">url must start with http:// or https://</p>' in page
+    assert 'id="url-error">Start the destination URL with https:// (or http://)</p>' in page
     assert 'aria-invalid="true"' in page
     assert 'value="javascript:alert(1)"' in page  # the form keeps what was typed
     assert links_in(app) == []
@@ -77,7 +82,87 @@ def test_a_refused_link_says_why_and_stores_nothing(app):
               "code": "api"},
     )  # fmt: skip
     assert taken.status_code == 400
-    assert "code &#39;api&#39; is reserved" in taken.get_data(as_text=True)
+    assert "Choose another code: api is reserved" in taken.get_data(as_text=True)
+
+
+def test_an_empty_form_lists_every_box_to_fill_in_for_a_marketer(app):
+    client, token = signed_in(app)
+    response = client.post("/dashboard/links/new", data={"csrf_token": token})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    summary = re.search(r'<div class="error-summary"([^>]*)>(.*?)</div>', page, re.S)
+    # the summary takes the focus and is announced; each item leads to its box
+    assert 'role="alert"' in summary.group(1) and 'tabindex="-1"' in summary.group(1)
+    assert "autofocus" in summary.group(1)
+    assert re.findall(r'<a href="#(\w+)">([^<]*)</a>', summary.group(2)) == [
+        ("url", "Enter the destination URL, starting with https://"),
+        ("channel", "Enter the channel in lower-case letters, digits, &#39;.&#39;, &#39;-&#39; or"
+                    " &#39;_&#39;, up to 40 characters, e.g. linkedin"),
+        ("campaign", "Enter the campaign, e.g. spring-sale"),
+    ]  # fmt: skip
+    assert 'id="url-error">Enter the destination URL, starting with https://</p>' in page
+    assert page.count('aria-invalid="true"') == 3
+    assert links_in(app) == []
+    # the API says the same thing in its own words, which its clients read
+    api = client.post("/api/links", json={}, headers=AUTH)
+    assert (api.status_code, api.get_json()) == (
+        400,
+        {"error": "url is required and must be a string", "field": "url"},
+    )
+    # emptying the destination of a link that exists
+    make_link(client, url="https://shop.example.com/", code="spring")
+    emptied = client.post("/dashboard/links/spring", data={"csrf_token": token, "url": ""})
+    assert emptied.status_code == 400
+    page = emptied.get_data(as_text=True)
+    assert "The changes were not saved" in page
+    assert '<a href="#url">Enter the destination URL, starting with https://</a>' in page
+    assert links_in(app)[0]["url"] == "https://shop.example.com/"
+
+
+@pytest.mark.parametrize(
+    "fields, wording",
+    [
+        ({"url": "shop.example.com"}, "Start the destination URL with https:// (or http://)"),
+        ({"url": "https://shop example.com/"}, "Remove the spaces from the destination URL"),
+        ({"url": "https://a:b@shop.example.com/"},
+         "Remove the user name and password from the destination URL"),
+        ({"url": "https://bit.ly/x"},
+         "Give the page itself as the destination URL, not another short link"),
+        ({"channel": "Twitter Ads"}, "Enter the channel in lower-case letters"),
+        ({"campaign": "x" * 201}, "Keep the campaign to 200 characters or fewer"),
+        ({"code": "a"}, "Enter a code of 3 to 64 letters, digits, '-' or '_'"),
+        ({"code": "dashboard"}, "Choose another code: dashboard is reserved"),
+        ({"expires_at": "tomorrow"}, "Enter the expiry as a date and a time"),
+        ({"expires_at": "2001-01-01T00:00"}, "Choose an expiry in the future"),
+        ({"max_clicks": 0}, "Enter the click limit as a whole number of 1 or more"),
+        ({"tags": ["x" * 51]}, "Keep each tag to 50 characters or fewer"),
+        ({"image": "ftp://cdn.example.com/a.png"},
+         "Start the preview image URL with https:// (or http://)"),
+        ({"destinations": [{"url": "https://shop.example.com/a"}]},
+         "Give at least two A/B destinations, one per line"),
+        ({"destinations": [{"url": "https://shop.example.com/a", "weight": 0},
+                           {"url": "https://shop.example.com/b"}]},
+         "Give each A/B destination a whole-number weight of 1 or more"),
+        ({"destinations": [{"url": "javascript:x"}, {"url": "https://shop.example.com/b"}]},
+         "Start the URL of each A/B destination with https:// (or http://)"),
+    ],
+)  # fmt: skip
+def test_the_apis_refusals_read_as_what_to_enter(client, fields, wording):
+    """Each refusal as the API words it today, and what the form says instead."""
+    body = {"url": "https://shop.example.com/", "channel": "twitter", "campaign": "spring"}
+    refused = client.post("/api/links", json={**body, **fields}, headers=AUTH)
+    assert refused.status_code == 400, refused.get_json()
+    answer = refused.get_json()
+    assert answer["field"] == next(iter(fields))
+    said = link_errors.for_marketer(ApiError(answer["error"], field=answer["field"]))
+    assert said.startswith(wording), (answer, said)
+
+
+def test_a_refusal_it_does_not_know_is_shown_as_the_api_wrote_it():
+    unknown = ApiError("could not allocate a unique code, try again", status=503)
+    assert link_errors.for_marketer(unknown) == "could not allocate a unique code, try again"
+    odd = ApiError("url has a brand-new problem", field="url")
+    assert link_errors.for_marketer(odd) == "url has a brand-new problem"
 
 
 def test_edit_changes_what_may_change(app):
@@ -218,9 +303,13 @@ def test_targeting_limits_and_ab_destinations_from_the_form(app):
     assert 'name="max_clicks" value="500"' in page
     # refused input says which box and changes nothing
     for field, value, message in [
-        ("max_clicks", "lots", "max_clicks must be a whole number"),
-        ("destinations", "https://shop.example.com/a heavy", "destinations: one per line"),
-        ("ios_url", "javascript:alert(1)", "must start with http:// or https://"),
+        ("max_clicks", "lots", "Enter the click limit as a whole number of 1 or more"),
+        ("destinations", "https://shop.example.com/a heavy", "Write one A/B destination per line"),
+        (
+            "ios_url",
+            "javascript:alert(1)",
+            "Start the address for iPhone and iPad visitors with https:// (or http://)",
+        ),
     ]:
         bad = client.post("/dashboard/links/launch", data={**form, field: value})
         assert bad.status_code == 400, field

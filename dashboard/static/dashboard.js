@@ -46,6 +46,20 @@
     });
   }
 
+  /* An error summary has the focus when the page opens (autofocus), so it is
+     read out; its links move the focus to the box at fault. */
+  var summary = document.querySelector(".error-summary");
+  if (summary) {
+    if (document.activeElement === document.body) { summary.focus(); }
+    summary.addEventListener("click", function (event) {
+      var link = event.target.closest("a[href^='#']");
+      var box = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!box) { return; }
+      event.preventDefault();
+      box.focus();
+    });
+  }
+
   /* Copy buttons: data-copy holds the text. */
   function announce(button, text) {
     var original = button.getAttribute("data-label") || button.textContent;
