@@ -19,9 +19,10 @@ from chromium_support import add_marketer, launched, needs_chromium, sign_in
 from conftest import AUTH, BROWSER_UA, IPHONE_UA, app_config, make_link, post_webhook
 from dashboard.web import PUBLIC_ENDPOINTS
 from servers import gunicorn
+from shortener import create_app
 from shortener.clicks import classify, record_click
 from shortener.clock import utcnow
-from shortener.db import connect
+from shortener.db import connect, init_db
 
 pytestmark = needs_chromium
 
@@ -130,6 +131,27 @@ def dashboard_pages(app) -> list[tuple[str, str]]:
             arguments = dict(zip(names, combo, strict=True))
             pages.append((rule.endpoint, adapter.build(rule.endpoint, arguments)))
     return pages
+
+
+def test_the_page_list_is_every_dashboard_route_and_refuses_an_unseeded_one(tmp_path):
+    config = app_config(tmp_path)
+    init_db(config["DATABASE"])
+    app = create_app(config)
+    paths = [path for _, path in dashboard_pages(app)]
+    for path in (
+        "/dashboard/",
+        "/dashboard/login",
+        f"/dashboard/links/{AB_CODE}",
+        "/dashboard/channels/twitter",
+        "/dashboard/reports/roi",
+        "/dashboard/rewards",
+    ):
+        assert path in paths, path
+    assert not [p for p in paths if p.startswith(("/dashboard/static", "/dashboard/export"))]
+    # a page added later, with a parameter this test has no value for
+    app.add_url_rule("/dashboard/widgets/<widget_id>", "dashboard.widget", lambda widget_id: "")
+    with pytest.raises(AssertionError, match=r"takes \['widget_id'\]"):
+        dashboard_pages(app)
 
 
 @pytest.fixture(scope="module")
