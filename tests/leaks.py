@@ -5,6 +5,10 @@ torn down fails that test (at teardown, naming the threads): a client loop
 left behind by a failed assertion would otherwise go on for the rest of the
 run, and a non-daemon one keeps pytest from ever exiting.
 
+A non-daemon thread still running when pytest is done would keep the
+interpreter from ever exiting (it waits for them): the last hook names it
+and ends the process, failed, instead.
+
 A child process still running at the end of the run (a server a fixture
 did not stop) is named with the test after which it was first seen, killed,
 and fails the run.
@@ -15,6 +19,7 @@ the machine may come and go.
 
 import os
 import signal
+import sys
 import threading
 import time
 from pathlib import Path
@@ -22,6 +27,10 @@ from pathlib import Path
 import pytest
 
 GRACE = 5.0  # seconds a test's threads get to finish after its teardown
+# an event loop's default executor ("asyncio_N") belongs to the loop, not to
+# the test that happened to grow it: Playwright's loop lives as long as the
+# module's browser, and closing the loop ends them
+LOOP_THREADS = "asyncio_"
 # multiprocessing's own helpers live as long as the interpreter, by design
 HELPERS = (b"multiprocessing.resource_tracker", b"multiprocessing.forkserver")
 
@@ -50,7 +59,9 @@ def no_thread_outlives_its_test():
     # autouse: set up before the test's other fixtures, so torn down after them
     before = set(threading.enumerate())
     yield
-    started = [t for t in threading.enumerate() if t not in before]
+    started = [
+        t for t in threading.enumerate() if t not in before and not t.name.startswith(LOOP_THREADS)
+    ]
     deadline = time.monotonic() + GRACE
     for thread in started:
         thread.join(max(0.0, deadline - time.monotonic()))
@@ -91,3 +102,17 @@ def pytest_sessionfinish(session):
         except (ProcessLookupError, ChildProcessError):
             pass
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    left = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    deadline = time.monotonic() + GRACE
+    for thread in left:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    running = sorted(t.name for t in left if t.is_alive())
+    if running:
+        sys.stdout.flush()
+        sys.stderr.write(f"\nthreads still running at the end of the run: {running}; exiting\n")
+        sys.stderr.flush()
+        os._exit(pytest.ExitCode.TESTS_FAILED)

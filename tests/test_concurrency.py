@@ -172,6 +172,7 @@ def writer(path: str, number: int, start, results) -> None:
         results.put((number, 0, 0, repr(e)))
 
 
+@pytest.mark.timeout(600)  # waits up to 240 s for the writers on a busy machine
 def test_8_processes_writing_500_times_each_give_exact_counts(tmp_path):
     path = str(tmp_path / "ct.db")
     init_db(path)

@@ -244,6 +244,7 @@ def wait_for(condition, seconds: float, what: str) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # its own waits give up after 60 s each
 def test_sigkill_of_a_worker_mid_load_loses_no_answered_click(server):
     gunicorn, config, codes = server
     base = gunicorn.base

@@ -13,7 +13,8 @@ from conftest import WEBHOOK_SECRET, app_config
 from servers import running
 from shortener.db import init_db
 
-pytestmark = pytest.mark.slow
+# each soak runs SECONDS of load; set-up, checks and a busy machine take more
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SECONDS = 8
 CLIENTS = 10
