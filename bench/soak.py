@@ -46,7 +46,7 @@ def one(name, fault, seconds, clients, workers) -> bool:
     }
     init_db(config["DATABASE"])
     codes = make_links(config["DATABASE"], 50)
-    server = Gunicorn(config, workers=workers, log_path=folder / "gunicorn.log")
+    server = Gunicorn(config, folder / "gunicorn.log", workers=workers)
     started = time.monotonic()
     try:
         server.start()

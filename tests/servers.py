@@ -2,6 +2,7 @@
 
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -14,6 +15,14 @@ import requests
 from leaks import children
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A port free a moment ago: another program may take it before it is
+    bound. Gunicorn below holds its port instead."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def server_env(config: dict) -> dict:
@@ -36,7 +45,7 @@ class Gunicorn:
     (another program of the machine could take it in between), and it stays
     ours while a crashed server is started again at the same address."""
 
-    def __init__(self, config: dict, workers: int = 2, log_path: Path | None = None):
+    def __init__(self, config: dict, log_path: Path | None = None, workers: int = 2):
         self.config, self.workers, self.log_path = config, workers, log_path
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
@@ -84,6 +93,12 @@ class Gunicorn:
         started, `python -m gunicorn`)."""
         return children(self.process.pid)
 
+    def kill_worker(self) -> int:
+        """SIGKILL one worker, mid-request under load; the master starts another."""
+        victim = random.choice(self.worker_pids())
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
     def crash(self) -> None:
         """SIGKILL the master and every worker at once: a crash, no goodbye."""
         self._kill_group()
@@ -125,7 +140,7 @@ class Gunicorn:
 def running(config: dict, workers: int = 2, timeout: float = 30.0, log_path: Path | None = None):
     """Yield a started Gunicorn; stopped (and its port closed) on the way
     out, also when the test fails."""
-    server = Gunicorn(config, workers=workers, log_path=log_path)
+    server = Gunicorn(config, log_path, workers)
     try:
         server.start(timeout)
         yield server

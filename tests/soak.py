@@ -9,9 +9,7 @@ earlier when the run fails.
 """
 
 import json
-import os
 import random
-import signal
 import threading
 import time
 from collections import Counter
@@ -28,13 +26,6 @@ BROWSER_UA = (
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 TIMEOUT = 15  # seconds a client waits for one answer
-
-
-def kill_worker(server: Gunicorn) -> int:
-    """SIGKILL one worker, mid-request under load; the master starts another."""
-    victim = random.choice(server.worker_pids())
-    os.kill(victim, signal.SIGKILL)
-    return victim
 
 
 @dataclass
@@ -226,7 +217,7 @@ def kill_workers(server: Gunicorn, times: int = 3, gap: float = 1.0) -> list[int
     for n in range(times):
         if n:
             time.sleep(gap)
-        killed.append(kill_worker(server))
+        killed.append(server.kill_worker())
     return killed
 
 
