@@ -150,10 +150,16 @@ def run(mode: str, base: str, work: Path, receiver: Receiver, script: Path, seco
         delivered = receiver.count - before
         backlog = pending(path)
     finally:
-        server.stop()
-        if deliverer:
-            deliverer.terminate()
-            deliverer.wait(timeout=15)
+        try:
+            server.stop()
+        finally:
+            if deliverer:
+                deliverer.terminate()
+                try:
+                    deliverer.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    deliverer.kill()
+                    deliverer.wait()
     return {
         "rps": result["requests"] / result["seconds"],
         "p50": result["p50_ms"],

@@ -47,12 +47,12 @@ def one(name, fault, seconds, clients, workers) -> bool:
     init_db(config["DATABASE"])
     codes = make_links(config["DATABASE"], 50)
     server = Gunicorn(config, folder / "gunicorn.log", workers=workers)
-    server.start()
     started = time.monotonic()
     try:
+        server.start()
         tally = run(server, codes, SECRET, seconds, clients, fault)
     finally:
-        server.stop()
+        server.close()
     elapsed = time.monotonic() - started
     check = verify(config["DATABASE"], server.log_path, tally)
     problems = check.problems(tally)

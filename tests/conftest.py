@@ -7,6 +7,8 @@ import pytest
 from shortener import create_app
 from shortener.db import connect, init_db
 
+pytest_plugins = ["leaks"]  # nothing a test starts (threads, processes) outlives it
+
 API_KEY = "test-api-key"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"clicktrail-test-webhook-secret!!").decode()
 AUTH = {"Authorization": f"Bearer {API_KEY}"}

@@ -4,15 +4,12 @@ with a worker killed by SIGKILL or the whole server crashed and restarted
 mid-run; then every answer is checked against the database.
 
 Used by tests/test_soak.py (short runs) and bench/soak.py (`make soak`).
-Traffic goes to 127.0.0.1 only, and every loop stops at its deadline.
+Traffic goes to 127.0.0.1 only, and every loop stops at its deadline, or
+earlier when the run fails.
 """
 
 import json
-import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -22,81 +19,13 @@ from pathlib import Path
 import requests
 
 from conversions.signing import sign
-from servers import ROOT, free_port, server_env
+from servers import Gunicorn
 
 BROWSER_UA = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
 TIMEOUT = 15  # seconds a client waits for one answer
-
-
-class Gunicorn:
-    """A gunicorn we can kill: its own process group, its log in a file, and
-    a fixed port so a restarted server answers at the same address."""
-
-    def __init__(self, config: dict, log_path: Path, workers: int = 3, port: int | None = None):
-        self.config, self.log_path, self.workers = config, log_path, workers
-        self.port = port or free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
-
-    def start(self, timeout: float = 30) -> None:
-        command = [
-            sys.executable, "-m", "gunicorn",
-            "--config", str(ROOT / "gunicorn.conf.py"),
-            "--bind", f"127.0.0.1:{self.port}",
-            "--workers", str(self.workers),
-            "shortener:create_app()",
-        ]  # fmt: skip
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command, cwd=ROOT, env=server_env(self.config), stdout=log, stderr=log,
-                start_new_session=True,  # a group of its own, so a crash takes all of it
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                if requests.get(f"{self.base}/healthz", timeout=2).status_code == 200:
-                    return
-            except (requests.ConnectionError, requests.Timeout):
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("gunicorn did not become healthy in time")
-            time.sleep(0.1)
-
-    def worker_pids(self) -> list[int]:
-        pid = self.process.pid
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-    def kill_worker(self) -> int:
-        """SIGKILL one worker, mid-request under load; the master starts another."""
-        victim = random.choice(self.worker_pids())
-        os.kill(victim, signal.SIGKILL)
-        return victim
-
-    def crash(self) -> None:
-        """SIGKILL the master and every worker at once: a crash, no goodbye."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # workers of our own group, gone
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
 
 
 @dataclass
@@ -118,10 +47,10 @@ class Tally:
 
 
 class Client(threading.Thread):
-    def __init__(self, number, base_ref, codes, secret, deadline, tally):
-        super().__init__(daemon=True)
+    def __init__(self, number, base_ref, codes, secret, deadline, tally, stop):
+        super().__init__(daemon=True, name=f"soak-client-{number}")
         self.number, self.base_ref, self.codes, self.secret = number, base_ref, codes, secret
-        self.deadline, self.tally = deadline, tally
+        self.deadline, self.tally, self.stop = deadline, tally, stop
         self.random = random.Random(number)
         self.session = requests.Session()
         self.session.headers["User-Agent"] = BROWSER_UA
@@ -141,10 +70,14 @@ class Client(threading.Thread):
             self.tally.errors[f"{kind}: {type(error).__name__}"] += 1
         self.session = requests.Session()  # a broken connection is not reused
         self.session.headers["User-Agent"] = BROWSER_UA
-        time.sleep(0.05)
+        self.stop.wait(0.05)
+
+    def going(self) -> bool:
+        """Until the deadline, or until the test stops early (it failed)."""
+        return time.monotonic() < self.deadline and not self.stop.is_set()
 
     def run(self):
-        while time.monotonic() < self.deadline:
+        while self.going():
             self.n += 1
             roll = self.random.random()
             if roll < 0.6 or not self.my_clicks:
@@ -172,7 +105,7 @@ class Client(threading.Thread):
 
     def deliver(self, send, kind):
         """Send until answered or out of time, as a real sender retries."""
-        while time.monotonic() < self.deadline:
+        while self.going():
             try:
                 response = send()
             except requests.RequestException as e:
@@ -253,19 +186,27 @@ def make_links(db_path: str, count: int) -> list[str]:
 
 
 def run(server: Gunicorn, codes, secret, seconds: float, clients: int, fault=None) -> Tally:
-    """Drive the load for `seconds`; `fault(server, base_ref)` is called half
-    way through from its own thread."""
+    """Drive the load for `seconds`; `fault(server)` is called half way
+    through. The clients stop at the deadline, or at once if anything here
+    fails (the fault, or a time limit), and are joined before returning."""
     tally = Tally()
     base_ref = [server.base]
     deadline = time.monotonic() + seconds
-    threads = [Client(n, base_ref, codes, secret, deadline, tally) for n in range(clients)]
-    for t in threads:
-        t.start()
-    if fault:
-        time.sleep(seconds / 2)
-        fault(server)
-    for t in threads:
-        t.join(timeout=seconds + TIMEOUT + 30)
+    stop = threading.Event()
+    threads = [Client(n, base_ref, codes, secret, deadline, tally, stop) for n in range(clients)]
+    try:
+        for t in threads:
+            t.start()
+        if fault:
+            stop.wait(seconds / 2)
+            fault(server)
+        for t in threads:
+            t.join(timeout=max(0, deadline - time.monotonic()) + TIMEOUT + 5)
+    finally:
+        stop.set()
+        for t in threads:
+            if t.is_alive():
+                t.join(timeout=TIMEOUT + 5)  # a request in flight ends within TIMEOUT
     return tally
 
 

@@ -152,7 +152,9 @@ def test_the_real_flask_commands(shop, tmp_path):
     flask = [sys.executable, "-m", "flask", "--app", "shortener"]
 
     def run(*args):
-        return subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
 
     earned = run("report", "earned", *PERIOD)
     assert earned.returncode == 0, earned.stderr

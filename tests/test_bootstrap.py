@@ -30,6 +30,7 @@ def run_module(path):
         cwd=ROOT,
         capture_output=True,
         text=True,
+        timeout=60,
     )
 
 

@@ -154,7 +154,9 @@ def test_the_real_flask_command(tmp_path):
     flask = [sys.executable, "-m", "flask", "--app", "shortener", "links"]
 
     def run(*args):
-        return subprocess.run([*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True)
+        return subprocess.run(
+            [*flask, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
 
     made = run("create", "https://shop.example.com/sale", "--channel", "twitter",
                "--campaign", "spring-sale")  # fmt: skip

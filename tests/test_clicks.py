@@ -223,8 +223,8 @@ def test_ids_from_threads_and_forked_workers_never_repeat():
         thread.start()
     for thread in threads:
         thread.join()
-    with multiprocessing.get_context("fork").Pool(2) as pool:
-        forked = pool.map(_ids, [500, 500])
+    with multiprocessing.get_context("fork").Pool(2) as pool:  # terminated on the way out
+        forked = pool.map_async(_ids, [500, 500]).get(timeout=60)
     everything = ids + forked[0] + forked[1] + _ids(500)
     assert len(set(everything)) == len(everything) == 16000 + 1500
 

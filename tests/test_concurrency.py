@@ -172,6 +172,7 @@ def writer(path: str, number: int, start, results) -> None:
         results.put((number, 0, 0, repr(e)))
 
 
+@pytest.mark.timeout(600)  # waits up to 240 s for the writers on a busy machine
 def test_8_processes_writing_500_times_each_give_exact_counts(tmp_path):
     path = str(tmp_path / "ct.db")
     init_db(path)
@@ -181,13 +182,19 @@ def test_8_processes_writing_500_times_each_give_exact_counts(tmp_path):
     start, results = context.Event(), context.Queue()
     workers = [context.Process(target=writer, args=(path, n, start, results))
                for n in range(PROCESSES)]  # fmt: skip
-    for w in workers:
-        w.start()
-    time.sleep(1.0)  # let every process import and connect, then all start at once
-    start.set()
-    outcomes = [results.get(timeout=240) for _ in workers]
-    for w in workers:
-        w.join(timeout=60)
+    try:
+        for w in workers:
+            w.start()
+        time.sleep(1.0)  # let every process import and connect, then all start at once
+        start.set()
+        outcomes = [results.get(timeout=240) for _ in workers]
+        for w in workers:
+            w.join(timeout=60)
+    finally:  # a writer stuck or left behind by a failure does not outlive the test
+        for w in workers:
+            if w.is_alive():
+                w.kill()
+                w.join(timeout=10)
     assert [error for *_, error in outcomes] == [None] * PROCESSES
     shared_orders = len(range(1, WRITES, SHARED_EVERY))  # j = 1, 51, ..., 451: 10 orders
     # by hand: 250 clicks per process; 250 conversions per process of which the
@@ -206,6 +213,22 @@ def test_8_processes_writing_500_times_each_give_exact_counts(tmp_path):
 
 
 # -- one webhook delivered 20 times at once ---------------------------------------------------
+
+
+def all_at_once(send, times: int, barrier: threading.Barrier) -> None:
+    """Run `send` in `times` threads that meet at `barrier`; each is bounded
+    (the barrier's and the request's timeouts), and all are joined, also
+    when starting one fails."""
+    threads = [threading.Thread(target=send, name=f"sender-{n}") for n in range(times)]
+    try:
+        for t in threads:
+            t.start()
+    finally:
+        if not all(t.ident for t in threads):  # not all started: none waits on
+            barrier.abort()
+        for t in threads:
+            if t.ident:
+                t.join(timeout=90)
 
 
 @pytest.fixture
@@ -231,7 +254,7 @@ def test_the_same_webhook_sent_20_times_at_once_is_stored_once(server):
         "webhook-signature": sign(WEBHOOK_SECRET, "msg_retry_storm", timestamp, body),
         "Content-Type": "application/json",
     }
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(20, timeout=30)
     answers = []
 
     def deliver():
@@ -239,11 +262,7 @@ def test_the_same_webhook_sent_20_times_at_once_is_stored_once(server):
         response = requests.post(f"{base}/t/webhook", data=body, headers=headers, timeout=30)
         answers.append((response.status_code, response.json()["duplicate"]))
 
-    threads = [threading.Thread(target=deliver) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    all_at_once(deliver, 20, barrier)
     assert len(answers) == 20
     assert all(status in (200, 201) for status, _ in answers)
     assert sorted(answers) == [(200, True)] * 19 + [(201, False)]
@@ -254,7 +273,7 @@ def test_the_same_webhook_sent_20_times_at_once_is_stored_once(server):
 
 def test_the_same_pixel_order_fired_20_times_at_once_is_stored_once(server):
     base, config = server
-    barrier = threading.Barrier(20)
+    barrier = threading.Barrier(20, timeout=30)
     statuses = []
 
     def fire():
@@ -267,11 +286,7 @@ def test_the_same_pixel_order_fired_20_times_at_once_is_stored_once(server):
         )
         statuses.append((response.status_code, response.headers["Content-Type"]))
 
-    threads = [threading.Thread(target=fire) for _ in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    all_at_once(fire, 20, barrier)
     assert statuses == [(200, "image/gif")] * 20
     db = connect(config["DATABASE"])
     assert db.execute("SELECT order_id, verified FROM conversions").fetchall() == [("A-20", 0)]

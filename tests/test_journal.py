@@ -9,7 +9,6 @@ import signal
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,7 +16,7 @@ import requests
 
 from conftest import BROWSER_UA, WEBHOOK_SECRET, app_config
 from conversions.signing import sign
-from servers import gunicorn
+from servers import running
 from shortener import journal as journal_module
 from shortener import links
 from shortener.clicks import classify, click_row
@@ -121,17 +120,20 @@ def test_two_replayers_at_once_store_each_line_once(setup):
     rows = [row(link_id, n) for n in range(3000)]
     for r in rows:
         journal.append(r)
+    others = [connect(path) for _ in range(3)]
+    threads = [threading.Thread(target=replay_all, args=(c,)) for c in others]
     journal_module.READ_BYTES, old = 4096, journal_module.READ_BYTES  # many small transactions
     try:
-        others = [connect(path) for _ in range(3)]
-        threads = [threading.Thread(target=replay_all, args=(c,)) for c in others]
         for t in threads:
             t.start()
         replay_all(db)
-        for t in threads:
-            t.join()
     finally:
+        for t in threads:
+            if t.is_alive():
+                t.join(timeout=60)
         journal_module.READ_BYTES = old
+        for c in others:
+            c.close()
     assert sorted(stored(db)) == sorted(r["click_id"] for r in rows)
 
 
@@ -178,7 +180,10 @@ def test_a_dead_writers_file_is_replayed_then_deleted(setup):
     child = multiprocessing.get_context("fork").Process(target=_write_and_exit,
                                                         args=(path, link_id, 50))  # fmt: skip
     child.start()
-    child.join()
+    child.join(timeout=60)
+    if child.is_alive():
+        child.kill()
+        child.join()
     assert len(files(path)) == 2
     assert replay_all(db) == 51
     assert len(stored(db)) == 51
@@ -227,53 +232,59 @@ def server(tmp_path):
         for n in range(5)
     ]
     db.close()
-    with gunicorn(config, workers=2) as base:
-        yield base, config, codes
+    with running(config, workers=2) as server:
+        yield server, config, codes
 
 
-def workers_of(base) -> list[int]:
-    port = urlsplit(base).port
-    master = next(
-        int(p)
-        for p in os.listdir("/proc")
-        if p.isdigit()
-        and f"127.0.0.1:{port}".encode() in Path(f"/proc/{p}/cmdline").read_bytes()
-        and b"gunicorn" in Path(f"/proc/{p}/cmdline").read_bytes()
-        and Path(f"/proc/{p}/task/{p}/children").read_text().split()
-    )
-    return [int(c) for c in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
+def wait_for(condition, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"gave up waiting for {what}"
+        time.sleep(0.05)
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(300)  # its own waits give up after 60 s each
 def test_sigkill_of_a_worker_mid_load_loses_no_answered_click(server):
-    base, config, codes = server
-    answered, errors, stop = [], [], threading.Event()
+    gunicorn, config, codes = server
+    base = gunicorn.base
+    answered, errors, wrong = [], [], []
+    stop = threading.Event()
+    deadline = time.monotonic() + 90  # far more than the load needs
 
     def client(n):
+        # bounded: stops when told, at the deadline, or after 1,000 requests;
+        # failures are kept as short strings (an exception keeps its frames)
         session = requests.Session()
         session.headers["User-Agent"] = BROWSER_UA
-        while not stop.is_set():
+        for _ in range(1000):
+            if stop.is_set() or time.monotonic() > deadline:
+                return
             try:
                 hop = session.get(f"{base}/{codes[n % 5]}", allow_redirects=False, timeout=5)
             except requests.RequestException as e:  # the killed worker's connection
-                errors.append(e)
+                errors.append(type(e).__name__)
+                stop.wait(0.05)
                 continue
-            assert hop.status_code == 302
+            if hop.status_code != 302:
+                wrong.append(hop.status_code)
+                return
             answered.append(parse_qs(urlsplit(hop.headers["Location"]).query)["ct_click"][0])
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(6)]
-    for t in threads:
-        t.start()
-    while len(answered) < 150:
-        time.sleep(0.05)
-    victim = workers_of(base)[0]
-    os.kill(victim, signal.SIGKILL)
-    before = len(answered)
-    while len(answered) < before + 150:
-        time.sleep(0.05)
-    stop.set()
-    for t in threads:
-        t.join()
+    threads = [threading.Thread(target=client, args=(n,), name=f"client-{n}") for n in range(6)]
+    try:
+        for t in threads:
+            t.start()
+        wait_for(lambda: len(answered) >= 150 or wrong, 60, "150 answers before the kill")
+        victim = gunicorn.worker_pids()[0]
+        os.kill(victim, signal.SIGKILL)
+        before = len(answered)
+        wait_for(lambda: len(answered) >= before + 150 or wrong, 60, "150 answers after it")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(timeout=10)
+    assert wrong == []
 
     db = connect(config["DATABASE"])
     try:
@@ -295,7 +306,8 @@ def test_sigkill_of_a_worker_mid_load_loses_no_answered_click(server):
 def test_a_conversion_finds_a_click_still_in_the_journal(server):
     """The webhook names a click no worker has replayed yet: intake replays
     the journals first, so the click is found and credited."""
-    base, config, codes = server
+    gunicorn, config, codes = server
+    base = gunicorn.base
     visitor = requests.Session()
     visitor.headers["User-Agent"] = BROWSER_UA
     hop = visitor.get(f"{base}/{codes[0]}", allow_redirects=False, timeout=5)
@@ -340,10 +352,26 @@ def test_a_worker_thread_replays_a_full_batch_without_any_reader(setup):
     path, db, link_id = setup
     journal = Journal(path, batch=2, max_delay=3600, background=True)
     rows = [row(link_id, n) for n in range(2)]
-    for r in rows:
-        journal.append(r)
-    journal.replay_if_due(db)  # what a response's close() does: wakes the thread
-    deadline = time.monotonic() + 30
-    while len(stored(db)) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    try:
+        for r in rows:
+            journal.append(r)
+        journal.replay_if_due(db)  # what a response's close() does: wakes the thread
+        deadline = time.monotonic() + 30
+        while len(stored(db)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop_replay_thread(journal)
     assert stored(db) == [r["click_id"] for r in rows]
+
+
+def stop_replay_thread(journal: Journal) -> None:
+    """The thread replays for as long as the journal is its process's (a
+    worker's, for the worker's life): here it must end with the test."""
+    threads = [t for t in threading.enumerate() if t.name == "click-journal"]
+    fd, journal.pid = journal.fd, None  # not this process's any more: the loop ends
+    journal._wake.set()
+    for t in threads:
+        t.join(timeout=10)
+    if fd is not None:
+        os.close(fd)
+    assert not any(t.is_alive() for t in threads)

@@ -52,22 +52,37 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, name="webhook-receiver", daemon=True
+        )
         self.thread.start()
 
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+        self.thread.join(timeout=10)
 
     def events(self) -> list[dict]:
         return [json.loads(body) for _, body in self.requests]
 
 
 @pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
+def receivers():
+    """Make Receivers; every one is closed at teardown."""
+    made = []
+
+    def make(**kwargs) -> Receiver:
+        made.append(Receiver(**kwargs))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+@pytest.fixture
+def receiver(receivers):
+    return receivers()
 
 
 def private_ok(tmp_path, **overrides):
@@ -262,20 +277,16 @@ def test_given_up_after_max_attempts_then_the_next_one_goes(tmp_path, receiver):
                       headers=AUTH).status_code == 400  # fmt: skip
 
 
-def test_redirects_are_not_followed(local_app):
-    target = Receiver()
-    redirecting = Receiver(status=302, location=target.url)
-    try:
-        client = browser(local_app)
-        endpoint = register(client, redirecting.url, ["link.created"])
-        make_link(client, code="hop")
-        assert run(local_app, T0)["retrying"] == 1
-        assert target.requests == []
-        [log] = deliveries(client, endpoint["id"])["deliveries"]
-        assert log["last_status"] == 302 and "not followed" in log["last_error"]
-    finally:
-        target.close()
-        redirecting.close()
+def test_redirects_are_not_followed(local_app, receivers):
+    target = receivers()
+    redirecting = receivers(status=302, location=target.url)
+    client = browser(local_app)
+    endpoint = register(client, redirecting.url, ["link.created"])
+    make_link(client, code="hop")
+    assert run(local_app, T0)["retrying"] == 1
+    assert target.requests == []
+    [log] = deliveries(client, endpoint["id"])["deliveries"]
+    assert log["last_status"] == 302 and "not followed" in log["last_error"]
 
 
 def test_a_disabled_endpoint_gets_nothing_and_keeps_its_log(local_app, receiver):

@@ -7,12 +7,14 @@ import socket
 from dataclasses import asdict
 
 import pytest
-from soak import Gunicorn, kill_workers, make_links, restart, run, verify
+from soak import kill_workers, make_links, restart, run, verify
 
 from conftest import WEBHOOK_SECRET, app_config
+from servers import running
 from shortener.db import init_db
 
-pytestmark = pytest.mark.slow
+# each soak runs SECONDS of load; set-up, checks and a busy machine take more
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 SECONDS = 8
 CLIENTS = 10
@@ -23,10 +25,8 @@ def setup(tmp_path):
     config = app_config(tmp_path, BASE_URL="http://127.0.0.1")
     init_db(config["DATABASE"])
     codes = make_links(config["DATABASE"], 20)
-    server = Gunicorn(config, tmp_path / "gunicorn.log", workers=3)
-    server.start()
-    yield server, config, codes
-    server.stop()
+    with running(config, workers=3, log_path=tmp_path / "gunicorn.log") as server:
+        yield server, config, codes
 
 
 def soak(setup, fault=None):

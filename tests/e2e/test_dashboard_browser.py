@@ -40,6 +40,21 @@ def chromium(request):
 
 
 @pytest.fixture
+def new_context(chromium):
+    """Open browser contexts; all are closed at teardown, also when the test
+    fails half way (each holds pages, and their renderers, in Chromium)."""
+    opened = []
+
+    def new(**options):
+        opened.append(chromium.new_context(**options))
+        return opened[-1]
+
+    yield new
+    for context in opened:
+        context.close()
+
+
+@pytest.fixture
 def server(tmp_path):
     config = app_config(tmp_path)
     del config["BASE_URL"]  # short links use the address gunicorn really serves
@@ -74,10 +89,10 @@ def create_link(page, base, site, channel, medium="") -> tuple[str, str]:
     return page.input_value("#short-url"), preview
 
 
-def test_link_click_purchase_and_the_numbers_under_two_models(chromium, server, tmp_path):
+def test_link_click_purchase_and_the_numbers_under_two_models(new_context, server, tmp_path):
     base, config = server
     with shop(base) as site:
-        marketer = chromium.new_context(**DESKTOP, accept_downloads=True)
+        marketer = new_context(**DESKTOP, accept_downloads=True)
         page = marketer.new_page()
 
         # signed out: the dashboard sends us to sign in, and back afterwards
@@ -106,7 +121,7 @@ def test_link_click_purchase_and_the_numbers_under_two_models(chromium, server, 
         shot(page, "03-link")
 
         # a visitor reads the newsletter, later clicks the tweet, and buys
-        visitor = chromium.new_context(**DESKTOP)
+        visitor = new_context(**DESKTOP)
         shopper = visitor.new_page()
         for short_url, preview in ((email_url, email_preview), (tweet_url, tweet_preview)):
             with shopper.expect_response(lambda r: "/t/visit.gif" in r.url):
@@ -238,9 +253,9 @@ def test_link_click_purchase_and_the_numbers_under_two_models(chromium, server, 
         marketer.close()
 
 
-def test_form_posts_without_the_csrf_token_are_refused(chromium, server):
+def test_form_posts_without_the_csrf_token_are_refused(new_context, server):
     base, config = server
-    context = chromium.new_context(**DESKTOP)
+    context = new_context(**DESKTOP)
     page = context.new_page()
     sign_in(page, base, "/dashboard/links/new")
     form = {"url": "https://shop.example.com/", "channel": "twitter", "campaign": "forged"}
@@ -290,9 +305,9 @@ PAGES = [
 ]
 
 
-def test_signed_out_pages_redirect_to_sign_in(chromium, server):
+def test_signed_out_pages_redirect_to_sign_in(new_context, server):
     base, _ = server
-    context = chromium.new_context(**DESKTOP)
+    context = new_context(**DESKTOP)
     page = context.new_page()
     for path in PAGES:
         response = page.goto(base + path)
@@ -308,7 +323,7 @@ def test_signed_out_pages_redirect_to_sign_in(chromium, server):
     assert "You are signed out" in page.inner_text("main")
     page.goto(base + "/dashboard/")
     assert "/dashboard/login" in page.url
-    other = chromium.new_context(**DESKTOP)
+    other = new_context(**DESKTOP)
     other.add_cookies(stolen)
     replay = other.new_page()
     replay.goto(base + "/dashboard/links")
@@ -317,9 +332,9 @@ def test_signed_out_pages_redirect_to_sign_in(chromium, server):
     context.close()
 
 
-def test_api_keys_are_shown_once_work_and_can_be_revoked(chromium, server):
+def test_api_keys_are_shown_once_work_and_can_be_revoked(new_context, server):
     base, config = server
-    context = chromium.new_context(**DESKTOP)
+    context = new_context(**DESKTOP)
     page = context.new_page()
     sign_in(page, base, "/dashboard/keys")
     page.fill("#key-name", "Reporting script")
@@ -345,9 +360,9 @@ def test_api_keys_are_shown_once_work_and_can_be_revoked(chromium, server):
     context.close()
 
 
-def test_phone_width_and_keyboard(chromium, server):
+def test_phone_width_and_keyboard(new_context, server):
     base, _ = server
-    context = chromium.new_context(
+    context = new_context(
         user_agent=IPHONE_UA,
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
@@ -415,7 +430,7 @@ def seed_month(path: str, today) -> dict[str, int]:
     return seeded
 
 
-def test_overview_of_a_busy_month(chromium, tmp_path):
+def test_overview_of_a_busy_month(new_context, tmp_path):
     """The overview with a month of traffic: the chart draws one line per
     channel, and the page is what the README shows (docs/overview.png)."""
     config = app_config(tmp_path)
@@ -423,7 +438,7 @@ def test_overview_of_a_busy_month(chromium, tmp_path):
     seeded = seed_month(config["DATABASE"], utcnow().date())
     add_marketer(config["DATABASE"])
     with gunicorn(config) as base:
-        context = chromium.new_context(**DESKTOP)
+        context = new_context(**DESKTOP)
         page = context.new_page()
         sign_in(page, base)
         page.wait_for_function("window.Chart && Chart.getChart('growth-chart')")
