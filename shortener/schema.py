@@ -718,3 +718,11 @@ def m018_creator_fees(db):
     db.execute(
         "CREATE INDEX costs_advocate ON costs (advocate_id, end_day) WHERE advocate_id IS NOT NULL"
     )
+
+
+@migrations()
+def m018_imported_clicks(db):
+    # a link imported from another shortener keeps the click count that
+    # shortener had: a figure on the link, never click rows (no times,
+    # visitors or devices are known for them)
+    db.execute("ALTER TABLE links ADD COLUMN imported_clicks INTEGER")
