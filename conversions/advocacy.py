@@ -408,7 +408,7 @@ def return_figures(
         "cac": money(per(cost, new_ppm), currency),
         "roi_percent": percent(revenue - cost, cost),
         "romi": ratio(revenue, people),
-    }  # fmt: skip
+    }
 
 
 def advocate_rows(db: Database, q, s) -> list[dict]:

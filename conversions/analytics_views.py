@@ -126,8 +126,14 @@ def parsed(fields: dict, db) -> costs.Cost:
         raise ApiError(e.message, field=e.field) from None
 
 
-@bp.patch("/costs/<int:cost_id>")
+@bp.route("/costs/<int:cost_id>", methods=["PATCH", "DELETE"])
 @require_api_key
+def cost(cost_id):
+    """One rule for both methods: werkzeug answers 405 instead of 404 for an
+    id beyond SQLite's integers when another method's rule has the path."""
+    return change_cost(cost_id) if request.method == "PATCH" else delete_cost(cost_id)
+
+
 def change_cost(cost_id):
     """Change some fields of a row (null clears campaign, note or advocate);
     the whole row is checked again, as when it was added."""
@@ -156,8 +162,6 @@ def list_costs():
     return respond("costs", costs.COLUMNS, rows, meta)
 
 
-@bp.delete("/costs/<int:cost_id>")
-@require_api_key
 def delete_cost(cost_id):
     db = get_db()
     with immediate(db):
