@@ -19,11 +19,12 @@ shapes, and where they come from:
   docs/api: `{"limit", "skip", "total", "data": [Link]}`, a Link having
   `address`, `target`, `description`, `visit_count`, `banned`, `password`,
   `expire_in`, ...), or the `data` list alone.
-- **Rebrandly**: a CSV named after its Link object (developers.rebrandly.com
-  /docs/link-entity: `slashtag, destination, title, shortUrl, clicks`, and
-  `tags`), names matched without regard to case, spaces or underscores
-  ("Destination URL", "Short URL"); the code is the slashtag, else the
-  back-half of the short URL.
+- **Rebrandly**: a CSV whose columns carry its Link object's names
+  (developers.rebrandly.com/docs/link-entity: `slashtag, destination, title,
+  shortUrl, clicks`, and `tags`). Rebrandly documents that object, not its
+  dashboard export's header, so the names are matched without regard to case,
+  spaces or underscores ("Destination URL", "Short URL"); the code is the
+  slashtag, else the back-half of the short URL.
 
 Domains are not kept: clicktrail serves one code space, so two sources'
 links with the same code on two domains meet as one taken code.
