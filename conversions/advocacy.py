@@ -31,8 +31,9 @@ from sqlite_utils import Database
 from shortener.clock import to_db
 
 from .aggregates import bitmap, refresh
-from .customers import CANCEL_GOAL, cohort, observed_until, time_bounds
-from .figures import money
+from .costs import advocate_totals
+from .customers import CANCEL_GOAL, cohort, new_customers_of_links, observed_until, time_bounds
+from .figures import money, per, percent
 from .money import format_minor
 from .reports import Filters, Period, conversions_number, ratio
 from .rewards import rewards_earned as ledger_earned
@@ -61,6 +62,13 @@ ADVOCATE_COLUMNS = [
     "self_conversions",
     "invited_friends",
     "rewards_earned",
+    # return per creator: what they cost against what they brought
+    "fees",
+    "cost",
+    "new_customers",
+    "cac",
+    "roi_percent",
+    "romi",
 ]
 VERDICTS = {
     "above": "converts above the campaign average",
@@ -360,6 +368,49 @@ def rewards_earned(db: Database, q) -> dict[tuple[int, str], int]:
     return {(a, c): minor for a, by in earned.items() for c, minor in by.items()}
 
 
+def new_customers(db: Database, links: list[dict], advocates: dict, selves: dict, q, s) -> dict:
+    """{(advocate id, currency): ppm}: customers whose first purchase ever
+    falls in the period, credited to the advocate's links under the model;
+    the advocate buying through their own link is not a customer brought."""
+    advocate_of = {link["id"]: link["advocate_id"] for link in links}
+    out = defaultdict(int)
+    for link_id, currency, ppm, visitor_id, customer_id in new_customers_of_links(
+        db, q.period, q.model, list(advocate_of), s.purchase_goals
+    ):
+        advocate_id = advocate_of[link_id]
+        own = selves.get(advocate_id)
+        if own is None or visitor_id in own.visitor_ids:
+            continue
+        if customer_id and customer_id == advocates[advocate_id]["customer_id"]:
+            continue
+        out[(advocate_id, currency)] += ppm
+    return out
+
+
+def return_figures(
+    fees: dict | None, rewards: int | None, revenue: int, new_ppm: int, currency: str
+) -> dict:
+    """An advocate's cost against what they brought, by the cost-and-return
+    report's rules: cost = their fees in the period (cost rows naming them)
+    + the rewards they earned; nothing entered (no fee row, no reward) is an
+    empty cost, never zero; ROMI counts rewards as pay for people (labor)."""
+    if fees is None and rewards is None:
+        return dict.fromkeys(("fees", "cost", "cac", "roi_percent", "romi")) | {
+            "new_customers": conversions_number(new_ppm)
+        }
+    fee = sum(fees.values()) if fees is not None else None
+    cost = (fee or 0) + (rewards or 0)
+    people = (fees or {}).get("labor", 0) + (fees or {}).get("platform", 0) + (rewards or 0)
+    return {
+        "fees": money(fee, currency),
+        "cost": money(cost, currency),
+        "new_customers": conversions_number(new_ppm),
+        "cac": money(per(cost, new_ppm), currency),
+        "roi_percent": percent(revenue - cost, cost),
+        "romi": ratio(revenue, people),
+    }
+
+
 def advocate_rows(db: Database, q, s) -> list[dict]:
     """One row per advocate and currency, best first (converted visitors,
     then revenue): what their personal links brought in the period."""
@@ -375,9 +426,9 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
     refunded = defaultdict(list)
     for advocate_id, *refund in refunds(db, links, q):
         refunded[advocate_id].append(refund)
-    rewarded = defaultdict(set)
+    figured = defaultdict(set)  # advocate id -> currencies with a figure besides revenue
     for advocate_id, currency in rewards:
-        rewarded[advocate_id].add(currency)
+        figured[advocate_id].add(currency)
     filtered = bool(q.filters.channel or q.filters.campaign)
     keys = by_advocate if filtered else advocates
     theirs, selves = {}, {}
@@ -390,6 +441,10 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
         selves[advocate_id] = self_figures(db, advocates[advocate_id], link_ids, q)
         theirs[advocate_id] = without_self(total, selves[advocate_id])
     new = new_visitors(db, {a: f.reach for a, f in theirs.items()}, links, q)
+    fees = advocate_totals(db, q.period, q.filters)
+    customers = new_customers(db, links, advocates, selves, q, s)
+    for advocate_id, currency in [*fees, *customers]:
+        figured[advocate_id].add(currency)
     ranked = []
     for advocate_id in keys:
         advocate = advocates[advocate_id]
@@ -420,7 +475,7 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
             "campaign_conversion_rate": baseline,
             "verdict": VERDICTS[verdict],
         }
-        currencies = {c for c, v in mine.ppm.items() if v} | rewarded[advocate_id]
+        currencies = {c for c, v in mine.ppm.items() if v} | figured[advocate_id]
         for currency in sorted(currencies) or [s.default_currency]:
             ranked.append(
                 {
@@ -443,6 +498,13 @@ def advocate_rows(db: Database, q, s) -> list[dict]:
                     "invited_friends": advocate["invited"],
                     "rewards_earned": format_minor(
                         rewards.get((advocate_id, currency), 0), currency
+                    ),
+                    **return_figures(
+                        fees.get((advocate_id, currency)),
+                        rewards.get((advocate_id, currency)),
+                        mine.revenue.get(currency, 0),
+                        customers.get((advocate_id, currency), 0),
+                        currency,
                     ),
                     "_order": (-converted, -mine.revenue.get(currency, 0), advocate["handle"]),
                 }

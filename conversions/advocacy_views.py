@@ -28,7 +28,8 @@ REPORTS = {
 }  # fmt: skip
 HELP = {
     "advocates": "Per advocate: reach, new visitors, converted friends, revenue, rewards, "
-    "and conversion rate against the campaign average with a 95 % interval.",
+    "their cost (fees and rewards) with new customers, CAC, ROI % and ROMI, and conversion "
+    "rate against the campaign average with a 95 % interval.",
     "referrals": "Referral chain per campaign and generation: invitations, friends "
     "converted, viral coefficient k.",
     "advocate-candidates": "Customers ranked by what they are worth as advocates "
@@ -59,8 +60,9 @@ def run(name: str):
 @bp.get("/reports/advocates")
 @require_api_key
 def advocates_report():
-    """Per advocate: reach, new visitors, converted friends, revenue, and
-    their conversion rate against the campaign average (95 % interval)."""
+    """Per advocate: reach, new visitors, converted friends, revenue, their
+    cost and return, and their conversion rate against the campaign average
+    (95 % interval)."""
     return run("advocates")
 
 

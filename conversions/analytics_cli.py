@@ -92,8 +92,9 @@ def import_command(path, allow_duplicates):
     """Add the rows of a CSV file to the cost ledger; rows that cannot be
     added are listed with their line and the field at fault, and the others
     are added. The header names the columns: from,to,channel,campaign,kind,
-    amount,currency[,note] (kind: labor, platform, ads or other; amount a
-    decimal such as 120.50; campaign and note may be empty). A row identical
+    amount,currency[,note][,advocate] (kind: labor, platform, ads or other;
+    amount a decimal such as 120.50; campaign and note may be empty;
+    advocate, the id or handle of the creator a fee was paid to). A row identical
     to one already in the ledger is refused, so importing a file twice adds
     nothing the second time.
 

@@ -113,14 +113,38 @@ def json_body() -> dict:
 @bp.post("/costs")
 @require_api_key
 def add_cost():
+    body, db = json_body(), get_db()
+    with immediate(db):
+        row = costs.add_cost(db, parsed(body, db), utcnow(), source="api")
+    return jsonify({"cost": costs.public(row)}), 201
+
+
+def parsed(fields: dict, db) -> costs.Cost:
     try:
-        cost = costs.parse_cost(json_body())
+        return costs.parse_cost(fields, db)
     except costs.CostError as e:
         raise ApiError(e.message, field=e.field) from None
-    db = get_db()
+
+
+@bp.route("/costs/<int:cost_id>", methods=["PATCH", "DELETE"])
+@require_api_key
+def cost(cost_id):
+    """One rule for both methods: werkzeug answers 405 instead of 404 for an
+    id beyond SQLite's integers when another method's rule has the path."""
+    return change_cost(cost_id) if request.method == "PATCH" else delete_cost(cost_id)
+
+
+def change_cost(cost_id):
+    """Change some fields of a row (null clears campaign, note or advocate);
+    the whole row is checked again, as when it was added."""
+    body, db = json_body(), get_db()
     with immediate(db):
-        row = costs.add_cost(db, cost, utcnow(), source="api")
-    return jsonify({"cost": costs.public(row)}), 201
+        row = costs.get_cost(db, cost_id)
+        if row is None:
+            raise ApiError(f"no cost {cost_id}", 404, field="id")
+        current = {k: v for k, v in costs.public(row).items() if k in costs.FIELDS}
+        row = costs.update_cost(db, cost_id, parsed({**current, **body}, db))
+    return jsonify({"cost": costs.public(row)})
 
 
 @bp.get("/costs")
@@ -138,8 +162,6 @@ def list_costs():
     return respond("costs", costs.COLUMNS, rows, meta)
 
 
-@bp.delete("/costs/<int:cost_id>")
-@require_api_key
 def delete_cost(cost_id):
     db = get_db()
     with immediate(db):

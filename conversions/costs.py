@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
+from shortener.advocates import get_advocate
 from shortener.clock import to_db
 from shortener.db import immediate
 from shortener.errors import ApiError
@@ -27,7 +28,7 @@ from .money import MoneyError, check_currency, format_minor, to_minor
 from .reports import Filters, Period
 
 KINDS = ("labor", "platform", "ads", "other")
-FIELDS = ("from", "to", "channel", "campaign", "kind", "amount", "currency", "note")
+FIELDS = ("from", "to", "channel", "campaign", "kind", "amount", "currency", "note", "advocate")
 REQUIRED = ("from", "to", "channel", "kind", "amount", "currency")
 MAX_DAYS = 3660  # ten years: a longer row is a typo in a year
 MAX_IMPORT_ROWS = 100_000
@@ -47,6 +48,7 @@ COLUMNS = [
     "note",
     "source",
     "created_at",
+    "advocate",
 ]
 
 
@@ -69,6 +71,7 @@ class Cost:
     amount_minor: int
     currency: str
     note: str | None = None
+    advocate_id: int | None = None  # a creator's fee: set against what they brought
 
     @property
     def days(self) -> int:
@@ -109,9 +112,21 @@ def _day(value, field: str) -> date:
     return day
 
 
-def parse_cost(fields: dict) -> Cost:
+def _advocate_id(db: Database | None, key) -> int:
+    """The id of the advocate a cost row names (id or handle)."""
+    if isinstance(key, bool) or not isinstance(key, int | str):
+        raise CostError("advocate must be an advocate id or handle", "advocate")
+    in_range = not isinstance(key, int) or 0 < key <= 2**63 - 1  # what SQLite can hold
+    found = get_advocate(db, key) if db is not None and in_range else None
+    if found is None:
+        raise CostError(f"no advocate {key!r}", "advocate")
+    return found["id"]
+
+
+def parse_cost(fields: dict, db: Database | None = None) -> Cost:
     """A cost row from client input (JSON body or CSV line), or CostError
-    naming the first field at fault."""
+    naming the first field at fault. An `advocate` (id or handle) is looked
+    up in `db`."""
     if not isinstance(fields, dict):
         raise CostError("a cost must be an object with from, to, channel, kind, amount, "
                         "currency", "body")  # fmt: skip
@@ -150,7 +165,9 @@ def parse_cost(fields: dict) -> Cost:
         amount_minor = to_minor(amount, currency)
     except MoneyError as e:
         raise CostError(str(e).replace("value", "amount", 1), "amount") from None
-    return Cost(start, end, channel, campaign, kind, amount_minor, currency, note)
+    advocate = fields.get("advocate")
+    advocate_id = None if advocate in (None, "") else _advocate_id(db, advocate)
+    return Cost(start, end, channel, campaign, kind, amount_minor, currency, note, advocate_id)
 
 
 # -- storage -----------------------------------------------------------------
@@ -159,25 +176,35 @@ def parse_cost(fields: dict) -> Cost:
 def add_cost(db: Database, cost: Cost, now: datetime, source: str = "api") -> dict:
     cursor = db.execute(
         "INSERT INTO costs (start_day, end_day, channel, campaign, kind, amount_minor,"
-        " currency, note, source, created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
-        [
-            cost.start.isoformat(),
-            cost.end.isoformat(),
-            cost.channel,
-            cost.campaign,
-            cost.kind,
-            cost.amount_minor,
-            cost.currency,
-            cost.note,
-            source,
-            to_db(now),
-        ],
+        " currency, note, advocate_id, source, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        [*_values(cost), source, to_db(now)],
     )
     return get_cost(db, cursor.lastrowid)
 
 
+def _values(cost: Cost) -> list:
+    return [cost.start.isoformat(), cost.end.isoformat(), cost.channel, cost.campaign,
+            cost.kind, cost.amount_minor, cost.currency, cost.note, cost.advocate_id]  # fmt: skip
+
+
+def update_cost(db: Database, cost_id: int, cost: Cost) -> dict | None:
+    """Replace a stored row's fields (its id, source and creation time stay)."""
+    db.execute(
+        "UPDATE costs SET start_day = ?, end_day = ?, channel = ?, campaign = ?, kind = ?,"
+        " amount_minor = ?, currency = ?, note = ?, advocate_id = ? WHERE id = ?",
+        [*_values(cost), cost_id],
+    )
+    return get_cost(db, cost_id)
+
+
+# each row with the handle of the advocate it names (the API shows handles)
+SELECT = (
+    "SELECT c.*, a.handle AS advocate FROM costs c LEFT JOIN advocates a ON a.id = c.advocate_id"
+)
+
+
 def get_cost(db: Database, cost_id: int) -> dict | None:
-    return next(db.query("SELECT * FROM costs WHERE id = ?", [cost_id]), None)
+    return next(db.query(f"{SELECT} WHERE c.id = ?", [cost_id]), None)
 
 
 def delete_cost(db: Database, cost_id: int) -> bool:
@@ -186,38 +213,43 @@ def delete_cost(db: Database, cost_id: int) -> bool:
 
 def find_same(db: Database, cost: Cost) -> dict | None:
     """A stored row identical to `cost` (same days, channel, campaign, kind,
-    amount, currency and note): importing a file twice must not double a cost."""
+    amount, currency, note and advocate): importing a file twice must not
+    double a cost."""
     return next(
         db.query(
             "SELECT * FROM costs WHERE start_day = ? AND end_day = ? AND channel = ?"
             " AND campaign IS ? AND kind = ? AND amount_minor = ? AND currency = ?"
-            " AND note IS ? ORDER BY id LIMIT 1",
-            [cost.start.isoformat(), cost.end.isoformat(), cost.channel, cost.campaign,
-             cost.kind, cost.amount_minor, cost.currency, cost.note],
+            " AND note IS ? AND advocate_id IS ? ORDER BY id LIMIT 1",
+            _values(cost),
         ),
         None,
-    )  # fmt: skip
+    )
 
 
-def overlapping(db: Database, period: Period, filters: Filters = NO_FILTERS) -> Iterable[dict]:
+def overlapping(
+    db: Database, period: Period, filters: Filters = NO_FILTERS, advocates_only: bool = False
+) -> Iterable[dict]:
     """Stored rows with at least one day in the period, matching the
     channel and campaign filters (a campaign filter leaves out rows that
-    name no campaign: they cannot be split between campaigns)."""
+    name no campaign: they cannot be split between campaigns); with
+    `advocates_only`, the rows that name an advocate."""
     where, params = [], []
     if period.start:
-        where.append("end_day >= ?")
+        where.append("c.end_day >= ?")
         params.append(period.start.isoformat())
     if period.end:
-        where.append("start_day <= ?")
+        where.append("c.start_day <= ?")
         params.append(period.end.isoformat())
     if filters.channel:
-        where.append("channel = ?")
+        where.append("c.channel = ?")
         params.append(filters.channel.strip().lower())
     if filters.campaign:
-        where.append("campaign = ?")
+        where.append("c.campaign = ?")
         params.append(filters.campaign)
+    if advocates_only:
+        where.append("c.advocate_id IS NOT NULL")
     sql = " AND ".join(where) or "1"
-    return db.query(f"SELECT * FROM costs WHERE {sql} ORDER BY start_day, id", params)
+    return db.query(f"{SELECT} WHERE {sql} ORDER BY c.start_day, c.id", params)
 
 
 def in_period(row: dict, period: Period) -> int:
@@ -248,6 +280,7 @@ def public(row: dict, period: Period = ALL_TIME) -> dict:
         "note": row["note"],
         "source": row["source"],
         "created_at": row["created_at"],
+        "advocate": row["advocate"],
     }
 
 
@@ -277,6 +310,17 @@ def cost_by_bucket(
                 share = share_between(row["amount_minor"], start, end, lo, hi)
                 out[(row["channel"], row["currency"], i)] += share
     return dict(out)
+
+
+def advocate_totals(
+    db: Database, period: Period, filters: Filters
+) -> dict[tuple[int, str], dict[str, int]]:
+    """{(advocate id, currency): {kind: minor units in the period}} of the
+    rows that name an advocate: each creator's fees."""
+    totals = defaultdict(lambda: dict.fromkeys(KINDS, 0))
+    for row in overlapping(db, period, filters, advocates_only=True):
+        totals[(row["advocate_id"], row["currency"])][row["kind"]] += in_period(row, period)
+    return dict(totals)
 
 
 # -- CSV import --------------------------------------------------------------
@@ -348,7 +392,7 @@ def import_csv(
                 continue
             fields = {k: v.strip() for k, v in fields.items()}
             try:
-                cost = parse_cost(fields)
+                cost = parse_cost(fields, db)
             except CostError as e:
                 result.refused.append(Refused(line, e.field, e.message))
                 continue

@@ -179,6 +179,15 @@ def visited_only(db: Database, visitor_ids, until: datetime) -> set[str]:
 # -- new customers -----------------------------------------------------------
 
 
+# every purchase with its place among its customer's purchases (nth = 1: the first)
+FIRST_PURCHASES = (
+    "WITH p AS (SELECT id, occurred_at, currency, visitor_id, customer_id, row_number() OVER"
+    f" (PARTITION BY {CUSTOMER_KEY} ORDER BY occurred_at, id) AS nth FROM conversions"
+    " WHERE goal IN (SELECT value FROM json_each(?))"
+    " AND (customer_id IS NOT NULL OR visitor_id IS NOT NULL))"
+)
+
+
 def new_customer_credits(
     db: Database, period: Period, model: str, filters: Filters, by: str, purchase_goals
 ) -> dict[tuple, int]:
@@ -192,11 +201,7 @@ def new_customer_credits(
         link_sql = f"cr.link_id IS NOT NULL AND {link_sql}"
     out = defaultdict(int)
     for r in db.query(
-        "WITH p AS (SELECT id, occurred_at, currency, row_number() OVER"
-        f" (PARTITION BY {CUSTOMER_KEY} ORDER BY occurred_at, id) AS nth FROM conversions"
-        " WHERE goal IN (SELECT value FROM json_each(?))"
-        " AND (customer_id IS NOT NULL OR visitor_id IS NOT NULL))"
-        " SELECT p.currency, l.channel, l.campaign, cr.weight_ppm FROM p"
+        f"{FIRST_PURCHASES} SELECT p.currency, l.channel, l.campaign, cr.weight_ppm FROM p"
         " JOIN credits cr ON cr.conversion_id = p.id AND cr.model = ?"
         " LEFT JOIN links l ON l.id = cr.link_id"
         f" WHERE p.nth = 1 AND {where} AND {link_sql}",
@@ -208,6 +213,23 @@ def new_customer_credits(
             key = r["channel"] if by == "channel" else (r["channel"], r["campaign"])
         out[(key, r["currency"])] += r["weight_ppm"]
     return dict(out)
+
+
+def new_customers_of_links(
+    db: Database, period: Period, model: str, link_ids, purchase_goals
+) -> list[tuple]:
+    """(link id, currency, ppm, visitor id, customer id) of the customers
+    whose first purchase ever falls in the period, credited to these links
+    as that purchase was under `model` (so a report can leave out whom it
+    must, such as an advocate buying through their own link)."""
+    where, params = time_bounds(period, "p.occurred_at")
+    return db.execute(
+        f"{FIRST_PURCHASES} SELECT cr.link_id, p.currency, cr.weight_ppm, p.visitor_id,"
+        " p.customer_id FROM p JOIN credits cr ON cr.conversion_id = p.id AND cr.model = ?"
+        f" WHERE p.nth = 1 AND cr.weight_ppm > 0 AND {where}"
+        " AND cr.link_id IN (SELECT value FROM json_each(?))",
+        [_json(purchase_goals), model, *params, _json(link_ids)],
+    ).fetchall()
 
 
 # -- cohorts -----------------------------------------------------------------

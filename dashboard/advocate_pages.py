@@ -11,13 +11,20 @@ from . import apiclient, integrations, report_catalogue
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
-# the leaderboard columns a marketer reads first (every column is in the CSV
-# and on the report's own page)
+# the leaderboard columns a marketer reads first, each creator's cost beside
+# what they brought (every column is in the CSV and on the report's own page)
 LEADERBOARD = [
     "advocate", "currency", "links", "human_clicks", "unique_visitors", "new_visitors",
     "converted_visitors", "conversion_rate", "campaign_conversion_rate", "verdict",
-    "revenue", "self_conversions", "invited_friends", "rewards_earned",
+    "revenue", "new_customers", "fees", "rewards_earned", "cost", "roi_percent", "cac",
+    "self_conversions", "invited_friends",
 ]  # fmt: skip
+
+
+def by_return(rows: list[dict]) -> list[dict]:
+    """Best ROI first; rows without one (no cost entered) after them, in
+    the API's order (converted visitors, then revenue)."""
+    return sorted(rows, key=lambda r: (r.get("roi_percent") is None, -(r.get("roi_percent") or 0)))
 
 
 @bp.route("/advocates", methods=["GET", "POST"])
@@ -63,7 +70,7 @@ def _page(error):
     campaign = request.args.get("campaign", "").strip()
     args = {**view.api_args(), "campaign": campaign}
     board, problem = report_catalogue.run("advocates", args)
-    rows = board["rows"] if board else []
+    rows = by_return(board["rows"]) if board else []
     listing = apiclient.fetch("/api/advocates", {"limit": 1000})
     handles = {a["id"]: a["handle"] for a in listing["advocates"]}
     return render_template(

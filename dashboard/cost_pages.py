@@ -40,6 +40,7 @@ def page(view, status=200, error=None, values=None, editing=None, imported=None)
         editing=editing,
         imported=imported,
         kinds=costs.KINDS,
+        handles=advocate_handles(),
         csv_url=url_for(
             "dashboard.export",
             api_path="costs",
@@ -48,6 +49,11 @@ def page(view, status=200, error=None, values=None, editing=None, imported=None)
         ),  # fmt: skip
     )
     return html, status
+
+
+def advocate_handles() -> list[str]:
+    """The handles the form's advocate field suggests (the first thousand)."""
+    return [r[0] for r in get_db().execute("SELECT handle FROM advocates ORDER BY id LIMIT 1000")]
 
 
 def row_values(row: dict) -> dict:
@@ -74,7 +80,7 @@ def cost_save():
     replace = request.form.get("replace", type=int)
     db = get_db()
     try:
-        cost = costs.parse_cost(values)
+        cost = costs.parse_cost(values, db)
     except costs.CostError as e:
         return page(view, 400, {"field": e.field, "message": e.message}, values, replace)
     with immediate(db):

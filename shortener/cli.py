@@ -107,19 +107,21 @@ def list_command(channel, campaign, tag, q, limit, offset, as_json):
 
 @links_cli.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
-@click.option("--channel", help="for rows without one (a Bitly export has none)")
-@click.option("--campaign", help="for rows without one (a Bitly export has none)")
+@click.option("--channel", help="for rows without one (other shorteners' exports have none)")
+@click.option("--campaign", help="for rows without one (other shorteners' exports have none)")
 @click.option("--dry-run", is_flag=True, help="check every row and report; store nothing")
 def import_command(path, channel, campaign, dry_run):
     """Import links from a CSV file with a header: url, channel, campaign,
     code, tags (and optionally medium, content, term, title, description,
-    image, expires_at); tags are separated by , ; or |. A Bitly export
-    (long_url, link/custom_link, title, tags) is recognised: its back-halves
-    become the codes, and --channel/--campaign fill in what it lacks. Rows
-    that cannot be links are listed with their line and reason; existing
-    codes are never overwritten.
+    image, expires_at); tags are separated by , ; or |. Other shorteners'
+    exports are recognised from their header or shape: Bitly (CSV), Shlink
+    (CSV of short URLs), YOURLS (SQL dump or CSV of yourls_url), Kutt (JSON
+    of GET /api/v2/links) and Rebrandly (CSV). Their codes are kept, with
+    titles, tags and their click count (imported_clicks); --channel and
+    --campaign fill in what they lack. Rows that cannot be links are listed
+    with their line and reason; existing codes are never overwritten.
 
-    Example: flask --app shortener links import bitly.csv --channel twitter
+    Example: flask --app shortener links import shlink.csv --channel twitter
     --campaign spring-sale --dry-run
     """
     try:
@@ -128,20 +130,23 @@ def import_command(path, channel, campaign, dry_run):
     except UnicodeDecodeError:
         raise click.ClickException(f"{path} is not UTF-8 text") from None
     try:
-        _, rows, bitly = importer.read_rows(text)
+        parsed = importer.read_file(text)
     except (importer.ImportFileError, csv.Error) as e:
         raise click.ClickException(str(e)) from None
-    if bitly:
-        click.echo("recognised a Bitly export", err=True)
+    if parsed.source != "clicktrail":
+        click.echo(f"recognised {parsed.label}", err=True)
     blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
     with clean_errors():
-        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+        with click.progressbar(length=len(parsed.rows), label="importing", file=sys.stderr) as bar:
             result = importer.import_rows(
-                get_db(), rows, bitly=bitly, now=utcnow(), channel=channel, campaign=campaign,
-                own_hosts=own_hosts(), blocked_hosts=blocked, dry_run=dry_run, progress=bar.update,
+                get_db(), parsed.rows, now=utcnow(), channel=channel, campaign=campaign,
+                own_hosts=own_hosts(), blocked_hosts=blocked, dry_run=dry_run,
+                progress=bar.update, unit=parsed.unit,
             )  # fmt: skip
     for refused in result.refused:
-        click.echo(f"line {refused.line}: refused ({refused.field}): {refused.message}", err=True)
+        click.echo(
+            f"{parsed.unit} {refused.line}: refused ({refused.field}): {refused.message}", err=True
+        )
     verb = "would import" if dry_run else "imported"
     click.echo(f"{verb} {len(result.imported)} links, refused {len(result.refused)} rows")
     if result.refused:

@@ -43,6 +43,7 @@ KNOWN_COLUMNS = {
     "disabled", "expires_at", "created_at", "updated_at",
     "title", "description", "image",  # social previews: only crawlers see them
     "expired_hits",  # a counter, not an option
+    "imported_clicks",  # the count of the shortener it came from: a figure, not an option
     "advocate_id", "parent_link_id",  # personal links: who shares it, not how it redirects
 }  # fmt: skip
 # headers after which the Flask view decides (opt-outs, prefetches)

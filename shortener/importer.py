@@ -1,44 +1,32 @@
-"""Importing links from a CSV file: our own columns, or a Bitly export.
+"""Importing links: our own CSV, or the export of another shortener (Bitly,
+Shlink, YOURLS, Kutt, Rebrandly; read by `import_formats`).
 
 Every row is checked exactly like `POST /api/links`; a row that cannot be
 a link is refused with its line and reason, and the others are imported.
 A code that already exists is never overwritten (the row is refused), so
-importing a file twice adds nothing the second time. Rows are inserted in
-write transactions of `BATCH` rows.
+importing a file twice adds nothing the second time. The source's own click
+count is kept on the link as `imported_clicks`, a figure beside the link's
+clicks, never turned into click rows. Rows are inserted in write
+transactions of `BATCH` rows.
 """
 
-import csv
-import io
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
 from .db import immediate
 from .errors import ApiError
+from .import_formats import OWN_COLUMNS, TAG_SEPARATORS, ImportFileError, Parsed, read_file
 from .links import _insert, check_code, get_link, new_code, new_row
 
+__all__ = ["ImportFileError", "Parsed", "Refused", "Result", "import_rows", "read_file"]
+
 BATCH = 500
-OWN_COLUMNS = ("url", "channel", "campaign", "code", "tags", "medium", "content", "term",
-               "title", "description", "image", "expires_at")  # fmt: skip
-# a Bitly export names the destination long_url and the short link link
-BITLY_COLUMNS = {
-    "long_url": "url",
-    "title": "title",
-    "tags": "tags",
-    "custom_link": "code",
-    "custom_bitlinks": "code",
-    "link": "bitlink",
-    "bitlink": "bitlink",
-}
-TAG_SEPARATORS = re.compile(r"[,;|]")
-
-
-class ImportFileError(Exception):
-    """The file as a whole cannot be imported (no header, no url column...)."""
+MAX_CLICKS = 2**63 - 1  # what SQLite can hold
+COUNT = re.compile(r"[0-9]{1,3}(,[0-9]{3})+|[0-9]+")  # 1234 or 1,234
 
 
 @dataclass
@@ -52,71 +40,43 @@ class Refused:
 class Result:
     imported: list[str] = field(default_factory=list)  # codes, in file order
     refused: list[Refused] = field(default_factory=list)
-    bitly: bool = False
 
 
-def _normal(name: str) -> str:
-    return re.sub(r"[\s\-]+", "_", (name or "").strip().lower())
-
-
-def is_bitly(header: list[str]) -> bool:
-    names = {_normal(h) for h in header}
-    return "long_url" in names and bool(names & {"link", "bitlink", "custom_link"})
-
-
-def read_rows(text: str) -> tuple[list[str], list[tuple[int, dict]], bool]:
-    """(header, [(line, row)], is_bitly) with rows keyed by our field names."""
-    text = text.removeprefix("\ufeff")  # spreadsheets' UTF-8 byte order mark
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
-    if not header or not any(h.strip() for h in header):
-        raise ImportFileError("the file is empty: expected a header line such as "
-                              "url,channel,campaign,code,tags")  # fmt: skip
-    bitly = is_bitly(header)
-    names = [_normal(h) for h in header]
-    if bitly:
-        names = [BITLY_COLUMNS.get(n, "") for n in names]
-    else:
-        names = [n if n in OWN_COLUMNS else "" for n in names]
-    if "url" not in names:
-        raise ImportFileError("no url column (or long_url, in a Bitly export)")
-    rows = []
-    for cells in reader:
-        if not any(c.strip() for c in cells):
-            continue
-        row: dict = {"_extra": len(cells) > len(names)}
-        for name, cell in zip(names, cells, strict=False):
-            if name and cell.strip() and not row.get(name):
-                row[name] = cell.strip()
-        rows.append((reader.line_num, row))
-    return header, rows, bitly
-
-
-def back_half(link: str) -> str:
-    """`https://bit.ly/3xYz` or `go.brand.com/spring` -> the code part."""
-    path = urlsplit(link if "//" in link else f"//{link}").path
-    return path.strip("/").split("/")[-1] if path.strip("/") else ""
-
-
-def fields_of(row: dict, channel: str | None, campaign: str | None, bitly: bool) -> dict:
+def fields_of(row: dict, channel: str | None, campaign: str | None) -> dict:
     """The link fields a row asks for, as the API would receive them."""
     fields = {k: v for k, v in row.items() if k in OWN_COLUMNS and k != "tags"}
-    if bitly and "code" in fields:
-        fields["code"] = back_half(fields["code"])
-    elif bitly and row.get("bitlink"):
-        fields["code"] = back_half(row["bitlink"])
-    if row.get("tags"):
-        fields["tags"] = [t.strip() for t in TAG_SEPARATORS.split(row["tags"]) if t.strip()]
+    tags = row.get("tags")
+    if isinstance(tags, str):
+        tags = [t.strip() for t in TAG_SEPARATORS.split(tags) if t.strip()]
+    if tags:
+        fields["tags"] = tags
     fields.setdefault("channel", channel)
     fields.setdefault("campaign", campaign)
     return {k: v for k, v in fields.items() if v is not None and v != ""}
+
+
+def imported_clicks(value) -> int | None:
+    """The source's own click count (a whole number, `1,234` as written by
+    spreadsheets too), or ApiError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        count = value
+    elif isinstance(value, str) and COUNT.fullmatch(value.strip()):
+        count = int(value.strip().replace(",", ""))
+    else:
+        count = -1
+    if not 0 <= count <= MAX_CLICKS:
+        raise ApiError(
+            f"the click count must be a whole number, not {value!r}", field="imported_clicks"
+        )
+    return count
 
 
 def import_rows(
     db: Database,
     rows: list[tuple[int, dict]],
     *,
-    bitly: bool,
     now: datetime,
     channel: str | None = None,
     campaign: str | None = None,
@@ -124,45 +84,54 @@ def import_rows(
     blocked_hosts=(),
     dry_run: bool = False,
     progress: Callable[[int], None] = lambda n: None,
+    unit: str = "line",
 ) -> Result:
     """Check every row, then insert the valid ones (unless `dry_run`) in
-    batches; `progress(n)` is told after each n rows."""
-    result = Result(bitly=bitly)
+    batches; `progress(n)` is told after each n rows. A row is where it is
+    in the file: a `unit` (line, or link for a JSON list) and its number."""
+    result = Result()
     seen: dict[str, int] = {}
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
         valid = []
         for line, row in batch:
-            refusal = _check(db, row, line, seen, channel, campaign, bitly, own_hosts,
+            refusal = _check(db, row, (unit, line), seen, channel, campaign, own_hosts,
                              blocked_hosts, now)  # fmt: skip
             if isinstance(refusal, Refused):
                 result.refused.append(refusal)
             else:
                 valid.append((line, refusal))
         if dry_run:
-            result.imported += [r.get("code", f"(new, line {line})") for line, r in valid]
+            result.imported += [r.get("code", f"(new, {unit} {line})") for line, r in valid]
         else:
             _insert_batch(db, valid, result)
         progress(len(batch))
     return result
 
 
-def _check(db, row, line, seen, channel, campaign, bitly, own_hosts, blocked_hosts, now):
+def _check(db, row, where, seen, channel, campaign, own_hosts, blocked_hosts, now):
     """The row to insert (with its custom code, if any), or why not."""
-    if row.pop("_extra", False):
-        return Refused(line, "line", "more cells than header columns")
-    fields = fields_of(row, channel, campaign, bitly)
+    unit, line = where
+    extra = row.pop("_extra", False)
+    if extra:
+        return Refused(line, "line", extra)
+    if "_refused" in row:  # what the source has and a link here cannot carry
+        return Refused(line, *row["_refused"])
+    fields = fields_of(row, channel, campaign)
     try:
         stored = new_row(fields, own_hosts, blocked_hosts, now)
         code = fields.get("code")
         if code:
             stored["code"] = check_code(code)
+        clicks = imported_clicks(row.get("imported_clicks"))
+        if clicks is not None:
+            stored["imported_clicks"] = clicks
     except ApiError as e:
         return Refused(line, e.field or "line", e.message)
     code = stored.get("code")
     if code:
         if code in seen:
-            return Refused(line, "code", f"code '{code}' is already on line {seen[code]}")
+            return Refused(line, "code", f"code '{code}' is already on {unit} {seen[code]}")
         seen[code] = line
         if get_link(db, code) is not None:
             return Refused(line, "code", f"code '{code}' exists already (never overwritten)")

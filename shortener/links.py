@@ -46,7 +46,8 @@ PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_F
 COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
     "disabled, expires_at, created_at, updated_at, title, description, image, "
-    "destinations, ios_url, android_url, desktop_url, expired_url, max_clicks, expired_hits"
+    "destinations, ios_url, android_url, desktop_url, expired_url, max_clicks, expired_hits, "
+    "imported_clicks"
 )
 MAX_TITLE = 200
 MAX_DESCRIPTION = 500

@@ -358,8 +358,25 @@ OPERATIONS = {
                 "amount": MONEY,
                 "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
                 "note": {"type": "string", "maxLength": 500},
+                "advocate": ADVOCATE_KEY,  # a creator's fee
             },
             required=("from", "to", "channel", "kind", "amount", "currency"),
+        ),
+    },  # fmt: skip
+    ("/api/costs/{cost_id}", "patch"): {
+        "summary": "Change a cost row (null clears campaign, note or advocate)",
+        "requestBody": body(
+            {
+                "from": DATE,
+                "to": DATE,
+                "channel": LINK_FIELDS["channel"],
+                "campaign": NULLABLE_TEXT,
+                "kind": {"type": "string", "maxLength": 20},
+                "amount": MONEY,
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+                "note": {"type": ["string", "null"], "maxLength": 500},
+                "advocate": {"oneOf": [*ADVOCATE_KEY["oneOf"], {"type": "null"}]},
+            }
         ),
     },  # fmt: skip
     # issue 7: two-way incentives (conversions/rewards_views.py)

@@ -708,3 +708,21 @@ def m010_rewards_2(db):
     # a rule can pay only on conversions the shop's server signed (webhook):
     # anyone can load a pixel URL, so a pixel purchase is easy to forge
     db.execute("ALTER TABLE reward_rules ADD COLUMN verified_only INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m018_creator_fees(db):
+    # a cost row may be one creator's fee (an influencer's fee, a product sent
+    # for review): the advocates report sets it against what they brought
+    db.execute("ALTER TABLE costs ADD COLUMN advocate_id INTEGER REFERENCES advocates (id)")
+    db.execute(
+        "CREATE INDEX costs_advocate ON costs (advocate_id, end_day) WHERE advocate_id IS NOT NULL"
+    )
+
+
+@migrations()
+def m018_imported_clicks(db):
+    # a link imported from another shortener keeps the click count that
+    # shortener had: a figure on the link, never click rows (no times,
+    # visitors or devices are known for them)
+    db.execute("ALTER TABLE links ADD COLUMN imported_clicks INTEGER")

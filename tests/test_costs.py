@@ -1,5 +1,6 @@
-"""The cost ledger: exact even spreading, validation, POST/GET/DELETE
-/api/costs, and CSV import with a report of refused rows."""
+"""The cost ledger: exact even spreading, validation, POST/GET/PATCH/DELETE
+/api/costs, a row naming an advocate (a creator's fee), and CSV import with
+a report of refused rows."""
 
 from datetime import date, timedelta
 
@@ -123,7 +124,7 @@ def test_post_cost(client, db):
         "id": cost["id"], "from": "2025-03-01", "to": "2025-03-31", "days": 31,
         "channel": "twitter", "campaign": "spring", "kind": "ads", "amount": "310.00",
         "currency": "EUR", "amount_in_period": "310.00", "note": "March ads", "source": "api",
-        "created_at": cost["created_at"],
+        "created_at": cost["created_at"], "advocate": None,
     }  # fmt: skip
     row = db.execute("SELECT amount_minor, currency, kind FROM costs").fetchone()
     assert row == (31000, "EUR", "ads")
@@ -197,7 +198,7 @@ def test_list_and_delete_costs(client, db):
     as_csv = client.get("/api/costs", headers=AUTH, query_string={"format": "csv"})
     lines = as_csv.get_data(as_text=True).splitlines()
     assert lines[0] == ("id,from,to,days,channel,campaign,kind,amount,currency,"
-                        "amount_in_period,note,source,created_at")  # fmt: skip
+                        "amount_in_period,note,source,created_at,advocate")  # fmt: skip
     assert len(lines) == 4
     first = listed["rows"][0]["id"]
     deleted = client.delete(f"/api/costs/{first}", headers=AUTH)
@@ -245,4 +246,86 @@ def test_import_adds_good_rows_and_reports_refused_ones(app, db):
     assert [(r.line, r.field) for r in again.refused][:3] == [(2, "line"), (3, "line"),
                                                               (5, "line")]  # fmt: skip
     assert "already in the ledger" in again.refused[0].message
+    assert count(db) == 3
+
+
+# -- a creator's fee: a row naming an advocate -------------------------------
+
+
+def make_advocates(client) -> dict[str, int]:
+    ids = {}
+    for handle in ("ada", "bo"):
+        made = client.post("/api/advocates", json={"name": handle, "handle": handle}, headers=AUTH)
+        assert made.status_code == 201, made.get_json()
+        ids[handle] = made.get_json()["id"]
+    return ids
+
+
+def test_a_cost_may_name_an_advocate_by_handle_or_id(client, db):
+    ids = make_advocates(client)
+    by_handle = client.post("/api/costs", json={**GOOD, "advocate": "ADA"}, headers=AUTH)
+    assert by_handle.status_code == 201
+    assert by_handle.get_json()["cost"]["advocate"] == "ada"  # shown by handle
+    by_id = client.post("/api/costs", json={**GOOD, "advocate": ids["bo"]}, headers=AUTH)
+    as_text = client.post("/api/costs", json={**GOOD, "advocate": str(ids["bo"])}, headers=AUTH)
+    assert by_id.get_json()["cost"]["advocate"] == as_text.get_json()["cost"]["advocate"] == "bo"
+    stored = db.execute("SELECT advocate_id FROM costs ORDER BY id").fetchall()
+    assert stored == [(ids["ada"],), (ids["bo"],), (ids["bo"],)]
+    listed = client.get("/api/costs?format=csv", headers=AUTH).get_data(as_text=True)
+    assert [line.rsplit(",", 1)[1] for line in listed.splitlines()[1:]] == ["ada", "bo", "bo"]
+
+
+@pytest.mark.parametrize("advocate", ["nobody", 999, True, ["ada"], {"id": 1}, -1, -(2**70)])
+def test_an_unknown_advocate_is_refused_and_nothing_stored(client, db, advocate):
+    make_advocates(client)
+    response = client.post("/api/costs", json={**GOOD, "advocate": advocate}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "advocate"
+    assert count(db) == 0
+
+
+def test_patch_a_cost_names_or_clears_its_advocate(client, db):
+    make_advocates(client)
+    cost = client.post("/api/costs", json={**GOOD, "campaign": "spring"}, headers=AUTH)
+    url = f"/api/costs/{cost.get_json()['cost']['id']}"
+    named = client.patch(url, json={"advocate": "bo", "amount": "320.00"}, headers=AUTH)
+    assert named.status_code == 200
+    got = named.get_json()["cost"]
+    # the other fields stay as they were
+    assert (got["advocate"], got["amount"], got["campaign"], got["channel"], got["source"]) == (
+        "bo", "320.00", "spring", "twitter", "api"
+    )  # fmt: skip
+    before = db.execute("SELECT * FROM costs").fetchall()
+    for body, field in (({"advocate": "nobody"}, "advocate"), ({"to": "2025-01-01"}, "to"),
+                        ({"price": 1}, "price"), ([1], "body")):  # fmt: skip
+        refused = client.patch(url, json=body, headers=AUTH)
+        assert (refused.status_code, refused.get_json()["field"]) == (400, field)
+    assert db.execute("SELECT * FROM costs").fetchall() == before  # nothing changed
+    cleared = client.patch(url, json={"advocate": None, "campaign": None}, headers=AUTH)
+    assert (cleared.get_json()["cost"]["advocate"], cleared.get_json()["cost"]["campaign"]) == (
+        None, None
+    )  # fmt: skip
+    assert client.patch("/api/costs/999", json={}, headers=AUTH).status_code == 404
+    assert client.patch(url, json={"advocate": "ada"}).status_code == 401
+
+
+def test_import_reads_an_advocate_column(client, app, db):
+    ids = make_advocates(client)
+    text = (
+        "from,to,channel,campaign,kind,amount,currency,note,advocate\n"
+        "2025-03-01,2025-03-31,instagram,spring,labor,500.00,EUR,reel,ada\n"  # line 2
+        f"2025-03-01,2025-03-31,instagram,spring,labor,500.00,EUR,reel,{ids['bo']}\n"  # 3
+        "2025-03-01,2025-03-31,instagram,spring,other,80.00,EUR,sample,nobody\n"  # line 4
+        "2025-03-01,2025-03-31,instagram,spring,ads,50.00,EUR,,\n"  # line 5: no advocate
+    )
+    with app.app_context():
+        result = import_csv(get_db(), text, utcnow())
+    # ada's and bo's fees are two costs, though alike in everything else
+    assert [r["advocate"] for r in result.added] == ["ada", "bo", None]
+    assert [(r.line, r.field, r.message) for r in result.refused] == [
+        (4, "advocate", "no advocate 'nobody'")
+    ]
+    with app.app_context():
+        again = import_csv(get_db(), text, utcnow())
+    assert again.added == [] and [r.line for r in again.refused] == [2, 3, 4, 5]
     assert count(db) == 3

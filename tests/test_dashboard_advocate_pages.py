@@ -11,7 +11,7 @@ def test_the_page_lists_advocates_and_the_api_leaderboard(tmp_path):
     programme = build_programme(tmp_path)
     client, _ = signed_in(programme.app)
     page = client.get("/dashboard/advocates?period=all&campaign=spring").get_data(as_text=True)
-    # the leaderboard is the API's, in its order: quinn, fay, pat, sam (see test_advocacy)
+    # nobody has a cost here, so no ROI: the API's order, quinn, fay, pat, sam (test_advocacy)
     board = page[page.index('id="leaderboard-table"') :]
     assert re.findall(r'data-col="advocate">([a-z]+)<', board) == ["quinn", "fay", "pat", "sam"]
     assert "converts below the campaign average" in board
@@ -25,6 +25,29 @@ def test_the_page_lists_advocates_and_the_api_leaderboard(tmp_path):
     )
     assert 'href="/dashboard/reports/referrals?model=last_touch&amp;period=all"' in page
     assert 'aria-current="page">Advocates<' in page
+
+
+def test_the_leaderboard_sorts_by_roi_with_each_creators_cost(tmp_path):
+    from creator_fixture import build_creators
+
+    app = build_creators(tmp_path).application
+    client, _ = signed_in(app)
+    page = client.get("/dashboard/advocates?period=custom&from=2025-03-01&to=2025-03-31")
+    board = page.get_data(as_text=True)
+    board = board[board.index('id="leaderboard-table"') :]
+    # March, last touch (tests/test_creator_return.py): ROI cy 42.857143, ada -16.666667;
+    # bo and dee have no cost entered, so no ROI: after them, in the API's order
+    assert re.findall(r'data-col="advocate">([a-z]+)<', board) == ["cy", "ada", "dee", "bo"]
+    head = board[: board.index("</thead>")]
+    # cost beside what they brought
+    assert re.findall(r"<th[^>]*>([^<]+)</th>", head)[10:17] == [
+        "Revenue", "New customers", "Fees", "Rewards earned", "Cost", "ROI %", "CAC"
+    ]  # fmt: skip
+    cy = board[board.index('data-col="advocate">cy<') :].split("</tr>")[0]
+    assert 'data-col="cost" class="num">105.00<' in cy
+    assert 'data-col="roi_percent" class="num">42.86 %<' in cy
+    dee = board[board.index('data-col="advocate">dee<') :].split("</tr>")[0]
+    assert 'data-col="cost">—<' in dee and 'data-col="roi_percent">—<' in dee
 
 
 def test_the_reports_index_offers_the_advocate_reports(tmp_path):

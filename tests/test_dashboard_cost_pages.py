@@ -84,3 +84,25 @@ def test_import_adds_good_rows_and_lists_the_refused(app):
         "/dashboard/costs/import", data={"csrf_token": token}, content_type="multipart/form-data"
     )
     assert empty.status_code == 400 and "choose a CSV file" in empty.get_data(as_text=True)
+
+
+def test_a_creators_fee_names_an_advocate(app):
+    client, token = signed_in(app)
+    made = browser(app).post("/api/advocates", json={"name": "Ada", "handle": "ada"}, headers=AUTH)
+    assert made.status_code == 201
+    form = client.get("/dashboard/costs").get_data(as_text=True)
+    assert '<datalist id="cost-advocates"><option value="ada"></datalist>' in form
+    unknown = client.post(
+        "/dashboard/costs", data={**FORM, "advocate": "nobody", "csrf_token": token}
+    )
+    assert unknown.status_code == 400
+    assert 'id="cost-advocate-error">no advocate &#39;nobody&#39;' in unknown.get_data(as_text=True)
+    assert api_costs(app) == []
+    saved = client.post("/dashboard/costs", data={**FORM, "advocate": "ada", "csrf_token": token})
+    assert saved.status_code == 303
+    (cost,) = api_costs(app)
+    assert cost["advocate"] == "ada"
+    page = client.get("/dashboard/costs").get_data(as_text=True)
+    assert 'data-col="advocate">· ada</span>' in page
+    edit = client.get(f"/dashboard/costs?edit={cost['id']}").get_data(as_text=True)
+    assert 'name="advocate" maxlength="40" list="cost-advocates" value="ada"' in edit

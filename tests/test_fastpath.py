@@ -202,6 +202,18 @@ def test_a_link_with_a_column_the_fast_path_does_not_know_goes_to_the_view(tmp_p
     assert call(app.wsgi_app, "/plain", headers={"User-Agent": BROWSER_UA})[0] == "302 FOUND"
 
 
+def test_an_imported_link_takes_the_fast_path(tmp_path):
+    """The click count another shortener had is a figure, not a feature."""
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo")
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE links SET imported_clicks = 1234 WHERE code = 'promo'")
+    db.conn.commit()
+    db.close()
+    app.view_functions["redirect.follow"] = lambda code: ("flask", 418)
+    assert call(app.wsgi_app, headers={"User-Agent": BROWSER_UA})[0] == "302 FOUND"
+
+
 def test_link_changes_reach_the_cache_once_checked(tmp_path):
     """Cached links are re-read once `link_version` moved, checked at most
     every `seconds` (LINK_CACHE_SECONDS): a clock stands in for time."""

@@ -49,6 +49,7 @@ def test_described_bodies_match_the_fields_the_code_accepts(client):
     )
     assert properties("/api/links/{code}", "patch")[0] == links.PATCH_FIELDS
     assert properties("/api/costs", "post") == (set(costs.FIELDS), set(costs.REQUIRED))
+    assert properties("/api/costs/{cost_id}", "patch") == (set(costs.FIELDS), set())
 
 
 def test_path_variables_are_typed(client):
