@@ -222,16 +222,10 @@ def remember_payments(db: Database, shop: str, payments: dict[str, str]) -> None
 
 
 def refunded_minor(db: Database, conversion_id: int) -> int:
-    """How much of a conversion the shop has refunded: the sum of its
-    refunds, or of its charges' running totals when those say more (a shop
-    may send both for one refund)."""
-    row = db.conn.execute(
-        "SELECT coalesce(sum(CASE WHEN cumulative = 0 THEN amount_minor END), 0),"
-        " coalesce(sum(CASE WHEN cumulative = 1 THEN amount_minor END), 0)"
-        " FROM refund_amounts WHERE conversion_id = ?",
+    return db.conn.execute(
+        f"SELECT {rewards.REFUNDED_MINOR} FROM refund_amounts WHERE conversion_id = ?",
         [conversion_id],
-    ).fetchone()
-    return max(row)
+    ).fetchone()[0]
 
 
 def _refunded_order(db: Database, shop: str, refund: Refund) -> dict | None:
