@@ -251,17 +251,19 @@ def refund(
     }
 
 
-def post_stripe(client, event: dict, secrets=(STRIPE_SECRET,), timestamp=None, body=None):
+def stripe_request(event: dict, secrets=(STRIPE_SECRET,), timestamp=None, body=None):
+    """(body, headers) of Stripe's POST for an event."""
     raw = body if body is not None else json.dumps(event).encode()
-    return client.post(
-        "/t/stripe",
-        data=raw,
-        headers={
-            "Stripe-Signature": stripe_signature(raw, secrets, timestamp),
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
-        },
-    )
+    return raw, {
+        "Stripe-Signature": stripe_signature(raw, secrets, timestamp),
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+    }
+
+
+def post_stripe(client, event: dict, secrets=(STRIPE_SECRET,), timestamp=None, body=None):
+    raw, headers = stripe_request(event, secrets, timestamp, body)
+    return client.post("/t/stripe", data=raw, headers=headers)
 
 
 # -- Shopify -------------------------------------------------------------------------
@@ -381,19 +383,20 @@ def shopify_refund(
     }
 
 
-def post_shopify(client, topic: str, payload: dict, webhook_id: str, secret=SHOPIFY_SECRET,
-                 body=None):  # fmt: skip
-    raw = body if body is not None else json.dumps(payload).encode()
-    return client.post(
-        "/t/shopify",
-        data=raw,
-        headers={
-            "X-Shopify-Hmac-Sha256": shopify_hmac(raw, secret),
-            "X-Shopify-Topic": topic,
-            "X-Shopify-Webhook-Id": webhook_id,
-            "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
-            "X-Shopify-API-Version": "2025-01",
-            "X-Shopify-Triggered-At": "2025-03-10T12:00:01.123456789Z",
-            "Content-Type": "application/json",
-        },
-    )
+def shopify_request(topic: str, payload: dict, webhook_id: str, secret=SHOPIFY_SECRET):
+    """(body, headers) of Shopify's POST for a topic."""
+    raw = json.dumps(payload).encode()
+    return raw, {
+        "X-Shopify-Hmac-Sha256": shopify_hmac(raw, secret),
+        "X-Shopify-Topic": topic,
+        "X-Shopify-Webhook-Id": webhook_id,
+        "X-Shopify-Shop-Domain": "example-shop.myshopify.com",
+        "X-Shopify-API-Version": "2025-01",
+        "X-Shopify-Triggered-At": "2025-03-10T12:00:01.123456789Z",
+        "Content-Type": "application/json",
+    }
+
+
+def post_shopify(client, topic: str, payload: dict, webhook_id: str, secret=SHOPIFY_SECRET):
+    raw, headers = shopify_request(topic, payload, webhook_id, secret)
+    return client.post("/t/shopify", data=raw, headers=headers)
