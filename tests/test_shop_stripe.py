@@ -606,3 +606,11 @@ def test_a_database_that_cannot_be_written_is_not_swallowed(store):
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
             post_stripe(store.client, event)
     assert_nothing_stored(store)
+
+
+def test_a_body_over_two_megabytes_is_refused_unread(store):
+    body = b'{"id": "evt_big", "pad": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    response = post_stripe(store.client, None, body=body)
+    assert response.status_code == 413
+    assert response.get_json() == {"error": "body is larger than 2097152 bytes"}
+    assert_nothing_stored(store)
