@@ -29,6 +29,7 @@ KEEP_EVENTS = 100  # per shop, for the Install page
 MAX_BODY = 2 * 1024 * 1024  # a large Shopify order is a few hundred KB
 MAX_ID = 128
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+SALE_GOALS = "('purchase', 'renewal')"  # what a shop's sale is stored as (SQL)
 
 
 @dataclass
@@ -241,8 +242,10 @@ def _refunded_order(db: Database, shop: str, refund: Refund) -> dict | None:
     if not order_ids:
         return None
     marks = ", ".join("?" * len(order_ids))
+    # by (goal, order_id), the unique index: the goals a shop's sale is stored as
     cursor = db.conn.execute(
-        f"SELECT * FROM conversions WHERE order_id IN ({marks}) ORDER BY verified DESC, id LIMIT 1",
+        f"SELECT * FROM conversions WHERE goal IN {SALE_GOALS} AND order_id IN ({marks})"
+        " ORDER BY verified DESC, id LIMIT 1",
         order_ids,
     )
     row = cursor.fetchone()
