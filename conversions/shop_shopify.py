@@ -102,7 +102,10 @@ def landing_click(order: dict) -> str | None:
     site = order.get("landing_site")
     if not isinstance(site, str):
         return None
-    values = parse_qs(urlsplit(site[:2048]).query).get("ct_click")
+    try:
+        values = parse_qs(urlsplit(site[:2048]).query).get("ct_click")
+    except ValueError:  # not a URL (an unclosed IPv6 bracket...): no click in it
+        return None
     return text_id(values[0], "") if values else None
 
 

@@ -338,3 +338,9 @@ def test_unconfigured_shopify_webhooks_are_refused(tmp_path):
         assert "SHOPIFY_WEBHOOK_SECRET" in response.get_json()["error"]
     finally:
         store.db.close()
+
+
+def test_a_landing_site_that_is_no_url_names_no_click(store):
+    response = paid(store, landing_site="http://[::1/?ct_click=" + store.clicks["B"])
+    assert response.status_code == 201
+    assert store.conversions()[0]["click_id"] is None
