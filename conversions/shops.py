@@ -146,8 +146,8 @@ def describe(item) -> str:
 def record_sale(db: Database, shop: str, sale: Sale, policy: Policy) -> Outcome:
     c = sale.conversion
     remember_payments(db, shop, sale.payments)
-    pixel_order = _pixel_order(db, c.goal, [i for i in sale.order_ids if i != c.order_id])
-    c.order_id = pixel_order or c.order_id
+    known = _stored_order(db, c.goal, [i for i in sale.order_ids if i != c.order_id])
+    c.order_id = known["order_id"] if known else c.order_id
     if sale.renewal:
         first = first_conversion(db, c.customer_id) if c.customer_id else None
         if first is not None:
@@ -165,26 +165,27 @@ def record_sale(db: Database, shop: str, sale: Sale, policy: Policy) -> Outcome:
         f"{row['goal']} {format_minor(row['value_minor'], row['currency'])} {row['currency']},"
         f" order {row['order_id']}, credited to {channel}{note}"
     )
-    if pixel_order:
+    if known and not known["verified"]:
         detail += "; confirms the pixel's conversion"
     if duplicate:
         return Outcome("duplicate", f"already stored: {detail}", row)
     return Outcome(row["goal"], detail, row, created=True)
 
 
-def _pixel_order(db: Database, goal: str, order_ids: list[str]) -> str | None:
-    """The id under which the pixel reported this order, when it used
-    another of the order's ids than the shop's event leads with (a Stripe
-    thank-you page knows the checkout session, the event the payment)."""
+def _stored_order(db: Database, goal: str, order_ids: list[str]) -> dict | None:
+    """The order as stored under another of its ids than the shop's event
+    leads with: a thank-you page's pixel knows a Stripe checkout session or
+    a Shopify order name, the event the payment or order id. The sale then
+    takes that id, so intake sees one order (and the pixel's is confirmed)."""
     if not order_ids:
         return None
     marks = ", ".join("?" * len(order_ids))
     row = db.conn.execute(
-        f"SELECT order_id FROM conversions WHERE goal = ? AND verified = 0"
+        f"SELECT order_id, verified FROM conversions WHERE goal = ?"
         f" AND order_id IN ({marks}) ORDER BY id LIMIT 1",
         [goal, *order_ids],
     ).fetchone()
-    return row[0] if row else None
+    return {"order_id": row[0], "verified": row[1]} if row else None
 
 
 def first_conversion(db: Database, customer_id: str) -> dict | None:

@@ -177,6 +177,9 @@ def test_a_pixel_purchase_confirmed_by_shopify_becomes_verified_once(store):
     assert response.status_code == 201
     [row] = store.conversions()
     assert (row["verified"], row["order_id"], row["click_id"]) == (1, "#1001", store.clicks["B"])
+    created = paid(store, webhook_id="another-delivery", topic="orders/create")
+    assert created.get_json()["outcome"] == "duplicate"
+    assert len(store.conversions()) == 1
     assert store.channels(**MARCH, verified="true") == {("linkedin", "EUR"): (1, "49.90")}
 
 

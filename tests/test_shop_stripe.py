@@ -183,6 +183,13 @@ def test_a_pixel_purchase_confirmed_by_stripe_becomes_verified_once(store):
     assert row["click_id"] == store.clicks["B"]
     assert row["occurred_at"] == "2025-03-10T12:00:00.000000Z"
     assert "confirms the pixel's conversion" in response.get_json()["detail"]
+    # the same order again, in another event: still the one conversion
+    event = stripe_event("checkout.session.async_payment_succeeded", checkout_session(),
+                         "evt_2Async", "2025-03-10T12:05:00Z")  # fmt: skip
+    again = post_stripe(store.client, event)
+    assert (again.status_code, again.get_json()["outcome"]) == (200, "duplicate")
+    assert "confirms" not in again.get_json()["detail"]
+    assert len(store.conversions()) == 1
     assert store.channels(**MARCH) == {("linkedin", "EUR"): (1, "49.90")}
     assert store.channels(**MARCH, verified="true") == {("linkedin", "EUR"): (1, "49.90")}
 
