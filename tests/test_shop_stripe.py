@@ -91,6 +91,14 @@ def test_a_visitor_from_metadata_without_a_click(store):
     assert store.channels(**MARCH) == {("linkedin", "EUR"): (1, "49.90")}
 
 
+def test_an_unknown_visitor_is_kept_and_the_sale_is_direct(store):
+    response = completed(store, metadata={"ct_vid": "v-never-seen"})
+    assert response.status_code == 201
+    [row] = store.conversions()
+    assert (row["visitor_id"], row["verified"]) == ("v-never-seen", 1)
+    assert store.channels(**MARCH) == {("(direct)", "EUR"): (1, "49.90")}
+
+
 @pytest.mark.parametrize(
     "reference",
     [None, "not-a-click-we-issued", "merchant-user-8812"],
