@@ -40,3 +40,8 @@ def init_app(app):
 
     rewards_views.init_app(app)
     rewards_cli.init_app(app)
+
+    from . import shop_shopify, shop_stripe  # sales straight from the shop
+
+    app.register_blueprint(shop_stripe.bp)
+    app.register_blueprint(shop_shopify.bp)

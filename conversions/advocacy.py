@@ -36,6 +36,7 @@ from .customers import CANCEL_GOAL, cohort, new_customers_of_links, observed_unt
 from .figures import money, per, percent
 from .money import format_minor
 from .reports import Filters, Period, conversions_number, ratio
+from .rewards import REFUNDED_MINOR
 from .rewards import rewards_earned as ledger_earned
 from .stats import against_baseline, days_between, viral_coefficient, wilson_interval
 
@@ -302,23 +303,38 @@ def _period_bounds(period) -> tuple[str | None, str | None]:
     return start, end
 
 
+REFUNDED_AMOUNTS = (
+    f"SELECT conversion_id, {REFUNDED_MINOR} AS refunded FROM refund_amounts GROUP BY conversion_id"
+)
+
+
 def refunds(db: Database, links: list[dict], q) -> list[tuple]:
     """(advocate id, currency, minor units, visitor id, customer id): the
     attributed revenue (model, period, goal of q) of conversions refunded
-    since (`conversion_refunds`, kept by the rewards ledger)."""
+    since (`conversion_refunds`, kept by the rewards ledger) -- or, for one
+    a shop refunded in part, that part of it (rounded down)."""
     advocate_of = {link["id"]: link["advocate_id"] for link in links}
     at_sql, at_params = time_bounds(q.period, "co.occurred_at")
     goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
     out = []
-    for link_id, currency, revenue, visitor_id, customer_id in db.execute(
-        "SELECT cr.link_id, co.currency, cr.revenue_minor, co.visitor_id, co.customer_id"
-        " FROM conversion_refunds r JOIN conversions co ON co.id = r.conversion_id"
+    for link_id, currency, revenue, visitor_id, customer_id, whole, part, value in db.execute(
+        "SELECT cr.link_id, co.currency, cr.revenue_minor, co.visitor_id, co.customer_id,"
+        " r.conversion_id IS NOT NULL, coalesce(p.refunded, 0), co.value_minor"
+        # only refunded conversions are read: both refund tables are small
+        " FROM (SELECT conversion_id FROM conversion_refunds"
+        " UNION SELECT conversion_id FROM refund_amounts) ids"
+        " JOIN conversions co ON co.id = ids.conversion_id"
         " JOIN credits cr ON cr.conversion_id = co.id"
+        " LEFT JOIN conversion_refunds r ON r.conversion_id = co.id"
+        f" LEFT JOIN ({REFUNDED_AMOUNTS}) p ON p.conversion_id = co.id"
         f" WHERE cr.model = ? AND cr.weight_ppm > 0 AND {at_sql} AND {goal_sql}",
         [q.model, *at_params, *goal_params],
     ):
-        if link_id in advocate_of:
-            out.append((advocate_of[link_id], currency, revenue, visitor_id, customer_id))
+        if link_id not in advocate_of:
+            continue
+        if not whole:
+            revenue = revenue * min(part, value) // value if value else 0
+        out.append((advocate_of[link_id], currency, revenue, visitor_id, customer_id))
     return out
 
 

@@ -54,7 +54,7 @@ class ReportError(ValueError):
 class Settings:
     default_currency: str = "USD"
     social_channels: tuple[str, ...] = ()
-    purchase_goals: tuple[str, ...] = ("purchase", "upsell")
+    purchase_goals: tuple[str, ...] = ("purchase", "upsell", "renewal")
     cpc: Mapping = field(default_factory=dict)  # channel or (channel, campaign) -> Decimal
     cpc_currency: str = "USD"
 
@@ -87,7 +87,7 @@ def settings_from(config: Mapping) -> Settings:
                 " (at most 6 decimal places, not negative)"
             )
         cpc[(channel, campaign.strip()) if campaign.strip() else channel] = price
-    goals = config.get("PURCHASE_GOALS") or ("purchase", "upsell")
+    goals = config.get("PURCHASE_GOALS") or ("purchase", "upsell", "renewal")
     if isinstance(goals, str) or not all(isinstance(g, str) for g in goals):
         raise ValueError('PURCHASE_GOALS must be a list of goal names, e.g. ["purchase"]')
     return Settings(

@@ -16,7 +16,7 @@ from shortener.db import immediate
 
 from . import rewards
 from .aggregates import forget_credits
-from .attribution import MODELS, credit
+from .attribution import MODELS, ONE, credit, split
 from .money import format_minor
 
 
@@ -34,6 +34,9 @@ class Conversion:
     customer_id: str | None = None
     webhook_id: str | None = None
     stated_time: bool = True  # False: occurred_at is just when it arrived
+    # a subscription's renewal: the conversion whose journey (its stored
+    # credits) earns this one too, months after its clicks left the window
+    journey_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +106,9 @@ def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict
     once: a retried webhook or a reloaded thank-you page is not a sale. A
     webhook for an order first seen by the pixel replaces the pixel's
     unverified row (same id, credits recomputed) rather than being refused:
-    the signed report is the one to trust.
+    the signed report is the one to trust. Likewise a signed report that
+    brings the click or visitor a verified row for its order lacked (a
+    shop's invoice arrives before its checkout session).
 
     Everything that only reads -- the duplicate check, the goal, the click's
     visitor, the journey and its credits -- happens before the write lock,
@@ -176,14 +181,45 @@ def _prepare(db: Database, c: Conversion, policy: Policy) -> tuple[list, list]:
         to_db(c.occurred_at),
         to_db(c.received_at),
     ]
+    if c.journey_of is not None:
+        return conversion, inherited_credits(db, c.journey_of, c.value_minor)
     journey = touches(db, c.visitor_id, c.occurred_at, policy.window_days) if c.visitor_id else []
     credits = [row[1:] for row in credit_rows(None, journey, c.occurred_at, c.value_minor, policy)]
     return conversion, credits
 
 
+def inherited_credits(db: Database, conversion_id: int, value_minor: int) -> list[tuple]:
+    """Credit rows for `value_minor` shared as conversion `conversion_id`'s
+    credits are, model by model (its weights; revenue split by them, summing
+    exactly). Read from the stored credits, so they hold after retention
+    has deleted the clicks; a model without rows is (direct)."""
+    by_model = {model: [] for model in MODELS}
+    for model, click_row, link_id, ppm in db.conn.execute(
+        "SELECT model, click_row, link_id, weight_ppm FROM credits"
+        " WHERE conversion_id = ? ORDER BY id",
+        [conversion_id],
+    ):
+        if model in by_model and ppm:
+            by_model[model].append((click_row, link_id, ppm))
+    rows = []
+    for model, touched in by_model.items():
+        touched = touched or [(None, None, ONE)]
+        revenues = split(value_minor, [ppm for _, _, ppm in touched])
+        for (click_row, link_id, ppm), revenue in zip(touched, revenues, strict=True):
+            rows.append((model, click_row, link_id, ppm, revenue))
+    return rows
+
+
 def _upgrades(stored: dict, c: Conversion) -> bool:
-    """A signed webhook for an order only the pixel has reported."""
-    return c.source == "webhook" and not stored["verified"]
+    """A signed report for an order only the pixel has reported, or for a
+    verified one that arrived with no click or visitor (a shop's invoice
+    before its checkout) when this one brings them."""
+    if c.source != "webhook":
+        return False
+    if not stored["verified"]:
+        return True
+    no_journey = not stored["click_id"] and not stored["visitor_id"]
+    return no_journey and bool(c.click_id or c.visitor_id)
 
 
 def _upgrade(db: Database, pixel: dict, c: Conversion, policy: Policy) -> tuple[dict, bool]:
@@ -191,7 +227,8 @@ def _upgrade(db: Database, pixel: dict, c: Conversion, policy: Policy) -> tuple[
     webhook says wins (value, ids), what it leaves out is kept from the pixel
     (its click and visitor, and its moment when the webhook gives none), and
     the credits are recomputed -- the pixel's are taken out of the aggregates
-    first, so the order is counted once, as verified."""
+    first, so the order is counted once, as verified. A verified row without
+    a journey is completed the same way by a report that has one."""
     c.click_id = c.click_id or pixel["click_id"]
     c.visitor_id = c.visitor_id or pixel["visitor_id"]
     c.customer_id = c.customer_id or pixel["customer_id"]
@@ -203,7 +240,7 @@ def _upgrade(db: Database, pixel: dict, c: Conversion, policy: Policy) -> tuple[
         c.click_id = None
         conversion, credits = _prepare(db, c, policy)
     try:
-        changed, row = _replace(db, pixel["id"], conversion, credits)
+        changed, row = _replace(db, pixel["id"], c, conversion, credits)
     except sqlite3.IntegrityError:  # a twin with this webhook-id got in first
         duplicate = find_duplicate(db, c)
         if duplicate is None:
@@ -214,12 +251,12 @@ def _upgrade(db: Database, pixel: dict, c: Conversion, policy: Policy) -> tuple[
     return row, False
 
 
-def _replace(db: Database, conversion_id: int, conversion: list, credits: list):
-    """(changed, row): the pixel row replaced, unless it changed meanwhile."""
+def _replace(db: Database, conversion_id: int, c: Conversion, conversion: list, credits: list):
+    """(changed, row): the stored row replaced, unless it changed meanwhile."""
     row = None
     with immediate(db, durable=True):
-        current = _first(db, "SELECT verified FROM conversions WHERE id = ?", [conversion_id])
-        changed = current is None or current["verified"]  # erased, or upgraded by a twin
+        current = _row(db, conversion_id)
+        changed = current is None or not _upgrades(current, c)  # erased, or upgraded by a twin
         if not changed:
             forget_credits(db, conversion_id)
             db.execute("DELETE FROM credits WHERE conversion_id = ?", [conversion_id])

@@ -8,6 +8,7 @@ be stored is logged, not hidden.
 
 import base64
 import sqlite3
+from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
@@ -136,9 +137,42 @@ def visit_pixel():
     return response
 
 
+def same_site(origin: str) -> bool:
+    """Whether a page's origin shares the visitor cookie: this host, or a
+    host under COOKIE_DOMAIN (the same-site deployment)."""
+    host = urlsplit(origin).hostname
+    if not host:
+        return False
+    if host == urlsplit("//" + request.host).hostname:
+        return True
+    domain = (current_app.config["COOKIE_DOMAIN"] or "").lstrip(".").lower()
+    return bool(domain) and (host == domain or host.endswith("." + domain))
+
+
+@bp.get("/t/visitor")
+def visitor():
+    """The visitor id of the `ct_vid` cookie, which scripts cannot read
+    (HttpOnly), for ct.js to put on a Shopify cart. Only pages of this site
+    get the CORS grant to read the answer; nothing is recorded, and a
+    visitor who opted out of tracking has none."""
+    visitor_id = None if opted_out() else cookie.read_visitor()
+    response = make_response({"visitor_id": visitor_id})
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "Origin, Cookie"
+    origin = request.headers.get("Origin", "")
+    if origin and same_site(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Credentials"] = "true"
+    return response
+
+
 @bp.get("/t/ct.js")
 def site_script():
-    body = render_template("ct.js", window_days=current_app.config["ATTRIBUTION_WINDOW_DAYS"])
+    body = render_template(
+        "ct.js",
+        window_days=current_app.config["ATTRIBUTION_WINDOW_DAYS"],
+        cookie_domain=current_app.config["COOKIE_DOMAIN"] or "",
+    )
     response = make_response(body)
     response.headers["Content-Type"] = "text/javascript; charset=utf-8"
     response.headers["Cache-Control"] = "public, max-age=3600"

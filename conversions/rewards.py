@@ -599,6 +599,15 @@ def refund(
     }
 
 
+# How much of a conversion shops refunded (refund_amounts rows): the sum of
+# its refunds, or of its charges' running totals when those say more (a
+# shop may report one refund both ways).
+REFUNDED_MINOR = (
+    "max(coalesce(sum(CASE WHEN cumulative = 0 THEN amount_minor END), 0),"
+    " coalesce(sum(CASE WHEN cumulative = 1 THEN amount_minor END), 0))"
+)
+
+
 def refunded(db: Database, conversion_id: int) -> dict | None:
     return next(
         db.query("SELECT * FROM conversion_refunds WHERE conversion_id = ?", [conversion_id]),

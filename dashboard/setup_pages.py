@@ -2,7 +2,7 @@
 
 from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 
-from conversions import goals
+from conversions import goals, shops
 from conversions.money import MoneyError, check_currency, format_minor, to_minor
 from shortener.api import base_url
 from shortener.clock import utcnow
@@ -12,6 +12,7 @@ from . import apikeys, snippets
 from .web import bp
 
 RECENT_HITS = 10
+RECENT_SHOP_EVENTS = 15
 
 
 def goal_rows(db) -> list[dict]:
@@ -113,6 +114,7 @@ def install_page():
     secrets = current_app.config.get("WEBHOOK_SECRETS") or []
     origin = base_url().rstrip("/")
     currency = current_app.config["DEFAULT_CURRENCY"]
+    db = get_db()
     return render_template(
         "dashboard/install.html",
         snippets={
@@ -120,6 +122,25 @@ def install_page():
             "pixel": snippets.pixel(origin, currency),
             # signed with the first configured secret
             "webhook": snippets.webhook(origin, secrets[0], currency) if secrets else None,
+            "stripe": snippets.stripe_links(origin),
+            "shopify": snippets.shopify_theme(origin),
         },
-        hits=recent_hits(get_db()),
+        hits=recent_hits(db),
+        shops=shop_settings(db, origin),
     )
+
+
+def shop_settings(db, origin: str) -> list[dict]:
+    """For each shop: its endpoint, the events to send, whether its secret
+    is configured, and the events it sent last with what became of them."""
+    config = current_app.config
+    return [
+        {
+            **about,
+            "key": key,
+            "url": origin + about["path"],
+            "configured": bool(config[about["setting"] + "S"]),
+            "events_received": shops.recent_events(db, key, RECENT_SHOP_EVENTS),
+        }
+        for key, about in snippets.SHOPS.items()
+    ]

@@ -43,6 +43,44 @@ print(send_conversion({{"goal": "purchase", "value": "49.90", "currency": "{curr
                        "order_id": "ORDER-ID", "click_id": CT_CLICK}}))"""
 
 
+SHOPIFY_THEME = """<!-- Shopify: Online Store > Themes > Edit code > theme.liquid, in <head> -->
+<script src="{origin}/t/ct.js"></script>
+<script>clicktrail.shopifyCart();</script>"""
+
+STRIPE_LINKS = """<!-- on pages with Stripe Payment Links or Buy Buttons -->
+<script src="{origin}/t/ct.js"></script>
+<script>clicktrail.stripeLinks();</script>"""
+
+# what each shop should send, as its settings name it
+SHOPS = {
+    "stripe": {
+        "name": "Stripe",
+        "path": "/t/stripe",
+        "setting": "STRIPE_WEBHOOK_SECRET",
+        "events": [
+            ("checkout.session.completed", "a paid Checkout or Payment Link: a purchase"),
+            ("checkout.session.async_payment_succeeded", "a bank payment that cleared later"),
+            ("invoice.paid", "subscription invoices: the first a purchase, later ones renewals"),
+            ("charge.refunded", "refunds, whole or in part"),
+            (
+                "invoice_payment.paid",
+                "API versions from 2025-03-31: finds a subscription payment's refunds",
+            ),
+        ],
+    },
+    "shopify": {
+        "name": "Shopify",
+        "path": "/t/shopify",
+        "setting": "SHOPIFY_WEBHOOK_SECRET",
+        "events": [
+            ("Order payment (orders/paid)", "a paid order: a purchase"),
+            ("Order creation (orders/create)", "only if you capture payments later"),
+            ("Refund create (refunds/create)", "refunds, whole or in part"),
+        ],
+    },
+}
+
+
 def pixel(origin: str, currency: str) -> str:
     return PIXEL.format(origin=origin, currency=currency)
 
@@ -53,3 +91,11 @@ def script(origin: str, currency: str) -> str:
 
 def webhook(origin: str, secret: str, currency: str) -> str:
     return WEBHOOK.format(origin=origin, secret=secret, currency=currency)
+
+
+def shopify_theme(origin: str) -> str:
+    return SHOPIFY_THEME.format(origin=origin)
+
+
+def stripe_links(origin: str) -> str:
+    return STRIPE_LINKS.format(origin=origin)

@@ -4,6 +4,9 @@ SECRET_KEY = "change-me: a long random string"
 SECRET_KEY_FALLBACKS = []  # previous keys, still accepted while rotating
 ADMIN_API_KEY = "change-me"
 WEBHOOK_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # or a list during rotation
+# sales straight from the shop (docs/shops.md): the secrets the shops show you
+# STRIPE_WEBHOOK_SECRET = "whsec_..."  # Stripe: the /t/stripe endpoint's signing secret
+# SHOPIFY_WEBHOOK_SECRET = "..."  # Shopify: "Your webhooks will be signed with ..."
 # DATABASE = "/var/lib/clicktrail/clicktrail.db"
 BASE_URL = "https://go.example.com"
 COOKIE_DOMAIN = ".example.com"

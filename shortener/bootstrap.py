@@ -20,6 +20,8 @@ ADMIN_API_KEY = {api_key!r}
 WEBHOOK_SECRET = {webhook_secret!r}
 # BASE_URL = "https://go.example.com"
 # COOKIE_DOMAIN = ".example.com"
+# STRIPE_WEBHOOK_SECRET = "whsec_..."  # from Stripe, for /t/stripe (docs/shops.md)
+# SHOPIFY_WEBHOOK_SECRET = "..."  # from Shopify, for /t/shopify (docs/shops.md)
 """
 
 

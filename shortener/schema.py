@@ -726,3 +726,58 @@ def m018_imported_clicks(db):
     # shortener had: a figure on the link, never click rows (no times,
     # visitors or devices are known for them)
     db.execute("ALTER TABLE links ADD COLUMN imported_clicks INTEGER")
+
+
+@migrations()
+def m016_shop_webhooks(db):
+    # Sales straight from Stripe and Shopify. `renewal` is a subscription's
+    # later invoice (a purchase goal). refund_amounts keeps what a shop
+    # refunded of an order, in part or whole, once per refund (`ref`);
+    # a charge's running total (`cumulative`) is kept as its largest value.
+    # shop_payments says which order a payment belongs to, for refunds that
+    # name only the payment. shop_events is the short log of recent events
+    # the Install page shows (trimmed as it grows).
+    _run(
+        db,
+        """
+        INSERT OR IGNORE INTO goals (name, value_minor, currency, description)
+            VALUES ('renewal', 0, NULL, 'Subscription renewed; a purchase');
+
+        CREATE TABLE refund_amounts (
+            id INTEGER PRIMARY KEY,
+            source TEXT NOT NULL,
+            ref TEXT NOT NULL,
+            conversion_id INTEGER NOT NULL,
+            amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+            cumulative INTEGER NOT NULL,
+            refunded_at TEXT NOT NULL,
+            UNIQUE (source, ref)
+        );
+        CREATE INDEX refund_amounts_conversion ON refund_amounts (conversion_id);
+
+        CREATE TABLE shop_payments (
+            shop TEXT NOT NULL,
+            payment_id TEXT NOT NULL,
+            order_id TEXT NOT NULL,
+            PRIMARY KEY (shop, payment_id)
+        );
+
+        CREATE TABLE shop_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            shop TEXT NOT NULL,
+            event_id TEXT,
+            type TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            conversion_id INTEGER
+        );
+        CREATE INDEX shop_events_shop ON shop_events (shop, id)
+        """,
+    )
+    # one statement: _run splits scripts at ";\n", which a trigger body has
+    db.execute(
+        "CREATE TRIGGER conversions_erased_shop AFTER DELETE ON conversions BEGIN"
+        " DELETE FROM refund_amounts WHERE conversion_id = OLD.id;"
+        " UPDATE shop_events SET conversion_id = NULL WHERE conversion_id = OLD.id; END"
+    )

@@ -49,6 +49,18 @@ SETTINGS = [
         "Standard Webhooks secret (`whsec_...`), or a list of them during rotation.",
     ),
     Setting(
+        "STRIPE_WEBHOOK_SECRET",
+        None,
+        "Signing secret (`whsec_...`) of the Stripe webhook endpoint that sends to "
+        "`/t/stripe`, or a list of them while Stripe rotates it; unset: refused.",
+    ),
+    Setting(
+        "SHOPIFY_WEBHOOK_SECRET",
+        None,
+        "The key Shopify signs webhooks to `/t/shopify` with (the store's webhook signing "
+        "key, or the app's client secret), or a list of them during rotation; unset: refused.",
+    ),
+    Setting(
         "DATABASE",
         None,
         "Path of the SQLite file; default `clicktrail.db` in the instance folder.",
@@ -127,7 +139,7 @@ SETTINGS = [
     ),
     Setting(
         "PURCHASE_GOALS",
-        ["purchase", "upsell"],
+        ["purchase", "upsell", "renewal"],
         "Goals that are purchases: they make a customer (new customers, CAC, retention, "
         "tenure, cross-sell, repeat purchases).",
     ),
@@ -238,6 +250,20 @@ def _webhook_key(secret: str) -> bytes:
         return b""
 
 
+def _shop_secrets(config, key: str, what: str, prefix: str = "") -> list[str]:
+    """A shop's webhook secret as a list (one, or several during rotation).
+    Stripe's are used as written, `whsec_` included, as Stripe's library does."""
+    secrets = config.get(key)
+    if isinstance(secrets, str):
+        secrets = [secrets]
+    secrets = list(secrets or [])
+    for secret in secrets:
+        # startswith(prefix): an API key pasted in its place is refused at start-up
+        if not isinstance(secret, str) or not secret.strip() or not secret.startswith(prefix):
+            raise ConfigError(f"{key} must be {what}, or a list of them")
+    return secrets
+
+
 def check(config) -> None:
     """Refuse to start on a setting that would silently produce wrong numbers."""
     if not config.get("SECRET_KEY"):
@@ -271,5 +297,14 @@ def check(config) -> None:
         # zero or negative would divide by zero or give old touches more credit
         raise ConfigError("TIME_DECAY_HALF_LIFE_DAYS must be a number of days above 0")
     config["WEBHOOK_SECRETS"] = list(secrets or [])
+    config["STRIPE_WEBHOOK_SECRETS"] = _shop_secrets(
+        config,
+        "STRIPE_WEBHOOK_SECRET",
+        "the endpoint's signing secret from Stripe (whsec_...)",
+        prefix="whsec_",
+    )
+    config["SHOPIFY_WEBHOOK_SECRETS"] = _shop_secrets(
+        config, "SHOPIFY_WEBHOOK_SECRET", "the signing key Shopify shows for its webhooks"
+    )
     config["SOCIAL_CHANNELS"] = [c.strip().lower() for c in config["SOCIAL_CHANNELS"]]
     config["DEFAULT_CURRENCY"] = str(config["DEFAULT_CURRENCY"]).upper()

@@ -118,3 +118,79 @@ def test_the_install_page_without_a_webhook_secret(app):
     client, _ = signed_in(app)
     page = client.get("/dashboard/install").get_data(as_text=True)
     assert "No <code>WEBHOOK_SECRET</code> is configured" in page
+
+
+def test_the_install_page_sets_up_stripe_and_shopify(app):
+    client, _ = signed_in(app)
+    page = client.get("/dashboard/install").get_data(as_text=True)
+    stripe = page[page.index('id="shop-stripe"') : page.index('id="shop-shopify"')]
+    shopify = page[page.index('id="shop-shopify"') : page.index('id="test-title"')]
+    assert '<code class="endpoint" id="stripe-url">http://go.example.test/t/stripe</code>' in stripe
+    for event in ("checkout.session.completed", "invoice.paid", "charge.refunded",
+                  "invoice_payment.paid"):  # fmt: skip
+        assert f"<code>{event}</code>" in stripe
+    assert "No <code>STRIPE_WEBHOOK_SECRET</code> is configured" in stripe
+    assert "clicktrail.stripeLinks();" in stripe
+    assert (
+        '<code class="endpoint" id="shopify-url">http://go.example.test/t/shopify</code>' in shopify
+    )
+    assert "<code>Order payment (orders/paid)</code>" in shopify
+    assert "<code>Refund create (refunds/create)</code>" in shopify
+    assert "No <code>SHOPIFY_WEBHOOK_SECRET</code> is configured" in shopify
+    assert "clicktrail.shopifyCart();" in shopify
+    assert page.count("Nothing received yet.") == 2
+
+
+def test_the_install_page_lists_the_last_shop_events_with_their_outcome(app, client):
+    from shop_payloads import (
+        SHOPIFY_SECRET,
+        STRIPE_SECRET,
+        checkout_session,
+        post_shopify,
+        post_stripe,
+        shopify_order,
+        stripe_event,
+    )
+
+    app.config["STRIPE_WEBHOOK_SECRETS"] = [STRIPE_SECRET]
+    app.config["SHOPIFY_WEBHOOK_SECRETS"] = [SHOPIFY_SECRET]
+    sale = stripe_event("checkout.session.completed", checkout_session(currency="usd"), "evt_1",
+                        "2025-03-10T12:00:00Z")  # fmt: skip
+    assert post_stripe(client, sale).status_code == 201
+    assert post_stripe(client, sale).status_code == 200
+    other = stripe_event("customer.created", {"id": "cus_1"}, "evt_2", "2025-03-10T12:00:00Z")
+    assert post_stripe(client, other).status_code == 200
+    order = shopify_order(currency="USD", test=True)
+    assert post_shopify(client, "orders/paid", order, "wh-1").status_code == 200
+    dashboard, _ = signed_in(app)
+    page = dashboard.get("/dashboard/install").get_data(as_text=True)
+    assert "is configured" not in page[page.index('id="shop-stripe"') :]
+    stripe = page[page.index('id="stripe-events"') : page.index('id="shop-shopify"')]
+    rows = re.findall(r'<td class="mono small">([^<]+)</td>\s*<td><span class="badge[^"]*">(\w+)<',
+                      stripe)  # fmt: skip
+    # newest first
+    assert rows == [("customer.created", "ignored"), ("checkout.session.completed", "duplicate"),
+                    ("checkout.session.completed", "purchase")]  # fmt: skip
+    assert "purchase 49.90 USD, order pi_3PqR5sT6uV7wX8yZ, credited to (direct)" in stripe
+    shopify = page[page.index('id="shopify-events"') : page.index('id="test-title"')]
+    assert "test order, not stored: purchase 49.90 USD, order 5512345678901, no click" in shopify
+
+
+def test_the_shop_event_log_keeps_the_last_hundred_per_shop(app):
+    from conversions import shops
+    from shortener.clock import parse_moment
+    from shortener.db import get_db
+
+    now = parse_moment("2025-03-10T12:00:00Z")
+    with app.test_request_context():
+        db = get_db()
+        for n in range(105):
+            shops.log_event(db, "stripe", f"evt_{n}", "customer.updated",
+                            shops.Outcome("ignored", f"event {n}"), now)  # fmt: skip
+        shops.log_event(db, "shopify", "w1", "orders/paid", shops.Outcome("test", "t"), now)
+        kept = [r["event_id"] for r in db.query("SELECT event_id FROM shop_events WHERE shop = ?"
+                                                " ORDER BY id", ["stripe"])]  # fmt: skip
+        assert kept == [f"evt_{n}" for n in range(5, 105)]
+        assert [e["event_id"] for e in shops.recent_events(db, "stripe", 3)] == [
+            "evt_104", "evt_103", "evt_102"]  # fmt: skip
+        assert len(shops.recent_events(db, "shopify")) == 1

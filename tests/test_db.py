@@ -25,7 +25,7 @@ def test_init_db_is_idempotent(tmp_path):
     assert init_db(path) == []
     assert schema(path) == first
     goals = sqlite3.connect(path).execute("SELECT count(*) FROM goals").fetchone()[0]
-    assert goals == 10  # the seeded catalogue, not seeded twice
+    assert goals == 11  # the seeded catalogue (renewal came later), not seeded twice
 
 
 def test_wal_mode_is_on_and_persists(tmp_path):

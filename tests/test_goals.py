@@ -15,6 +15,13 @@ def test_the_catalogue_starts_with_the_issues_goals(db):
     assert all(g["value_minor"] == 0 for g in list_goals(db))
 
 
+def test_renewal_is_in_the_catalogue_and_a_purchase_goal(app, db):
+    renewal = get_goal(db, "renewal")
+    assert (renewal["value_minor"], renewal["currency"]) == (0, None)
+    assert renewal["description"] == "Subscription renewed; a purchase"
+    assert app.config["PURCHASE_GOALS"] == ["purchase", "upsell", "renewal"]
+
+
 def test_set_goal_adds_and_updates(db):
     added = set_goal(db, "webinar", 4000, "EUR", "Webinar attended")
     assert (added["value_minor"], added["currency"], added["description"]) == (

@@ -340,6 +340,71 @@ def test_site_script_is_javascript(client):
     assert "var maxAge = 30 * 86400;" in body  # the attribution window, in seconds
 
 
+def test_site_script_has_the_shop_helpers(client):
+    body = client.get("/t/ct.js").get_data(as_text=True)
+    for helper in ("visitorId: function", "shopifyCart: function", "stripeLink: stripeLink",
+                   "stripeLinks: function"):  # fmt: skip
+        assert helper in body
+    assert 'var domain = "".replace' in body  # no COOKIE_DOMAIN: only this host shares the cookie
+
+
+def visitor_app(tmp_path):
+    """The same-site deployment: shortener on go.example.com, the shop on
+    www.example.com, COOKIE_DOMAIN .example.com; (app, get) where get asks
+    the shortener's own host, so the cookie jar keeps its cookie."""
+    from conftest import app_config
+    from shortener import create_app
+    from shortener.db import init_db
+
+    config = app_config(tmp_path, COOKIE_DOMAIN=".example.com", BASE_URL="http://go.example.com")
+    init_db(config["DATABASE"])
+    app = create_app(config)
+    client = browser(app)
+
+    def get(path, **kwargs):
+        return client.get(path, base_url="http://go.example.com", **kwargs)
+
+    return app, client, get
+
+
+def test_the_visitor_id_goes_to_pages_of_this_site_only(tmp_path):
+    app, client, get = visitor_app(tmp_path)
+    assert 'var domain = ".example.com".replace' in get("/t/ct.js").get_data(as_text=True)
+    code = make_link(client)["code"]
+    get(f"/{code}")  # the redirect sets the ct_vid cookie
+    for origin in ("https://www.example.com", "http://example.com", "http://go.example.com:8080"):
+        response = get("/t/visitor", headers={"Origin": origin})
+        assert response.status_code == 200
+        assert len(response.get_json()["visitor_id"]) >= 16
+        assert response.headers["Access-Control-Allow-Origin"] == origin
+        assert response.headers["Access-Control-Allow-Credentials"] == "true"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "Origin" in response.headers["Vary"]
+    for origin in ("https://evil.example.net", "https://example.com.evil.net", "null"):
+        response = get("/t/visitor", headers={"Origin": origin})
+        assert "Access-Control-Allow-Origin" not in response.headers, origin
+    # no cookie, or a person who opted out: no visitor
+    assert browser(app).get("/t/visitor").get_json() == {"visitor_id": None}
+    assert get("/t/visitor", headers={"Sec-GPC": "1"}).get_json() == {"visitor_id": None}
+
+
+def test_the_visitor_id_is_the_clicks_visitor_and_nothing_is_recorded(tmp_path):
+    from shortener.db import connect
+
+    app, client, get = visitor_app(tmp_path)
+    code = make_link(client)["code"]
+    click = parse_qs(urlsplit(get(f"/{code}").headers["Location"]).query)["ct_click"][0]
+    answer = get("/t/visitor", headers={"Origin": "https://www.example.com"}).get_json()
+    db = connect(app.config["DATABASE"])
+    try:
+        [stored] = db.execute("SELECT visitor_id FROM clicks WHERE click_id = ?", [click])
+        visits = db.execute("SELECT count(*) FROM visits").fetchone()[0]
+    finally:
+        db.close()
+    assert answer == {"visitor_id": stored[0]}
+    assert visits == 0
+
+
 def test_site_script_follows_the_window(tmp_path):
     from conftest import app_config
     from shortener import create_app

@@ -59,3 +59,27 @@ def test_environment_overrides_with_json_values(tmp_path, monkeypatch):
     assert app.config["WEBHOOK_SECRETS"] == ["whsec_bmV3", "whsec_b2xk"]
     assert app.config["SOCIAL_CHANNELS"] == ["twitter", "mastodon"]
     assert app.config["DATABASE"] == str(tmp_path / "env.db")
+
+
+def test_shop_webhook_secrets_are_lists_of_what_the_shops_show(tmp_path):
+    app = create_app(app_config(tmp_path, STRIPE_WEBHOOK_SECRET="whsec_abc",
+                                SHOPIFY_WEBHOOK_SECRET=["new-key", "old-key"]))  # fmt: skip
+    assert app.config["STRIPE_WEBHOOK_SECRETS"] == ["whsec_abc"]
+    assert app.config["SHOPIFY_WEBHOOK_SECRETS"] == ["new-key", "old-key"]
+    unset = create_app(app_config(tmp_path))
+    assert (unset.config["STRIPE_WEBHOOK_SECRETS"], unset.config["SHOPIFY_WEBHOOK_SECRETS"]) == (
+        [], [])  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("STRIPE_WEBHOOK_SECRET", "sk_live_51Hx"),  # an API key pasted in its place
+        ("STRIPE_WEBHOOK_SECRET", ["whsec_new", ""]),
+        ("SHOPIFY_WEBHOOK_SECRET", " "),
+        ("SHOPIFY_WEBHOOK_SECRET", [42]),
+    ],
+)
+def test_shop_webhook_secrets_that_cannot_be_right_stop_start_up(tmp_path, key, value):
+    with pytest.raises(ConfigError, match=key):
+        create_app(app_config(tmp_path, **{key: value}))

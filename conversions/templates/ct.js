@@ -47,8 +47,67 @@
     return typeof value === "number" ? String(Number(value.toPrecision(15))) : String(value);
   }
 
+  // The visitor id is in the shortener's HttpOnly cookie: a page that shares
+  // it (COOKIE_DOMAIN) asks for it once a session; other sites never get it.
+  var domain = {{ cookie_domain|tojson }}.replace(/^\./, "");
+  var host = location.hostname;
+  var shared = location.origin === origin || (domain !== "" &&
+    (host === domain || host.slice(-domain.length - 1) === "." + domain));
+  var visitor = null;
+  try { visitor = sessionStorage.getItem("ct_vid"); } catch (e) { /* storage off */ }
+  var ready = visitor || !shared || !window.fetch ? Promise.resolve(visitor) :
+    fetch(origin + "/t/visitor", { credentials: "include" })
+      .then(function (r) { return r.json(); })
+      .then(function (body) {
+        visitor = body.visitor_id || null;
+        try { if (visitor) { sessionStorage.setItem("ct_vid", visitor); } } catch (e) { /* off */ }
+        return visitor;
+      }, function () { return null; });
+
+  function stripeLink(url) {
+    var link = new URL(url, location.href);
+    if (click && !link.searchParams.has("client_reference_id")) {
+      link.searchParams.set("client_reference_id", click);
+    }
+    return link.toString();
+  }
+
   window.clicktrail = {
     clickId: function () { return click; },
+    visitorId: function () { return visitor; },
+    ready: ready,
+    // Shopify: the ids go on the cart, and from there on the order
+    // (note_attributes) that Shopify's webhook sends to /t/shopify
+    shopifyCart: function () {
+      return ready.then(function () {
+        var attributes = {};
+        if (click) { attributes.ct_click = click; }
+        if (visitor) { attributes.ct_vid = visitor; }
+        if (!click && !visitor) { return null; }
+        return fetch("/cart/update.js", {
+          method: "POST", credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: JSON.stringify({ attributes: attributes })
+        });
+      });
+    },
+    // Stripe Payment Links: the click id as client_reference_id
+    stripeLink: stripeLink,
+    stripeLinks: function () {
+      function tag() {
+        document.querySelectorAll('a[href^="https://buy.stripe.com/"]').forEach(function (a) {
+          a.href = stripeLink(a.href);
+        });
+        document.querySelectorAll("stripe-buy-button").forEach(function (button) {
+          if (click && !button.hasAttribute("client-reference-id")) {
+            button.setAttribute("client-reference-id", click);
+          }
+        });
+      }
+      if (document.readyState === "loading") {
+        document.addEventListener("DOMContentLoaded", tag);
+      } else { tag(); }
+    },
     visit: function () {
       return send("/t/visit.gif", { url: location.href, ref: document.referrer });
     },
