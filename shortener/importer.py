@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from .db import immediate
 from .errors import ApiError
-from .links import _insert, check_code, get_link, new_code, new_row
+from .links import _insert, check_code, get_link, new_code, new_row, refuse_loops
 
 BATCH = 500
 OWN_COLUMNS = ("url", "channel", "campaign", "code", "tags", "medium", "content", "term",
@@ -166,6 +166,10 @@ def _check(db, row, line, seen, channel, campaign, bitly, own_hosts, blocked_hos
         seen[code] = line
         if get_link(db, code) is not None:
             return Refused(line, "code", f"code '{code}' exists already (never overwritten)")
+    try:  # the file's own codes count: a ring can be closed within one file
+        refuse_loops(db, stored, own_hosts, [*seen, code] if code else list(seen))
+    except ApiError as e:
+        return Refused(line, e.field or "line", e.message)
     return stored
 
 

@@ -1,0 +1,167 @@
+"""No redirect loop through another spelling of our own host: such
+destinations are refused on create, patch and import, in every destination
+field; a link that loops anyway (stored before these checks) is not
+followed round again, and stores no second click."""
+
+import pytest
+
+from conftest import AUTH, make_link
+
+PORT = 5000
+# the API called as it is under gunicorn (tests/servers.py): on 127.0.0.1:PORT
+HERE = f"http://127.0.0.1:{PORT}"
+
+# each spelling reaches this machine's loopback, so a link to it comes
+# straight back to the shortener; {code} is an existing short link
+SPELLINGS = {
+    "decimal integer": "http://2130706433:{port}/{code}",
+    "hex integer": "http://0x7f000001:{port}/{code}",
+    "shortened": "http://127.1:{port}/{code}",
+    "octal": "http://0177.0.0.1:{port}/{code}",
+    "hex first part": "http://0x7f.0.0.1:{port}/{code}",
+    "zero": "http://0:{port}/{code}",
+    "LOCALHOST": "http://LOCALHOST:{port}/{code}",
+    "localhost with a trailing dot": "http://localhost.:{port}/{code}",
+    "a .localhost name": "http://shop.localhost:{port}/{code}",
+    "IPv6 loopback": "http://[::1]:{port}/{code}",
+    "IPv4-mapped IPv6": "http://[::ffff:127.0.0.1]:{port}/{code}",
+    "full-width digits": "http://１２７.０.０.１:{port}/{code}",
+    "another port": "http://127.1:8999/{code}",
+    "https": "https://127.1/{code}",
+    "a dot-dot segment": "http://127.1:{port}/x/../{code}",
+    "percent-encoded code": "http://127.1:{port}/%74arget",
+    "a doubled slash": "http://127.1:{port}//{code}",
+    "a query and fragment": "http://127.1:{port}/{code}?a=1#b",
+}
+LOOP = "http://2130706433:{port}/{code}"
+
+
+def spelled(template: str, code: str = "target", port: int = PORT) -> str:
+    return template.format(port=port, code=code)
+
+
+def create(client, base=HERE, **fields):
+    body = {"url": "https://shop.example.com/", "channel": "twitter", "campaign": "c", **fields}
+    return client.post("/api/links", json=body, headers=AUTH, base_url=base)
+
+
+def patch(client, code, base=HERE, **fields):
+    return client.patch(f"/api/links/{code}", json=fields, headers=AUTH, base_url=base)
+
+
+def count(db) -> int:
+    return db.execute("SELECT count(*) FROM links").fetchone()[0]
+
+
+def assert_refused(response, field="url"):
+    assert response.status_code == 400, response.get_json()
+    body = response.get_json()
+    assert body["field"] == field
+    assert "points back at this shortener" in body["error"]
+
+
+# -- refused when written ------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_a_destination_looping_back_through_any_spelling_is_refused_on_create(client, db, template):
+    make_link(client, code="target")
+    assert_refused(create(client, url=spelled(template)))
+    assert count(db) == 1
+
+
+@pytest.mark.parametrize("template", SPELLINGS.values(), ids=SPELLINGS.keys())
+def test_a_destination_looping_back_through_any_spelling_is_refused_on_patch(client, db, template):
+    make_link(client, code="target")
+    make_link(client, code="other", url="https://shop.example.com/other")
+    assert_refused(patch(client, "other", url=spelled(template)))
+    assert db.execute("SELECT url FROM links WHERE code = 'other'").fetchone()[0] == (
+        "https://shop.example.com/other"
+    )
+
+
+def test_a_link_to_itself_is_refused_before_its_code_exists(client, db):
+    assert_refused(create(client, code="self", url=spelled(LOOP, "self")))
+    assert count(db) == 0
+
+
+def test_a_link_patched_to_itself_is_refused(client, db):
+    make_link(client, code="self")
+    assert_refused(patch(client, "self", url=spelled(LOOP, "self")))
+
+
+FIELDS = {
+    "ios_url": lambda url: url,
+    "android_url": lambda url: url,
+    "desktop_url": lambda url: url,
+    "expired_url": lambda url: url,
+    "destinations": lambda url: [{"url": "https://shop.example.com/a"}, {"url": url}],
+}
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_every_destination_field_is_checked_on_create_and_patch(client, db, field):
+    make_link(client, code="target")
+    value = FIELDS[field](spelled(LOOP))
+    assert_refused(create(client, **{field: value}), field)
+    assert count(db) == 1
+    assert_refused(patch(client, "target", **{field: value}), field)
+    assert db.execute(f"SELECT {field} FROM links").fetchone()[0] is None
+
+
+def test_a_ring_of_two_links_cannot_be_closed(client, db):
+    # A -> localhost/B and B -> 127.0.0.1/A, each written on the other host
+    localhost = f"http://localhost:{PORT}"
+    make_link(client, code="ring-a", url="https://shop.example.com/a")
+    make_link(client, code="ring-b", url="https://shop.example.com/b")
+    assert_refused(patch(client, "ring-a", base=HERE, url=f"{localhost}/ring-b"))
+    assert_refused(patch(client, "ring-b", base=localhost, url=f"{HERE}/ring-a"))
+    urls = dict(db.execute("SELECT code, url FROM links").fetchall())
+    assert urls == {"ring-a": "https://shop.example.com/a", "ring-b": "https://shop.example.com/b"}
+
+
+def test_a_ring_is_refused_at_the_link_that_would_close_it(client, db):
+    localhost = f"http://localhost:{PORT}"
+    # B does not exist yet: A leads to a 404 page, not round a loop
+    first = create(client, base=HERE, code="ring-a", url=f"{localhost}/ring-b")
+    assert first.status_code == 201, first.get_json()
+    assert_refused(create(client, base=localhost, code="ring-b", url=f"{HERE}/ring-a"))
+    assert count(db) == 1
+
+
+GOOD = {
+    "a page on a local shop": "http://shop.localhost:8001/landing.html",
+    "a path that is no short link": "http://127.1:{port}/not-a-link",
+    "the root of a loopback address": "http://127.1:{port}/",
+    "another site with the same path": "https://shop.example.com/target",
+    "a subdomain of our BASE_URL": "https://www.go.example.test/target",
+}
+
+
+@pytest.mark.parametrize("template", GOOD.values(), ids=GOOD.keys())
+def test_local_destinations_that_are_no_short_link_are_kept(client, db, template):
+    make_link(client, code="target")
+    url = spelled(template)
+    response = create(client, base="http://localhost", url=url)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["url"] == url
+
+
+def test_a_looping_row_of_an_import_is_refused_with_its_line(client, runner, db, tmp_path):
+    make_link(client, code="target")
+    path = tmp_path / "links.csv"
+    path.write_text(
+        "url,channel,campaign,code\n"
+        f"{spelled(LOOP)},twitter,spring,\n"  # line 2: to an existing link
+        "http://127.1:5000/self,twitter,spring,self\n"  # line 3: to itself
+        "http://localhost:5000/ring-b,twitter,spring,ring-a\n"  # line 4: B is not a link yet
+        "http://0x7f.1:5000/ring-a,twitter,spring,ring-b\n"  # line 5: closes the ring
+        "https://shop.example.com/ok,twitter,spring,fine\n",  # line 6
+        encoding="utf-8",
+    )
+    result = runner.invoke(args=["links", "import", str(path)])
+    assert "imported 2 links, refused 3 rows" in result.output
+    for line in (2, 3, 5):
+        assert f"line {line}: refused (url): url points back at this shortener" in result.output
+    codes = {r[0] for r in db.execute("SELECT code FROM links")}
+    assert codes == {"target", "ring-a", "fine"}
