@@ -39,6 +39,7 @@ from .redirect import (
     _checked_destination,
     _destination_template,
     _looping_code,
+    configured_names,
     installation_names,
     utm_parameters,
 )
@@ -142,6 +143,7 @@ class FastRedirect:
         seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
         self.cache = LinkCache(seconds, config["SOCIAL_CHANNELS"])
         self.blocked = tuple(config["BLOCKED_DESTINATION_HOSTS"])
+        self.configured = configured_names(config)
         self.hosts: dict[str, tuple] = {}
         self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
         self.cookie_parts: tuple | None = None
@@ -266,7 +268,7 @@ class FastRedirect:
             url = _checked_destination(plan.url, own, self.blocked)
         except ValueError:
             return self.wsgi_app(environ, start_response)  # refused: logged there
-        if _looping_code(url, own) is not None:
+        if _looping_code(url, own, self.configured) is not None:
             return self.wsgi_app(environ, start_response)  # may lead back to us: the view checks
         template = _destination_template(url, plan.utm)
         if template is None or not (template[0] + template[1]).isascii():

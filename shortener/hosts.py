@@ -156,11 +156,15 @@ def own_names(hosts: Iterable[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def is_this_installation(host: str, named: Iterable[str] = ()) -> bool:
+def is_this_installation(host: str, named: Iterable[str] = (), resolved=None) -> bool:
     """Whether a browser asking for `host` (normalised) on this machine
     reaches this installation: one of the hosts it is `named` by (BASE_URL's,
     the request's), a loopback or "any" address, localhost or this
-    machine's name, or an address that one of those names resolves to."""
+    machine's name, or an address that this machine's name or one of the
+    `resolved` names (default: the `named` ones) resolves to. A name is
+    only looked up when `host` is an address; pass as `resolved` only names
+    a visitor cannot choose (not a public request's Host), or each new
+    one would cost a DNS lookup."""
     named = own_names(named)
     if host in named or is_local_name(host) or host in machine_names():
         return True
@@ -169,7 +173,8 @@ def is_this_installation(host: str, named: Iterable[str] = ()) -> bool:
         return False
     if is_local_address(ip):
         return True
-    return any(ip in addresses_of(name) for name in sorted(named | machine_names()))
+    looked_up = named if resolved is None else own_names(resolved)
+    return any(ip in addresses_of(name) for name in sorted(looked_up | machine_names()))
 
 
 def routed_path(path: str) -> str:

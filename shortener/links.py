@@ -121,17 +121,18 @@ def _as_uri(url: str, parts, host: str) -> str:
     return uri
 
 
-def looping_code(url: str, own_hosts=()) -> str | None:
+def looping_code(url: str, own_hosts=(), resolved=None) -> str | None:
     """The short code a (normalised) destination would lead back to: its
-    host is this installation (shortener.hosts) and its path, as our server
-    routes it, is a single segment; None otherwise. Any port counts: behind
-    a proxy we cannot know every port that reaches us."""
+    host is this installation (shortener.hosts.is_this_installation, with
+    `own_hosts` and `resolved`) and its path, as our server routes it, is a
+    single segment; None otherwise. Any port counts: behind a proxy we
+    cannot know every port that reaches us."""
     parts = urlsplit(url)
     try:
         host = hosts.normalise_host(parts.hostname or "")
     except ValueError:
         return None
-    if not hosts.is_this_installation(host, own_hosts):
+    if not hosts.is_this_installation(host, own_hosts, resolved):
         return None
     match = SHORT_LINK_PATH.fullmatch(hosts.routed_path(parts.path))
     return match[1] if match else None

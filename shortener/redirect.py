@@ -36,8 +36,16 @@ def installation_names(config, host_header: str) -> tuple[str, ...]:
     """The hosts this installation is named by -- the request's Host,
     BASE_URL's and SERVER_NAME's -- normalised (shortener.hosts). A
     destination on one of them is refused whatever its path."""
+    requested = hosts.own_names([_hostname(host_header)])
+    return tuple(sorted(requested.union(configured_names(config))))
+
+
+def configured_names(config) -> tuple[str, ...]:
+    """BASE_URL's and SERVER_NAME's hosts: the names whose addresses are ours
+    too. Not the request's Host, which any visitor chooses (see
+    shortener.hosts.is_this_installation)."""
     base = config["BASE_URL"] or ""
-    names = (host_header, base.split("://", 1)[-1], config.get("SERVER_NAME") or "")
+    names = (base.split("://", 1)[-1], config.get("SERVER_NAME") or "")
     return tuple(sorted(hosts.own_names(_hostname(n) for n in names)))
 
 
@@ -260,7 +268,7 @@ def checked_destination(db, target: str) -> str:
     one leading back to one of our short links."""
     own = own_hosts()
     url = _checked_destination(target, own, tuple(current_app.config["BLOCKED_DESTINATION_HOSTS"]))
-    code = _looping_code(url, own)
+    code = _looping_code(url, own, configured_names(current_app.config))
     if code is not None and find_link(db, code) is not None:
         raise ValueError(f"url points back at this shortener: /{code} is one of its short links")
     return url
@@ -284,10 +292,11 @@ def _checked_destination(url: str, own: tuple, blocked: tuple) -> str:
 
 
 @lru_cache(maxsize=8192)
-def _looping_code(url: str, own: tuple) -> str | None:
+def _looping_code(url: str, own: tuple, configured: tuple) -> str | None:
     """looping_code, once per (url, hosts): it depends only on them (and on
-    this machine's names and addresses, which do not change under us)."""
-    return looping_code(url, own)
+    this machine's names and addresses, which do not change under us).
+    Only the configured names are looked up in DNS, never a Host header."""
+    return looping_code(url, own, configured)
 
 
 class RedirectResponse(Response):

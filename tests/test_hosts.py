@@ -142,6 +142,16 @@ def test_a_named_host_that_does_not_resolve_adds_no_address():
     assert not is_this_installation("93.184.215.14", ["no-such-host.invalid"])
 
 
+def test_only_the_names_given_to_resolve_are_looked_up():
+    # a public request's Host header is a name but is never sent to DNS:
+    # each new one a visitor made up would cost a lookup
+    hosts.addresses_of.cache_clear()
+    named = ["visitor-chosen.example", "go.example.test"]
+    assert not is_this_installation("93.184.215.14", named, resolved=["go.example.test"])
+    assert hosts.addresses_of.cache_info().currsize == len(hosts.machine_names()) + 1
+    assert is_this_installation("visitor-chosen.example", named, resolved=["go.example.test"])
+
+
 def test_ipv4_mapped_addresses_count_as_the_ipv4_address():
     assert hosts.address_of("::ffff:7f00:1") == ipaddress.IPv4Address("127.0.0.1")
     assert hosts.address_of("example.com") is None
