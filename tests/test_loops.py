@@ -10,7 +10,7 @@ import requests
 
 from conftest import AUTH, BROWSER_UA, app_config, make_link
 from servers import gunicorn
-from shortener import clickids
+from shortener import clickids, create_app
 from shortener.db import connect, init_db
 from shortener.journal import replay_all
 
@@ -134,6 +134,18 @@ def test_a_ring_is_refused_at_the_link_that_would_close_it(client, db):
     assert first.status_code == 201, first.get_json()
     assert_refused(create(client, base=localhost, code="ring-b", url=f"{HERE}/ring-a"))
     assert count(db) == 1
+
+
+def test_the_hosts_the_installation_is_named_by_are_refused_whatever_the_path(tmp_path):
+    config = app_config(tmp_path, BASE_URL="https://Go.Example.TEST:8443",
+                        SERVER_NAME="internal.example.test")  # fmt: skip
+    init_db(config["DATABASE"])
+    client = create_app(config).test_client()
+    for url in ("http://GO.example.test./any/path", "https://internal.EXAMPLE.test:9/",
+                "http://internal.example.test./dashboard/"):  # fmt: skip
+        response = client.post("/api/links", headers=AUTH, base_url="http://localhost",
+                               json={"url": url, "channel": "x", "campaign": "c"})  # fmt: skip
+        assert_refused(response)
 
 
 GOOD = {
