@@ -166,8 +166,8 @@ def _check(db, row, line, seen, channel, campaign, bitly, own_hosts, blocked_hos
         seen[code] = line
         if get_link(db, code) is not None:
             return Refused(line, "code", f"code '{code}' exists already (never overwritten)")
-    try:  # the file's own codes count: a ring can be closed within one file
-        refuse_loops(db, stored, own_hosts, [*seen, code] if code else list(seen))
+    try:  # the file's codes so far (this row's too) count: a ring can close within a file
+        refuse_loops(db, stored, own_hosts, seen)
     except ApiError as e:
         return Refused(line, e.field or "line", e.message)
     return stored
