@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 from sqlite_utils import Database
 
+from shortener import hosts
 from shortener.clock import from_db, to_db, utcnow
 from shortener.db import connect, immediate, is_ready
 from shortener.errors import ApiError
@@ -107,28 +108,43 @@ def _refused_address(ip) -> bool:
     return not ip.is_global or ip.is_multicast
 
 
+PRIVATE = "(WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)"
+
+
 def check_url(url, allow_private: bool) -> str:
-    """An http(s) URL to post to. Unless private targets are allowed, hosts
-    that are plainly local (localhost, private or loopback addresses) are
-    refused here; names are checked again, resolved, at every delivery."""
+    """An http(s) URL to post to. Unless private targets are allowed, a
+    host on this machine or at a private, loopback or reserved address is
+    refused here, in whatever spelling a browser or the C library reads as
+    one (2130706433, 0177.0.0.1, 0x7f.1, 127.1, 0, [::ffff:127.0.0.1]...:
+    shortener.hosts), and so is a name that resolves to such an address
+    now. A name that does not resolve yet is accepted: every delivery
+    resolves and checks again, and connects only to an address it checked."""
     try:
         url = normalise_destination(url)
     except ValueError as e:
         raise ApiError(str(e), field="url") from None
     if allow_private:
         return url
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        raise ApiError("url must not point at this machine (localhost)", field="url")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
+    parts = urlsplit(url)
+    host = hosts.normalise_host(parts.hostname or "")  # valid: normalise_destination said so
+    if hosts.is_local_name(host):
+        raise ApiError(f"url must not point at this machine (localhost) {PRIVATE}", field="url")
+    ip = hosts.address_of(host)
+    if ip is not None:
+        if _refused_address(ip):
+            raise ApiError(
+                f"url must not point at a private, loopback or reserved address {PRIVATE}",
+                field="url",
+            )
         return url
-    if _refused_address(ip):
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        resolved = [_ip(a) for a in _addresses(host, port)]
+    except (OSError, UnicodeError):
+        return url
+    if any(_refused_address(a) for a in resolved):
         raise ApiError(
-            "url must not point at a private, loopback or reserved address"
-            " (WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)",
-            field="url",
+            f"url resolves to a private, loopback or reserved address {PRIVATE}", field="url"
         )
     return url
 

@@ -6,6 +6,7 @@ else runs, and a signed-out visitor is sent to the sign-in page with the
 page they wanted remembered. The page modules add their routes to `bp`.
 """
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, g, redirect, render_template, request, session, url_for
@@ -30,11 +31,16 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; "
     "object-src 'none'"
 )
+# C0, DEL and C1: urlsplit silently drops tabs and newlines, and werkzeug
+# refuses a Location header carrying one (a 500), so such a `next` is ignored
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def safe_next(target) -> str | None:
     """`next` only ever leads to a dashboard page on this host."""
     if not isinstance(target, str) or not target.startswith(("/dashboard/", "/dashboard?")):
+        return None
+    if CONTROL.search(target):
         return None
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target or "/.." in parts.path:

@@ -177,6 +177,10 @@ class _RandomPool:
 _random = _RandomPool()
 
 
+def random_bytes(n: int) -> bytes:
+    return _random.take(n)
+
+
 def random_token(nbytes: int) -> str:
     """A URL-safe random id that never starts with "-": exported to CSV, a
     leading "-" would be escaped as a formula and no longer match."""
@@ -187,6 +191,8 @@ def random_token(nbytes: int) -> str:
 
 
 def new_click_id() -> str:
+    """A click id of the right shape, random; the redirect's carry their
+    link (shortener.clickids)."""
     return random_token(12)
 
 

@@ -8,9 +8,11 @@ unexpired link with no per-link features, from a visitor who did not opt
 out, no prefetch and no 429 block in force (a link-preview crawler too,
 when the link has no preview page: its unfurl is counted at replay).
 Everything else -- 404/410/429, HEAD, crawlers of links with a preview,
-links with features this module does not know -- falls through to the
-Flask view (shortener/redirect.py), which remains the reference: the
-tests check both answer byte for byte the same.
+links with features this module does not know, a destination on one of
+this machine's names (it may lead back to a short link) and any query
+string (so every hop that comes round a loop carrying a `ct_click`) --
+falls through to the Flask view (shortener/redirect.py), which remains the
+reference: the tests check both answer byte for byte the same.
 
 Links are cached per worker and re-read once the `link_version` row
 (bumped by triggers on any change to links) has moved, checked at most
@@ -28,12 +30,19 @@ from itsdangerous import BadData
 from itsdangerous.encoding import base64_decode
 from werkzeug.http import dump_cookie
 
-from . import cookie, previews, ratelimit
+from . import clickids, cookie, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
 from .db import connect
 from .journal import UNFURL
-from .redirect import _checked_destination, _destination_template, _hostname, utm_parameters
+from .redirect import (
+    _checked_destination,
+    _destination_template,
+    _looping_code,
+    configured_names,
+    installation_names,
+    utm_parameters,
+)
 
 CODE_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})")
 # the columns this module reads; any other column that is set on a link is a
@@ -135,8 +144,7 @@ class FastRedirect:
         seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
         self.cache = LinkCache(seconds, config["SOCIAL_CHANNELS"])
         self.blocked = tuple(config["BLOCKED_DESTINATION_HOSTS"])
-        base = config["BASE_URL"] or ""
-        self.base_host = _hostname(base.split("://", 1)[-1])
+        self.configured = configured_names(config)
         self.hosts: dict[str, tuple] = {}
         self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
         self.cookie_parts: tuple | None = None
@@ -166,8 +174,11 @@ class FastRedirect:
         if own is None:
             if len(self.hosts) > 1024:
                 self.hosts.clear()
-            own = self.hosts[host] = (_hostname(host), self.base_host)
+            own = self.hosts[host] = installation_names(self.config, host)
         return own
+
+    def click_key(self) -> bytes:
+        return clickids.app_keys(self.app)[0]
 
     def set_cookie(self, value: str, secure: bool) -> str:
         """What werkzeug's dump_cookie writes, rebuilt once a second (Expires)."""
@@ -253,10 +264,13 @@ class FastRedirect:
         now = utcnow()
         if plan.expires_at and plan.expires_at <= now.strftime(FORMAT):
             return self.wsgi_app(environ, start_response)
+        own = self.own_hosts(environ["HTTP_HOST"])
         try:
-            url = _checked_destination(plan.url, self.own_hosts(environ["HTTP_HOST"]), self.blocked)
+            url = _checked_destination(plan.url, own, self.blocked)
         except ValueError:
             return self.wsgi_app(environ, start_response)  # refused: logged there
+        if _looping_code(url, own, self.configured) is not None:
+            return self.wsgi_app(environ, start_response)  # may lead back to us: the view checks
         template = _destination_template(url, plan.utm)
         if template is None or not (template[0] + template[1]).isascii():
             return self.wsgi_app(environ, start_response)
@@ -276,6 +290,7 @@ class FastRedirect:
         fields = dict(
             link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
             user_agent=user_agent, referrer=environ.get("HTTP_REFERER"), ip=ip,
+            click_id=clickids.new_click_id(plan.id, self.click_key()),
         )  # fmt: skip
         if journal is not None:
             row = click_row(**fields)

@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from .db import immediate
 from .errors import ApiError
 from .import_formats import OWN_COLUMNS, TAG_SEPARATORS, ImportFileError, Parsed, read_file
-from .links import _insert, check_code, get_link, new_code, new_row
+from .links import _insert, check_code, get_link, new_code, new_row, refuse_loops
 
 __all__ = ["ImportFileError", "Parsed", "Refused", "Result", "import_rows", "read_file"]
 
@@ -135,6 +135,10 @@ def _check(db, row, where, seen, channel, campaign, own_hosts, blocked_hosts, no
         seen[code] = line
         if get_link(db, code) is not None:
             return Refused(line, "code", f"code '{code}' exists already (never overwritten)")
+    try:  # the file's codes so far (this row's too) count: a ring can close within a file
+        refuse_loops(db, stored, own_hosts, seen)
+    except ApiError as e:
+        return Refused(line, e.field or "line", e.message)
     return stored
 
 

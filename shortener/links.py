@@ -5,7 +5,6 @@ redirect time, so a row put straight into the database cannot turn the
 shortener into an open redirect to `javascript:` or a loop.
 """
 
-import ipaddress
 import json
 import re
 import secrets
@@ -16,6 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from sqlite_utils import Database
 
+from . import hosts
 from .clock import parse_moment, to_db, utcnow
 from .errors import ApiError
 
@@ -27,8 +27,11 @@ RESERVED_CODES = {
     "favicon.ico", "robots.txt", "app", "assets", "docs",
 }  # fmt: skip
 CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
-HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*")
 MAX_URL_LENGTH = 2048
+# every column that holds a destination (destinations: JSON of {name, url, weight})
+DESTINATION_COLUMNS = ("url", "destinations", "ios_url", "android_url", "desktop_url",
+                       "expired_url")  # fmt: skip
+SHORT_LINK_PATH = re.compile(r"/([^/]{1,64})/?")  # as GET /<code> routes it
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 20
 ASCII_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
@@ -67,22 +70,11 @@ def _bad_character(url: str) -> bool:
     return any(unicodedata.category(ch)[0] in "CZ" for ch in url if ord(ch) > 0x7F)
 
 
-def _ascii_host(host: str) -> str:
-    """The host as it goes on the wire (IDNA for international names);
-    raises ValueError when it cannot be a host name."""
-    if ":" in host:
-        return str(ipaddress.IPv6Address(host))
-    if not host.isascii():
-        host = host.encode("idna").decode("ascii")
-    if not HOST_NAME.fullmatch(host):
-        raise ValueError(host)
-    return host.lower()
-
-
-def _host_matches(host: str, hosts, subdomains: bool) -> bool:
-    for h in hosts:
-        h = (h or "").rstrip(".").lower()
-        if h and (host == h or (subdomains and host.endswith("." + h))):
+def _blocked(host: str, blocked_hosts) -> bool:
+    """The host is one of the blocked shorteners, or a subdomain of one."""
+    for name in blocked_hosts:
+        name = (name or "").rstrip(".").lower()
+        if name and (host == name or host.endswith("." + name)):
             return True
     return False
 
@@ -107,12 +99,12 @@ def normalise_destination(url, own_hosts=(), blocked_hosts=()) -> str:
     if parts.username is not None or parts.password is not None:
         raise ValueError("url must not carry a user name or password")
     try:
-        host = _ascii_host((parts.hostname or "").rstrip("."))
-    except (UnicodeError, ValueError):
+        host = hosts.normalise_host(parts.hostname or "")
+    except ValueError:  # UnicodeError included
         raise ValueError("url must name a valid host") from None
-    if _host_matches(host, own_hosts, subdomains=False):
+    if host in hosts.own_names(own_hosts):
         raise ValueError("url points back at this shortener")
-    if _host_matches(host, blocked_hosts, subdomains=True):
+    if _blocked(host, blocked_hosts):
         raise ValueError("url points at another link shortener")
     return url if url.isascii() else _as_uri(url, parts, host)
 
@@ -128,6 +120,45 @@ def _as_uri(url: str, parts, host: str) -> str:
     if len(uri) > MAX_URL_LENGTH:
         raise ValueError(f"url is longer than {MAX_URL_LENGTH} characters once encoded")
     return uri
+
+
+def looping_code(url: str, own_hosts=(), resolved=None) -> str | None:
+    """The short code a (normalised) destination would lead back to: its
+    host is this installation (shortener.hosts.is_this_installation, with
+    `own_hosts` and `resolved`) and its path, as our server routes it, is a
+    single segment; None otherwise. Any port counts: behind a proxy we
+    cannot know every port that reaches us."""
+    parts = urlsplit(url)
+    try:
+        host = hosts.normalise_host(parts.hostname or "")
+    except ValueError:
+        return None
+    if not hosts.is_this_installation(host, own_hosts, resolved):
+        return None
+    match = SHORT_LINK_PATH.fullmatch(hosts.routed_path(parts.path))
+    return match[1] if match else None
+
+
+def refuse_loops(db: Database, columns: dict, own_hosts=(), codes=()) -> None:
+    """Refuse a row whose destinations lead back to one of our short links
+    (an existing one, or one of `codes`, being written now): every visit
+    would go round and round, storing a click each time. A host this
+    installation is named by is refused whatever the path
+    (normalise_destination); its other names (localhost, loopback and this
+    machine's addresses, in any spelling) only with a short link's path, so
+    a local test site stays a valid destination."""
+    for column in DESTINATION_COLUMNS:
+        value = columns.get(column)
+        if not value:
+            continue
+        urls = [v["url"] for v in json.loads(value)] if column == "destinations" else [value]
+        for url in urls:
+            code = looping_code(url, own_hosts)
+            if code is not None and (code in codes or get_link(db, code) is not None):
+                raise ApiError(
+                    f"url points back at this shortener: /{code} is one of its short links",
+                    field=column,
+                )
 
 
 def check_destination(url, own_hosts=(), blocked_hosts=(), field="url") -> str:
@@ -282,8 +313,10 @@ def create_link(db: Database, fields, own_hosts=(), blocked_hosts=(), now=None) 
     when any field is refused."""
     row = new_row(fields, own_hosts, blocked_hosts, now)
     custom = fields.get("code")
-    if custom is not None and custom != "":
-        row["code"] = check_code(custom)
+    code = check_code(custom) if custom is not None and custom != "" else None
+    refuse_loops(db, row, own_hosts, [code] if code else [])
+    if code:
+        row["code"] = code
         if not _insert(db, row):
             raise ApiError(f"code '{custom}' is taken", status=409, field="code")
         return get_link(db, row["code"])
@@ -391,6 +424,7 @@ def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=())
     disabled flag, expiry and the utm_medium/content/term values. Channel,
     campaign and code stay fixed, because past clicks were counted under them."""
     changes = changes_for(fields, own_hosts, blocked_hosts)
+    refuse_loops(db, changes, own_hosts, [code])
     changes["updated_at"] = to_db(utcnow())
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE links SET {assignments} WHERE code = ?", [*changes.values(), code])

@@ -11,12 +11,12 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import cookie, previews, ratelimit, targeting
+from . import clickids, cookie, hosts, previews, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
 from .db import get_db, is_ready
-from .links import normalise_destination
+from .links import looping_code, normalise_destination
 
 bp = Blueprint("redirect", __name__)
 
@@ -32,10 +32,26 @@ def _hostname(netloc: str) -> str:
         return ""
 
 
-def own_hosts() -> list[str]:
+def installation_names(config, host_header: str) -> tuple[str, ...]:
+    """The hosts this installation is named by -- the request's Host,
+    BASE_URL's and SERVER_NAME's -- normalised (shortener.hosts). A
+    destination on one of them is refused whatever its path."""
+    requested = hosts.own_names([_hostname(host_header)])
+    return tuple(sorted(requested.union(configured_names(config))))
+
+
+def configured_names(config) -> tuple[str, ...]:
+    """BASE_URL's and SERVER_NAME's hosts: the names whose addresses are ours
+    too. Not the request's Host, which any visitor chooses (see
+    shortener.hosts.is_this_installation)."""
+    base = config["BASE_URL"] or ""
+    names = (base.split("://", 1)[-1], config.get("SERVER_NAME") or "")
+    return tuple(sorted(hosts.own_names(_hostname(n) for n in names)))
+
+
+def own_hosts() -> tuple[str, ...]:
     """Hosts a destination may not point at: a link to ourselves would loop."""
-    base = current_app.config["BASE_URL"] or ""
-    return [_hostname(request.host), _hostname(base.split("://", 1)[-1])]
+    return installation_names(current_app.config, request.host)
 
 
 def utm_parameters(link: dict, social_channels) -> dict[str, str]:
@@ -158,6 +174,13 @@ def follow(code: str):
         return unavailable(404)
     if link["disabled"]:
         return unavailable(410)
+    if came_round(link["id"]):
+        current_app.logger.warning(
+            "link %s: a visit came back carrying this link's own click id (its destination"
+            " leads back here): not redirected again",
+            code,
+        )
+        return unavailable(508)
     config = current_app.config
     user_agent = request.headers.get("User-Agent", "")
     agent = classify(user_agent[:512])
@@ -176,9 +199,7 @@ def follow(code: str):
     if outcome == targeting.EXPIRED:
         return _expired(db, link, target, count=not (head or is_bot))
     try:
-        url = _checked_destination(
-            target, tuple(own_hosts()), tuple(config["BLOCKED_DESTINATION_HOSTS"])
-        )
+        url = checked_destination(db, target)
     except ValueError as e:
         current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
@@ -201,6 +222,7 @@ def follow(code: str):
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=variant,
         journal=journal,
+        click_id=clickids.new_click_id(link["id"], clickids.app_keys(current_app)[0]),
     )
     if limited and not is_bot:
         targeting.count_click(config["DATABASE"], link["id"])
@@ -223,14 +245,33 @@ def _expired(db, link: dict, target: str | None, count: bool):
         targeting.record_expired_hit(db, link["id"])
     if target is None:
         return unavailable(410)
-    config = current_app.config
     try:
-        url = _checked_destination(
-            target, tuple(own_hosts()), tuple(config["BLOCKED_DESTINATION_HOSTS"])
-        )
+        url = checked_destination(db, target)
     except ValueError:
         return unavailable(410)
     return _redirect(url)
+
+
+def came_round(link_id: int) -> bool:
+    """The request carries a `ct_click` this link's own redirect made: it
+    has come round a loop (shortener.clickids)."""
+    values = request.args.getlist("ct_click")
+    if not values:
+        return False
+    keys = clickids.app_keys(current_app)
+    return any(clickids.made_for(v, link_id, keys) for v in values)
+
+
+def checked_destination(db, target: str) -> str:
+    """The destination to send, or ValueError: one refused when written
+    (stored before a check existed, or put straight into the database), or
+    one leading back to one of our short links."""
+    own = own_hosts()
+    url = _checked_destination(target, own, tuple(current_app.config["BLOCKED_DESTINATION_HOSTS"]))
+    code = _looping_code(url, own, configured_names(current_app.config))
+    if code is not None and find_link(db, code) is not None:
+        raise ValueError(f"url points back at this shortener: /{code} is one of its short links")
+    return url
 
 
 def opted_out() -> bool:
@@ -248,6 +289,14 @@ def _checked_destination(url: str, own: tuple, blocked: tuple) -> str:
     """normalise_destination is pure and a link's URL rarely changes, while
     it is followed again and again: checked once per (url, hosts)."""
     return normalise_destination(url, own, blocked)
+
+
+@lru_cache(maxsize=8192)
+def _looping_code(url: str, own: tuple, configured: tuple) -> str | None:
+    """looping_code, once per (url, hosts): it depends only on them (and on
+    this machine's names and addresses, which do not change under us).
+    Only the configured names are looked up in DNS, never a Host header."""
+    return looping_code(url, own, configured)
 
 
 class RedirectResponse(Response):

@@ -153,6 +153,50 @@ def test_after_signing_in_only_dashboard_pages_are_followed(app, wanted, landing
     assert response.headers["Location"] == landing
 
 
+CONTROL_NEXT = {
+    "CR LF header": "/dashboard/\r\nX-Pwn: 1",
+    "bare LF": "/dashboard/\nX",
+    "bare CR": "/dashboard/\rX",
+    "tab": "/dashboard/\tlinks",
+    "NUL": "/dashboard/\x00",
+    "DEL": "/dashboard/\x7f",
+    "C1 next line": "/dashboard/\x85X",
+}
+
+
+@pytest.mark.parametrize("wanted", CONTROL_NEXT.values(), ids=CONTROL_NEXT.keys())
+def test_a_next_with_control_characters_is_ignored_when_signing_in(app, wanted):
+    make_user(app)
+    client = browser(app)
+    token = csrf_of(client)
+    response = client.post(
+        "/dashboard/login",
+        data={"username": USER, "password": PASSWORD, "csrf_token": token, "next": wanted},
+    )
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/dashboard/"
+    assert "X-Pwn" not in response.headers
+    assert client.get("/dashboard/").status_code == 200  # signed in all the same
+
+
+@pytest.mark.parametrize(
+    "query", ["/dashboard/%0aX", "/dashboard/%0d%0aX-Pwn:%201", "/dashboard/%09x"]
+)
+def test_a_next_with_control_characters_is_ignored_when_already_signed_in(app, query):
+    make_user(app)
+    client = browser(app)
+    sign_in(client)
+    response = client.get(f"/dashboard/login?next={query}")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard/"
+    assert "X-Pwn" not in response.headers
+
+
+def test_a_next_with_control_characters_is_left_out_of_the_sign_in_form(app):
+    page = browser(app).get("/dashboard/login?next=/dashboard/%0aX").get_data(as_text=True)
+    assert 'name="next" value=""' in page
+
+
 def test_a_signed_out_visitor_is_sent_to_sign_in_and_back(app):
     make_user(app)
     client = browser(app)

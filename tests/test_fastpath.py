@@ -155,6 +155,45 @@ def test_what_the_fast_path_leaves_to_the_flask_view(tmp_path, case):
     assert call(app.wsgi_app, **plain)[0] == "302 FOUND"  # and a plain click does not
 
 
+# destinations that lead back to the link itself, as an old installation may hold them
+LOOPS = {
+    "decimal loopback": "http://2130706433/promo",
+    "IPv6 loopback, another port": "http://[::1]:8000/promo",
+    "a .localhost name": "http://shop.localhost:8000/promo",
+}
+
+
+@pytest.mark.parametrize("url", LOOPS.values(), ids=LOOPS.keys())
+def test_a_looping_link_gets_the_same_refusal_from_both(tmp_path, url):
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo")
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE links SET url = ? WHERE code = 'promo'", [url])
+    db.conn.commit()
+    case = {"headers": {"User-Agent": BROWSER_UA}}
+    answers = [call(app.wsgi_app, **case), call(app.wsgi_app.wsgi_app, **case)]
+    assert answers[0] == answers[1]
+    assert answers[0][0] == "410 GONE"
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+    db.close()
+
+
+def test_a_visit_that_came_round_gets_the_same_answer_from_both(tmp_path):
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo", url="http://go-alias.example.test/promo")
+    case = {"headers": {"User-Agent": BROWSER_UA}}
+    status, headers, _ = call(app.wsgi_app, **case)  # the fast path's click
+    assert status == "302 FOUND"
+    query = urlsplit(dict(headers)["Location"]).query
+    answers = [call(app.wsgi_app, query_string=query, **case),
+               call(app.wsgi_app.wsgi_app, query_string=query, **case)]  # fmt: skip
+    assert answers[0] == answers[1]
+    assert answers[0][0] == "508 LOOP DETECTED"
+    db = connect(app.config["DATABASE"])
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 1
+    db.close()
+
+
 def test_a_crawler_of_a_link_with_a_preview_gets_the_views_preview_page(app, client):
     make_link(client, code="promo", title="Spring sale")
     crawler = app.test_client()

@@ -1,8 +1,10 @@
 """Outbound webhooks: endpoints, signed deliveries to a real local HTTP
 receiver, retries with backoff, order, restarts and the SSRF guard."""
 
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -154,6 +156,85 @@ def test_bad_registrations_are_refused_and_nothing_is_stored(client, db):
     assert db.execute("SELECT count(*) FROM webhook_endpoints").fetchone()[0] == 0
     assert client.get("/api/webhooks/99", headers=AUTH).status_code == 404
     assert client.get("/api/webhooks/99/deliveries", headers=AUTH).status_code == 404
+
+
+# every spelling a browser or the C library reads as a local or private
+# address; {port} is any port
+SPELLED_LOCAL = {
+    "decimal integer": "http://2130706433:{port}/x",
+    "hex integer": "http://0x7f000001:{port}/x",
+    "octal": "http://0177.0.0.1:{port}/x",
+    "hex first part": "http://0x7f.0.0.1:{port}/x",
+    "shortened": "http://127.1:{port}/x",
+    "zero": "http://0:{port}/x",
+    "IPv4-mapped IPv6": "http://[::ffff:127.0.0.1]:{port}/x",
+    "IPv4-mapped IPv6, hex": "http://[::ffff:7f00:1]:{port}/x",
+    "private, decimal": "http://167772161/x",
+    "cloud metadata, hex": "http://0xa9fea9fe/latest/",
+    "LOCALHOST with a dot": "http://LOCALHOST.:{port}/x",
+    "a .localhost name": "http://hooks.localhost:{port}/x",
+}
+
+
+@pytest.mark.parametrize("template", SPELLED_LOCAL.values(), ids=SPELLED_LOCAL.keys())
+def test_every_spelling_of_a_local_address_is_refused_at_registration(client, db, template):
+    url = template.format(port=8080)
+    response = client.post("/api/webhooks", json={"url": url, "events": ["click.created"]},
+                           headers=AUTH)  # fmt: skip
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["field"] == "url"
+    assert db.execute("SELECT count(*) FROM webhook_endpoints").fetchone()[0] == 0
+
+
+@pytest.mark.parametrize("template", SPELLED_LOCAL.values(), ids=SPELLED_LOCAL.keys())
+def test_every_spelling_of_a_local_address_is_refused_by_patch(client, db, template):
+    endpoint = register(client, "https://hooks.example.invalid/in")
+    response = client.patch(f"/api/webhooks/{endpoint['id']}",
+                            json={"url": template.format(port=8080)}, headers=AUTH)  # fmt: skip
+    assert response.status_code == 400, response.get_json()
+    assert response.get_json()["field"] == "url"
+    stored = db.execute("SELECT url FROM webhook_endpoints").fetchone()[0]
+    assert stored == "https://hooks.example.invalid/in"
+
+
+def local_name() -> str:
+    """This machine's name: it resolves here (/etc/hosts), to a loopback or
+    private address on any machine a test runs on."""
+    name = socket.gethostname()
+    addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
+    if any(ipaddress.ip_address(a.split("%")[0]).is_global for a in addresses):
+        pytest.skip(f"this machine's name {name} resolves to a public address: {addresses}")
+    return name
+
+
+def test_a_name_resolving_to_a_local_address_is_refused_at_registration_and_patch(client, db):
+    url = f"http://{local_name()}:8080/x"
+    response = client.post("/api/webhooks", json={"url": url, "events": ["click.created"]},
+                           headers=AUTH)  # fmt: skip
+    assert response.status_code == 400
+    assert response.get_json() == {
+        "error": "url resolves to a private, loopback or reserved address"
+        " (WEBHOOK_ALLOW_PRIVATE_TARGETS allows it)",
+        "field": "url",
+    }
+    endpoint = register(client, "https://hooks.example.invalid/in")
+    response = client.patch(f"/api/webhooks/{endpoint['id']}", json={"url": url}, headers=AUTH)
+    assert response.status_code == 400
+    assert response.get_json()["field"] == "url"
+
+
+def test_a_name_that_does_not_resolve_yet_is_registered_and_checked_at_delivery(client, db):
+    endpoint = register(client, "https://hooks.example.invalid/in")
+    assert endpoint["url"] == "https://hooks.example.invalid/in"
+    outcome = outbound.post(endpoint["url"], b"{}", {}, outbound.Options(timeout=2))
+    assert not outcome.ok and "cannot resolve" in outcome.error
+
+
+def test_allowing_private_targets_allows_every_spelling(local_app):
+    client = browser(local_app)
+    for template in SPELLED_LOCAL.values():
+        assert register(client, template.format(port=8080))["url"] == template.format(port=8080)
+    assert register(client, f"http://{socket.gethostname()}:8080/x")
 
 
 def test_names_resolving_to_private_addresses_are_refused_at_delivery():
