@@ -19,6 +19,7 @@ from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
+from . import health
 from .schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000
@@ -34,6 +35,10 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     db = Database(conn, execute_plugins=False)
+    db.path = path
+    # set after a storage failure: the pooled connection is opened afresh (one
+    # opened while the file system was read-only would stay read-only)
+    db.stale = False
     db.wal_path = f"{path}-wal" if mode == "wal" else None
     db.write_lock = _open_write_lock(path)
     if db.write_lock is not None:
@@ -78,6 +83,9 @@ def get_db() -> Database:
     if "db" not in g:
         pool = current_app.extensions["clicktrail.db"]
         db = getattr(pool, "db", None)
+        if db is not None and db.stale:
+            db.close()
+            db = None
         if db is None:
             db = pool.db = connect(current_app.config["DATABASE"])
         g.db = db
@@ -97,9 +105,12 @@ def replay_journals(db: Database) -> None:
 
     try:
         replay_all(db, directory(current_app.config["DATABASE"]), sweep=False)
-    except (sqlite3.Error, OSError):
-        # the clicks stay in the journal for the next replay; the reader goes on
-        current_app.logger.exception("click journal replay failed")
+    except (sqlite3.Error, OSError) as e:
+        # the clicks stay in the journal for the next replay; the reader goes on.
+        # A full disk is logged once, not on every request until it recovers.
+        first = "database" not in health.state(current_app.config["DATABASE"]).failures
+        if storage_failed(db, e) is None or first:
+            current_app.logger.exception("click journal replay failed")
 
 
 def close_db(exc=None):
@@ -129,23 +140,53 @@ def immediate(db: Database, durable: bool = False):
     """
     wal = getattr(db, "wal_path", None)
     full = durable and wal is None  # not in WAL mode: let SQLite sync
-    if full:
-        db.conn.execute("PRAGMA synchronous = FULL")
+    changes = db.conn.total_changes
     try:
-        with write_lock(db):
-            db.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.conn.rollback()
-                raise
-            else:
-                db.conn.commit()
-    finally:
         if full:
-            db.conn.execute("PRAGMA synchronous = NORMAL")
-    if durable and wal is not None:
-        sync_file(wal)
+            db.conn.execute("PRAGMA synchronous = FULL")
+        try:
+            with write_lock(db):
+                db.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.conn.commit()
+                finally:
+                    if db.conn.in_transaction:  # an error, or a commit that failed
+                        db.conn.rollback()
+        finally:
+            if full:
+                db.conn.execute("PRAGMA synchronous = NORMAL")
+        if durable and wal is not None:
+            sync_file(wal)
+    except (sqlite3.Error, OSError) as e:
+        storage_failed(db, e)
+        raise
+    if db.conn.total_changes != changes:  # it wrote something: the disk takes writes
+        stored(db)
+
+
+def storage_failed(db: Database, error: BaseException) -> str | None:
+    """Remember a failed write for /healthz and have the connection opened
+    afresh; returns the failure's reason (None: not the storage's fault)."""
+    path = getattr(db, "path", None)
+    reason = health.reason_of(error) if path is None else health.note(path, "database", error)
+    if reason is not None:
+        db.stale = True
+    return reason
+
+
+def request_storage_failed(error: BaseException) -> str | None:
+    """storage_failed for the request's connection, if it got one."""
+    db = g.get("db")
+    if db is not None:
+        return storage_failed(db, error)
+    return health.note(current_app.config["DATABASE"], "database", error)
+
+
+def stored(db: Database) -> None:
+    path = getattr(db, "path", None)
+    if path is not None:
+        health.succeeded(path, "database")
 
 
 def sync_file(path: str) -> None:

@@ -21,6 +21,7 @@ form for at most that long by a worker that had it cached.
 import hmac
 import json
 import re
+import sqlite3
 import threading
 import time
 
@@ -241,10 +242,13 @@ class FastRedirect:
         if limiter is not None and limiter.active():
             if limiter.retry_after(ratelimit.address_key(ip)):
                 return self.wsgi_app(environ, start_response)  # blocked: 429 there
-        db = getattr(self.pool, "db", None)
-        if db is None:
-            db = self.pool.db = connect(config["DATABASE"])
-        plan = self.cache.get(db, match[1])
+        try:
+            db = getattr(self.pool, "db", None)
+            if db is None:
+                db = self.pool.db = connect(config["DATABASE"])
+            plan = self.cache.get(db, match[1])
+        except sqlite3.Error:  # the database cannot be read: the view answers with the reason
+            return self.wsgi_app(environ, start_response)
         if plan is None:
             return self.wsgi_app(environ, start_response)
         if platform and plan.preview:
@@ -280,10 +284,10 @@ class FastRedirect:
             row = click_row(**fields)
             if platform:  # counted when the row is replayed: no write here
                 row[UNFURL] = platform
-            journal.append(row)
+            journal.append(row)  # written, or held in memory if the disk refuses it
             click_id = row["click_id"]
             if journal.sync:
-                journal.replay_own(db)
+                journal.replay_now(db)
         else:
             click_id = record_click(db, **fields)
         headers = [
