@@ -12,6 +12,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 import weakref
 
 import click
@@ -23,6 +24,7 @@ from . import health
 from .schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_RETRY_SECONDS = 5.0
 
 
 def connect(path: str) -> Database:
@@ -199,14 +201,66 @@ def sync_file(path: str) -> None:
 
 
 def init_db(path: str) -> list[str]:
-    """Apply pending migrations; returns the names of those applied."""
+    """Apply pending migrations; returns the names of those applied.
+
+    Under an exclusive lock on a file beside the database, so servers'
+    workers starting together (and `init-db` run meanwhile) apply each
+    migration once: the others wait, then find nothing pending. A database
+    that is up to date is only read."""
     db = connect(path)
     try:
-        pending = [m.name for m in migrations.pending(db)]
-        migrations.apply(db)
+        if not migrations.pending(db):
+            return []
+        with migration_lock(path):
+            pending = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
         return pending
     finally:
         db.close()
+
+
+@contextlib.contextmanager
+def migration_lock(path: str):
+    fd = os.open(f"{path}-migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def ensure_schema(app) -> bool:
+    """Migrate the database when a server starts (MIGRATE_ON_START), so a
+    new DATABASE serves at once without `flask init-db`: before a gunicorn
+    worker serves (gunicorn.conf.py), and before the first request a process
+    serves under any other server (shortener/fastpath.py, the outermost
+    layer). CLI commands never do: `flask init-db` does it explicitly.
+
+    Done once per process; a failure (a read-only or full disk, a folder
+    that does not exist) is logged in one line and tried again by a later
+    request, at most every SCHEMA_RETRY_SECONDS, while requests answer 503
+    with the reason. True once the schema is known to be up to date."""
+    state = app.extensions["clicktrail.schema"]
+    if state["ready"] or not app.config["MIGRATE_ON_START"]:
+        return True
+    with state["lock"]:
+        now = time.monotonic()
+        if state["ready"] or now - state["tried"] < SCHEMA_RETRY_SECONDS:
+            return state["ready"]
+        state["tried"] = now
+        database = app.config["DATABASE"]
+        try:
+            applied = init_db(database)
+        except (sqlite3.Error, OSError) as e:
+            app.logger.error(
+                "cannot migrate the database at %s (%s): run `flask --app shortener init-db`",
+                database, e,
+            )  # fmt: skip
+            return False
+        if applied:
+            app.logger.warning("database at %s migrated: %s", database, ", ".join(applied))
+        state["ready"] = True
+        return True
 
 
 def is_ready(db: Database) -> bool:
@@ -235,5 +289,7 @@ def init_db_command():
 
 def init_app(app):
     app.extensions["clicktrail.db"] = threading.local()
+    app.extensions["clicktrail.schema"] = {"ready": False, "tried": float("-inf"),
+                                           "lock": threading.Lock()}  # fmt: skip
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)

@@ -32,7 +32,7 @@ from werkzeug.http import dump_cookie
 from . import cookie, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
-from .db import connect
+from .db import connect, ensure_schema
 from .journal import UNFURL
 from .redirect import _checked_destination, _destination_template, _hostname, utm_parameters
 
@@ -142,6 +142,7 @@ class FastRedirect:
         self.cookie_parts: tuple | None = None
         self._keys: list[bytes] | None = None
         self._routes: frozenset | None = None
+        self.schema_ready = False
 
     def routes(self) -> frozenset:
         """Paths of the app's own fixed routes (/healthz...): never a code."""
@@ -222,6 +223,8 @@ class FastRedirect:
         return visitor
 
     def __call__(self, environ, start_response):
+        if not self.schema_ready:  # this process's first request: the schema first
+            self.schema_ready = ensure_schema(self.app)
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
         path = environ.get("PATH_INFO", "")

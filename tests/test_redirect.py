@@ -324,7 +324,7 @@ def test_healthz_is_200_json_when_the_database_is_ready(client):
 
 
 def test_healthz_is_503_before_init_db_and_creates_nothing(tmp_path):
-    config = app_config(tmp_path)
+    config = app_config(tmp_path, MIGRATE_ON_START=False)
     client = create_app(config).test_client()
     response = client.get("/healthz")
     assert response.status_code == 503
@@ -333,7 +333,7 @@ def test_healthz_is_503_before_init_db_and_creates_nothing(tmp_path):
 
 
 def test_healthz_is_503_on_an_empty_database_file(tmp_path):
-    config = app_config(tmp_path)
+    config = app_config(tmp_path, MIGRATE_ON_START=False)
     (tmp_path / "clicktrail.db").write_bytes(b"")
     response = create_app(config).test_client().get("/healthz")
     assert response.status_code == 503
