@@ -319,9 +319,13 @@ class Journal:
         name = self.name
         if name is None or self.pid != os.getpid():
             return 0
-        self.pending = 0
+        pending, self.pending = self.pending, 0
         self.last_replay = time.monotonic()
-        stored = replay_file(db, self.dir, name)
+        try:
+            stored = replay_file(db, self.dir, name)
+        except BaseException:
+            self.pending += pending  # still to do: the replay thread tries again
+            raise
         if self.size >= ROTATE_BYTES:
             with self._lock:
                 try:

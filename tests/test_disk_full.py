@@ -262,6 +262,34 @@ def test_a_read_only_file_system_is_503_and_recovers_without_a_restart(small_dis
         unmount(view)
 
 
+def test_a_replay_the_disk_refuses_is_tried_again_without_new_clicks(small_disk):
+    """The worker's journal thread replays when clicks are pending; a replay
+    that failed leaves them pending, so it is tried again once the disk has
+    room, with no new click needed."""
+    from shortener.clicks import classify, click_row
+    from shortener.clock import utcnow
+    from shortener.journal import Journal
+
+    path = str(small_disk / "ct.db")
+    init_db(path)
+    db = connect(path)
+    link = links.create_link(db, {"url": "https://a.example/", "channel": "x", "campaign": "c"})
+    journal = Journal(path, batch=10)
+    rows = [click_row(link_id=link["id"], visitor_id=f"v{n}", now=utcnow(),
+                      agent=classify(BROWSER_UA), is_bot=False, user_agent=BROWSER_UA)
+            for n in range(300)]  # fmt: skip
+    for row in rows:
+        assert journal.append(row)
+    filler = fill(small_disk)
+    journal.replay_now(db)  # SQLite has no room for 300 rows
+    assert stored_clicks(path) == []
+    assert journal.due()
+    os.unlink(filler)
+    journal.replay_if_due(db)
+    assert sorted(stored_clicks(path)) == sorted(r["click_id"] for r in rows)
+    db.close()
+
+
 # -- under gunicorn, with load -----------------------------------------------------------
 
 
