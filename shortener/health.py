@@ -7,10 +7,10 @@ a webhook or an API write is answered 503 with Retry-After so its sender
 retries, and a pixel still gets its GIF, with what it could not store
 counted here and logged.
 
-State is per process and per database file, like the journals: the last
-write failure seen (cleared by the next write that succeeds, or by a probe
-from /healthz once the disk takes a write again) and counts of what could
-not be stored.
+State is per process and per database file, like the journals: the write
+failures seen (each cleared by the next write of its kind that succeeds, or
+all by a probe from /healthz once the disk takes a write again) and counts
+of what could not be stored.
 """
 
 import errno
@@ -157,12 +157,13 @@ def space_problem(paths) -> str | None:
             fs = os.statvfs(path)
         except FileNotFoundError:
             continue
+        # no path in the reason: /healthz is public
         if fs.f_flag & os.ST_RDONLY:
-            return f"read-only file system at {path}"
+            return "read-only file system"
         # root may write into the blocks reserved for it
         blocks = fs.f_bfree if os.geteuid() == 0 else fs.f_bavail
         if blocks * fs.f_frsize < MIN_FREE_BYTES:
-            return f"disk full at {path} ({blocks * fs.f_frsize // 1024} KiB free)"
+            return f"disk full ({blocks * fs.f_frsize // 1024} KiB free)"
     return None
 
 
@@ -189,7 +190,10 @@ def probe(folder: str) -> str | None:
 def clicks_held(journals: str) -> bool:
     """Whether any process holds clicks in memory for these journals: each
     such process holds a shared flock on the folder (shortener/journal.py),
-    so an exclusive one cannot be had."""
+    so an exclusive one cannot be had. (Two processes asking at the very
+    same moment see each other's brief exclusive lock as a holder: one
+    spurious 503, which a load balancer's next poll and a webhook sender's
+    retry get past.)"""
     try:
         fd = os.open(journals, os.O_RDONLY | os.O_DIRECTORY)
     except OSError:
