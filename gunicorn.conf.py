@@ -17,10 +17,14 @@ loglevel = "warning"
 
 
 def post_worker_init(worker):
-    """Every worker starts the outbound webhook deliverer thread; a file
-    lock lets one deliver and the others wait to take over if it exits
-    (WEBHOOK_DELIVERY_THREAD = False turns it off, e.g. to run
+    """Every worker brings the database's schema up to date before it
+    serves (MIGRATE_ON_START; under a lock, so workers starting together
+    apply each migration once), then starts the outbound webhook deliverer
+    thread; a file lock lets one deliver and the others wait to take over
+    if it exits (WEBHOOK_DELIVERY_THREAD = False turns it off, e.g. to run
     `flask --app shortener webhooks deliver` as its own process)."""
     from conversions.outbound import start_background
+    from shortener.db import ensure_schema
 
+    ensure_schema(worker.wsgi)
     start_background(worker.wsgi)

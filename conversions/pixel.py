@@ -12,10 +12,10 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, make_response, render_template, request
 
-from shortener import cookie
+from shortener import cookie, health
 from shortener.bots import crawler_platform, is_prefetch
 from shortener.clock import to_db, utcnow
-from shortener.db import get_db
+from shortener.db import get_db, request_storage_failed
 from shortener.errors import ApiError
 from shortener.redirect import opted_out
 
@@ -97,9 +97,19 @@ def conversion_pixel():
             record_conversion(get_db(), conversion, current_policy())
     except (ApiError, UnknownGoal) as e:
         current_app.logger.info("pixel ignored: %s", e)
-    except sqlite3.Error:
-        current_app.logger.exception("pixel conversion could not be stored")
+    except (sqlite3.Error, OSError) as e:
+        not_stored("pixel_conversions", e)
     return gif()
+
+
+def not_stored(kind: str, error: Exception) -> None:
+    """The page still gets its GIF; a failing disk is counted (/healthz) and
+    logged, anything else logged in full."""
+    reason = request_storage_failed(error)
+    if reason is None:
+        current_app.logger.error("%s: could not be stored", kind, exc_info=error)
+    else:
+        health.count(current_app.config["DATABASE"], kind, reason)
 
 
 @bp.get("/t/visit.gif")
@@ -129,8 +139,8 @@ def visit_pixel():
             "INSERT INTO visits (visitor_id, ts, url, referrer) VALUES (?, ?, ?, ?)",
             [visitor_id, to_db(utcnow()), url, referrer],
         )
-    except sqlite3.Error:
-        current_app.logger.exception("visit could not be stored")
+    except (sqlite3.Error, OSError) as e:
+        not_stored("visits", e)
         return response
     if cookie_visitor is None:
         cookie.set_visitor_cookie(response, visitor_id)

@@ -11,9 +11,10 @@ from decimal import Decimal
 
 from flask import Blueprint, current_app, jsonify, request
 
+from shortener import health
 from shortener.clock import parse_moment, utcnow
-from shortener.db import get_db
-from shortener.errors import ApiError
+from shortener.db import get_db, replay_journals
+from shortener.errors import ApiError, unavailable
 
 from .goals import GOAL_NAME
 from .intake import Conversion, UnknownClick, UnknownGoal, public, record_conversion
@@ -135,7 +136,7 @@ def receive():
         raise ApiError(e.message, e.status) from None
     conversion = conversion_from(parse_body(raw), msg_id, config["WEBHOOK_TOLERANCE_SECONDS"])
     try:
-        row, duplicate = record_conversion(get_db(), conversion, current_policy())
+        row, duplicate = record(conversion)
     except UnknownGoal:
         raise ApiError(
             f"unknown goal {conversion.goal!r} (add it with `flask goals set`)", field="goal"
@@ -144,3 +145,21 @@ def receive():
         raise ApiError("click_id is not a click clicktrail recorded", field="click_id") from None
     body = {"conversion": public(row), "duplicate": duplicate}
     return jsonify(body), (200 if duplicate else 201)
+
+
+def record(conversion: Conversion) -> tuple[dict, bool]:
+    """record_conversion; a click it does not find may be one a worker
+    answered but holds in memory while the disk refuses writes: then 503
+    (the sender retries), and once this worker's own held clicks are
+    written, one more look."""
+    try:
+        return record_conversion(get_db(), conversion, current_policy())
+    except UnknownClick:
+        journal = current_app.extensions["clicktrail.journal"]
+        problem = health.problem(current_app.config["DATABASE"], journal)
+        if problem:
+            raise unavailable(problem) from None
+        if journal is None:
+            raise
+    replay_journals(get_db())
+    return record_conversion(get_db(), conversion, current_policy())

@@ -4,6 +4,7 @@ is answered, so a click the visitor saw redirected is a click stored."""
 import base64
 import os
 import re
+import sqlite3
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,8 +14,10 @@ from ipaddress import ip_address, ip_network
 import ua_parser
 from sqlite_utils import Database
 
+from . import health
 from .bots import crawler_platform, is_automation
 from .clock import to_db
+from .db import storage_failed
 
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
@@ -240,10 +243,20 @@ def record_click(db: Database, *, journal=None, **fields) -> str:
         return row["click_id"]
     conn = db.conn
     outer = conn.in_transaction
-    conn.execute(
-        f"INSERT INTO clicks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        tuple(row.values()),
-    )
-    if not outer:
-        conn.commit()
+    try:
+        conn.execute(
+            f"INSERT INTO clicks ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+            tuple(row.values()),
+        )
+        if not outer:
+            conn.commit()
+    except sqlite3.Error as e:
+        # without a journal there is nowhere to keep it: the redirect still
+        # works, and the click is counted and logged as lost (README, Data safety)
+        reason = storage_failed(db, e)
+        if reason is None or outer:
+            raise
+        if conn.in_transaction:
+            conn.rollback()
+        health.count(db.path, "clicks_lost", reason)
     return row["click_id"]

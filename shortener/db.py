@@ -12,6 +12,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 import weakref
 
 import click
@@ -19,9 +20,11 @@ from flask import current_app, g, has_request_context, request
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
+from . import health
 from .schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000
+SCHEMA_RETRY_SECONDS = 5.0
 
 
 def connect(path: str) -> Database:
@@ -34,6 +37,10 @@ def connect(path: str) -> Database:
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA foreign_keys = ON")
     db = Database(conn, execute_plugins=False)
+    db.path = path
+    # set after a storage failure: the pooled connection is opened afresh (one
+    # opened while the file system was read-only would stay read-only)
+    db.stale = False
     db.wal_path = f"{path}-wal" if mode == "wal" else None
     db.write_lock = _open_write_lock(path)
     if db.write_lock is not None:
@@ -78,6 +85,9 @@ def get_db() -> Database:
     if "db" not in g:
         pool = current_app.extensions["clicktrail.db"]
         db = getattr(pool, "db", None)
+        if db is not None and db.stale:
+            db.close()
+            db = None
         if db is None:
             db = pool.db = connect(current_app.config["DATABASE"])
         g.db = db
@@ -97,9 +107,12 @@ def replay_journals(db: Database) -> None:
 
     try:
         replay_all(db, directory(current_app.config["DATABASE"]), sweep=False)
-    except (sqlite3.Error, OSError):
-        # the clicks stay in the journal for the next replay; the reader goes on
-        current_app.logger.exception("click journal replay failed")
+    except (sqlite3.Error, OSError) as e:
+        # the clicks stay in the journal for the next replay; the reader goes on.
+        # A full disk is logged once, not on every request until it recovers.
+        first = "database" not in health.state(current_app.config["DATABASE"]).failures
+        if storage_failed(db, e) is None or first:
+            current_app.logger.exception("click journal replay failed")
 
 
 def close_db(exc=None):
@@ -129,23 +142,53 @@ def immediate(db: Database, durable: bool = False):
     """
     wal = getattr(db, "wal_path", None)
     full = durable and wal is None  # not in WAL mode: let SQLite sync
-    if full:
-        db.conn.execute("PRAGMA synchronous = FULL")
+    changes = db.conn.total_changes
     try:
-        with write_lock(db):
-            db.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.conn.rollback()
-                raise
-            else:
-                db.conn.commit()
-    finally:
         if full:
-            db.conn.execute("PRAGMA synchronous = NORMAL")
-    if durable and wal is not None:
-        sync_file(wal)
+            db.conn.execute("PRAGMA synchronous = FULL")
+        try:
+            with write_lock(db):
+                db.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    db.conn.commit()
+                finally:
+                    if db.conn.in_transaction:  # an error, or a commit that failed
+                        db.conn.rollback()
+        finally:
+            if full:
+                db.conn.execute("PRAGMA synchronous = NORMAL")
+        if durable and wal is not None:
+            sync_file(wal)
+    except (sqlite3.Error, OSError) as e:
+        storage_failed(db, e)
+        raise
+    if db.conn.total_changes != changes:  # it wrote something: the disk takes writes
+        stored(db)
+
+
+def storage_failed(db: Database, error: BaseException) -> str | None:
+    """Remember a failed write for /healthz and have the connection opened
+    afresh; returns the failure's reason (None: not the storage's fault)."""
+    path = getattr(db, "path", None)
+    reason = health.reason_of(error) if path is None else health.note(path, "database", error)
+    if reason is not None:
+        db.stale = True
+    return reason
+
+
+def request_storage_failed(error: BaseException) -> str | None:
+    """storage_failed for the request's connection, if it got one."""
+    db = g.get("db")
+    if db is not None:
+        return storage_failed(db, error)
+    return health.note(current_app.config["DATABASE"], "database", error)
+
+
+def stored(db: Database) -> None:
+    path = getattr(db, "path", None)
+    if path is not None:
+        health.succeeded(path, "database")
 
 
 def sync_file(path: str) -> None:
@@ -158,14 +201,66 @@ def sync_file(path: str) -> None:
 
 
 def init_db(path: str) -> list[str]:
-    """Apply pending migrations; returns the names of those applied."""
+    """Apply pending migrations; returns the names of those applied.
+
+    Under an exclusive lock on a file beside the database, so servers'
+    workers starting together (and `init-db` run meanwhile) apply each
+    migration once: the others wait, then find nothing pending. A database
+    that is up to date is only read."""
     db = connect(path)
     try:
-        pending = [m.name for m in migrations.pending(db)]
-        migrations.apply(db)
+        if not migrations.pending(db):
+            return []
+        with migration_lock(path):
+            pending = [m.name for m in migrations.pending(db)]
+            migrations.apply(db)
         return pending
     finally:
         db.close()
+
+
+@contextlib.contextmanager
+def migration_lock(path: str):
+    fd = os.open(f"{path}-migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def ensure_schema(app) -> bool:
+    """Migrate the database when a server starts (MIGRATE_ON_START), so a
+    new DATABASE serves at once without `flask init-db`: before a gunicorn
+    worker serves (gunicorn.conf.py), and before the first request a process
+    serves under any other server (shortener/fastpath.py, the outermost
+    layer). CLI commands never do: `flask init-db` does it explicitly.
+
+    Done once per process; a failure (a read-only or full disk, a folder
+    that does not exist) is logged in one line and tried again by a later
+    request, at most every SCHEMA_RETRY_SECONDS, while requests answer 503
+    with the reason. True once the schema is known to be up to date."""
+    state = app.extensions["clicktrail.schema"]
+    if state["ready"] or not app.config["MIGRATE_ON_START"]:
+        return True
+    with state["lock"]:
+        now = time.monotonic()
+        if state["ready"] or now - state["tried"] < SCHEMA_RETRY_SECONDS:
+            return state["ready"]
+        state["tried"] = now
+        database = app.config["DATABASE"]
+        try:
+            applied = init_db(database)
+        except (sqlite3.Error, OSError) as e:
+            app.logger.error(
+                "cannot migrate the database at %s (%s): run `flask --app shortener init-db`",
+                database, e,
+            )  # fmt: skip
+            return False
+        if applied:
+            app.logger.warning("database at %s migrated: %s", database, ", ".join(applied))
+        state["ready"] = True
+        return True
 
 
 def is_ready(db: Database) -> bool:
@@ -194,5 +289,7 @@ def init_db_command():
 
 def init_app(app):
     app.extensions["clicktrail.db"] = threading.local()
+    app.extensions["clicktrail.schema"] = {"ready": False, "tried": float("-inf"),
+                                           "lock": threading.Lock()}  # fmt: skip
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)

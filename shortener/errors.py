@@ -1,8 +1,13 @@
 """Errors as a client can act on them: JSON naming what is wrong for API
 callers, a short page for people who followed a link."""
 
-from flask import jsonify, request
-from werkzeug.exceptions import HTTPException
+import sqlite3
+
+from flask import current_app, jsonify, request
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from . import health
+from .db import get_db, is_ready, request_storage_failed
 
 
 class ApiError(Exception):
@@ -41,6 +46,39 @@ def handle_http_error(e: HTTPException):
     return e
 
 
+def unavailable(reason: str) -> ServiceUnavailable:
+    """503 with Retry-After: trying again later will work (webhook senders
+    retry on a 5xx; a retried webhook is stored once)."""
+    return ServiceUnavailable(
+        f"clicktrail cannot store this right now ({reason}); try again later",
+        retry_after=health.RETRY_AFTER_SECONDS,
+    )
+
+
+def handle_storage_error(e: Exception):
+    """A failing disk or database (full, read-only, I/O errors, a schema
+    never created) answers 503 with the reason instead of 500; any other
+    database or OS error is still a bug, and a 500."""
+    reason = health.reason_of(e) or _schema_missing(e)
+    if reason is None:
+        raise e
+    request_storage_failed(e)
+    health.count(current_app.config["DATABASE"], "answered_503", reason)
+    return handle_http_error(unavailable(reason))
+
+
+def _schema_missing(e: Exception) -> str | None:
+    if not (isinstance(e, sqlite3.OperationalError) and str(e).startswith("no such table")):
+        return None
+    try:
+        ready = is_ready(get_db())
+    except sqlite3.Error:
+        ready = False
+    return None if ready else "database not initialised: run `flask --app shortener init-db`"
+
+
 def init_app(app):
     app.register_error_handler(ApiError, handle_api_error)
     app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(sqlite3.DatabaseError, handle_storage_error)
+    app.register_error_handler(OSError, handle_storage_error)

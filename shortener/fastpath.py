@@ -23,6 +23,7 @@ form for at most that long by a worker that had it cached.
 import hmac
 import json
 import re
+import sqlite3
 import threading
 import time
 
@@ -33,7 +34,7 @@ from werkzeug.http import dump_cookie
 from . import clickids, cookie, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
-from .db import connect
+from .db import connect, ensure_schema
 from .journal import UNFURL
 from .redirect import (
     _checked_destination,
@@ -150,6 +151,7 @@ class FastRedirect:
         self.cookie_parts: tuple | None = None
         self._keys: list[bytes] | None = None
         self._routes: frozenset | None = None
+        self.schema_ready = False
 
     def routes(self) -> frozenset:
         """Paths of the app's own fixed routes (/healthz...): never a code."""
@@ -233,6 +235,8 @@ class FastRedirect:
         return visitor
 
     def __call__(self, environ, start_response):
+        if not self.schema_ready:  # this process's first request: the schema first
+            self.schema_ready = ensure_schema(self.app)
         if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
             return self.wsgi_app(environ, start_response)
         path = environ.get("PATH_INFO", "")
@@ -253,10 +257,13 @@ class FastRedirect:
         if limiter is not None and limiter.active():
             if limiter.retry_after(ratelimit.address_key(ip)):
                 return self.wsgi_app(environ, start_response)  # blocked: 429 there
-        db = getattr(self.pool, "db", None)
-        if db is None:
-            db = self.pool.db = connect(config["DATABASE"])
-        plan = self.cache.get(db, match[1])
+        try:
+            db = getattr(self.pool, "db", None)
+            if db is None:
+                db = self.pool.db = connect(config["DATABASE"])
+            plan = self.cache.get(db, match[1])
+        except sqlite3.Error:  # the database cannot be read: the view answers with the reason
+            return self.wsgi_app(environ, start_response)
         if plan is None:
             return self.wsgi_app(environ, start_response)
         if platform and plan.preview:
@@ -296,10 +303,10 @@ class FastRedirect:
             row = click_row(**fields)
             if platform:  # counted when the row is replayed: no write here
                 row[UNFURL] = platform
-            journal.append(row)
+            journal.append(row)  # written, or held in memory if the disk refuses it
             click_id = row["click_id"]
             if journal.sync:
-                journal.replay_own(db)
+                journal.replay_now(db)
         else:
             click_id = record_click(db, **fields)
         headers = [

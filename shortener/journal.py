@@ -21,8 +21,20 @@ soak checks), so a conversion always finds the click it names.
 A writer holds an exclusive flock on its file for as long as it may append
 to it; a file whose lock can be taken (its worker died, or moved on to a
 new file) is final and is deleted once fully replayed.
+
+A write that fails (disk full, read-only or failing file system) leaves no
+partial line behind: the file is cut back to its last whole line, or, if
+even that fails, abandoned for a new one, so the next line never lands
+after half of another. The click is then held in the worker's memory (at
+most HOLD_LIMIT; beyond that it is dropped, counted and logged) and written
+first thing once a write succeeds again -- by the next click, the replay
+thread (every RETRY_SECONDS) or /healthz -- so the redirect is still
+answered. A reader that finds a damaged line anyway (a file written before
+this was so) keeps any whole line that starts inside it.
 """
 
+import collections
+import errno
 import fcntl
 import logging
 import os
@@ -35,7 +47,7 @@ import weakref
 import orjson
 from sqlite_utils import Database
 
-from . import previews
+from . import health, previews
 from .db import connect, immediate
 
 log = logging.getLogger(__name__)
@@ -46,6 +58,8 @@ ROTATE_BYTES = 4 * 1024 * 1024  # a worker starts a new file past this size
 READ_BYTES = 1024 * 1024  # replayed per transaction, so the write lock is held briefly
 # what one row can fail with; anything else (disk full...) rolls the batch back for a retry
 ROW_ERRORS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
+HOLD_LIMIT = 10_000  # clicks a worker keeps in memory while its journal cannot be written
+RETRY_SECONDS = 1.0  # how often the replay thread retries writing the clicks held
 
 
 def directory(database: str) -> str:
@@ -66,6 +80,7 @@ class Journal:
         max_delay: float = 1.0,
         sync: bool = False,
         background: bool = False,
+        hold_limit: int = HOLD_LIMIT,
     ):
         self.database = database
         self.dir = directory(database)
@@ -85,6 +100,12 @@ class Journal:
         self.pending = 0
         self.last_replay = time.monotonic()
         self.last_sweep = 0.0
+        # lines that could not be written, oldest first; `failure` says why
+        self.held: collections.deque[bytes] = collections.deque()
+        self.hold_limit = hold_limit
+        self.failure: str | None = None
+        self.dropped = 0
+        self._holding: int | None = None  # the folder, share-locked while clicks are held
         self._lock = threading.Lock()
         weakref.finalize(self, _close, self.__dict__)
 
@@ -95,27 +116,142 @@ class Journal:
         name = f"{os.getpid()}-{secrets.token_hex(6)}{SUFFIX}"
         temporary = os.path.join(self.dir, f".{name}.tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        os.rename(temporary, os.path.join(self.dir, name))
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            os.rename(temporary, os.path.join(self.dir, name))
+        except OSError:
+            os.close(fd)
+            _unlink(temporary)
+            raise
         if self.fd is not None and self.pid == os.getpid():
             os.close(self.fd)  # releases the lock: the old file is final
         self.fd, self.name, self.pid, self.size = fd, name, os.getpid(), 0
 
-    def append(self, row: dict) -> None:
-        """One click, as one line. Returns once the line is in the file."""
+    def append(self, row: dict) -> bool:
+        """One click, as one line. True once the line is in the file; False
+        when it could not be written and is held in memory (or dropped, when
+        the memory is full) -- the click is then not stored (yet)."""
         line = orjson.dumps(row) + b"\n"
         with self._lock:
-            if self.pid != os.getpid():  # first click, or a forked child
-                self.fd = None
-                self._open()
-            view = memoryview(line)
-            while view:  # a regular file takes it whole; a short write is only possible
-                written = os.write(self.fd, view)
-                view = view[written:]
-            self.size += len(line)
-            self.pending += 1
-        if self.background and self._thread_pid != self.pid:
+            if self._flush_held():
+                written = self._write_or_hold(line)
+            else:  # after the clicks held before it, in order
+                written = False
+                self._hold(line, self.failure)
+        if self.background and self._thread_pid != os.getpid():
             self._start_thread()
+        return written
+
+    def _write(self, line: bytes) -> None:
+        """Append one line whole, or raise OSError leaving the file as it was."""
+        if self.fd is None or self.pid != os.getpid():  # first click, a forked child, a new file
+            self._open()
+        view = memoryview(line)
+        try:
+            while view:  # a regular file takes it whole; a short write means the disk is full
+                written = os.write(self.fd, view)
+                if written == 0:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+        except OSError:
+            if len(view) < len(line):
+                self._cut()
+            raise
+        self.size += len(line)
+        self.pending += 1
+
+    def _cut(self) -> None:
+        """Take a partial line back off the end of the file, so the next line
+        does not land after it; when that fails too, leave the file (its
+        torn tail is never followed by anything) for a new one."""
+        try:
+            os.ftruncate(self.fd, self.size)
+        except OSError:
+            log.exception("click journal: could not cut a partial line off %s", self.name)
+            os.close(self.fd)  # releases the lock: the file is final
+            self.fd = None
+
+    def _write_or_hold(self, line: bytes) -> bool:
+        try:
+            self._write(line)
+        except OSError as e:
+            self._hold(line, health.reason_of(e) or str(e))
+            return False
+        if self.failure is not None:
+            self._recovered()
+        return True
+
+    def _hold(self, line: bytes, reason: str) -> None:
+        if self.failure is None:
+            self.failure = reason
+            log.error(
+                "click journal cannot be written (%s): clicks are held in memory, and"
+                " /healthz answers 503, until they are written", reason,
+            )  # fmt: skip
+            health.failed(self.database, "click journal", reason, quiet=True)
+            self._wake.set()  # the replay thread retries every RETRY_SECONDS from now on
+        self._announce(True)
+        if len(self.held) < self.hold_limit:
+            self.held.append(line)
+            return
+        self.dropped += 1
+        health.count(self.database, "clicks_dropped", f"{reason}; {self.hold_limit} held")
+
+    def _flush_held(self) -> bool:
+        """Write the clicks held in memory, oldest first; False if they
+        cannot be written yet (the rest stay held)."""
+        written = 0
+        while self.held:
+            try:
+                self._write(self.held[0])
+            except OSError as e:
+                self.failure = health.reason_of(e) or str(e)
+                self._announce(True)
+                return False
+            self.held.popleft()
+            written += 1
+            if not self.held:
+                self._recovered(written)
+        return True
+
+    def _recovered(self, written: int = 0) -> None:
+        log.warning(
+            "click journal can be written again (after: %s); %d clicks held in memory"
+            " are in it, %d dropped in all",
+            self.failure, written, self.dropped,
+        )  # fmt: skip
+        self.failure = None
+        self._announce(False)
+        health.succeeded(self.database, "click journal", quiet=True)
+
+    def _announce(self, holding: bool) -> None:
+        """While this worker holds clicks in memory, it holds a shared flock
+        on the journals' folder (a lock needs no disk space), so every other
+        process sees it (`health.clicks_held`): /healthz stays 503 and a
+        webhook naming a click it does not find answers 503, not 400, until
+        the clicks are in a file. A try that fails is made again next time."""
+        if holding and self._holding is None:
+            try:
+                fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                return  # no folder yet: this process's own state says it
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)  # someone is looking right now
+                return
+            self._holding = fd
+        elif not holding and self._holding is not None:
+            os.close(self._holding)
+            self._holding = None
+
+    def retry(self) -> bool:
+        """Try again to write the clicks held in memory; True when none is left."""
+        with self._lock:
+            return self._flush_held()
+
+    def held_count(self) -> int:
+        return len(self.held)
 
     def _start_thread(self) -> None:
         self._thread_pid = os.getpid()
@@ -124,17 +260,34 @@ class Journal:
 
     def _replay_loop(self) -> None:
         """Replays every CLICK_JOURNAL_MAX_DELAY_MS, or as soon as a batch is
-        full; on its own connection (one per thread)."""
-        db = connect(self.database)
+        full, and retries the clicks held in memory; on its own connection
+        (one per thread), opened again after a storage failure (a connection
+        opened while the file system was read-only stays read-only)."""
+        db = None
         pid = os.getpid()
-        while self.pid == pid:
-            self._wake.wait(self.max_delay)
+        while self._thread_pid == pid:
+            self._wake.wait(min(self.max_delay, RETRY_SECONDS) if self.held else self.max_delay)
             self._wake.clear()
+            if self.held:
+                self.retry()
             if self.pending:
                 try:
+                    if db is None:
+                        db = connect(self.database)
                     self.replay_own(db)
-                except (sqlite3.Error, OSError):
-                    log.exception("click journal replay failed; will retry")
+                except (sqlite3.Error, OSError) as e:
+                    self._replay_failed(e)
+                    if db is not None and health.reason_of(e):
+                        db.close()
+                        db = None
+
+    def _replay_failed(self, error: Exception) -> None:
+        """Logged once per failure, not on every retry (a full disk may hold
+        the log too); the lines stay in the file for the next replay."""
+        first = "database" not in health.state(self.database).failures
+        reason = health.note(self.database, "database", error)
+        if reason is None or first:
+            log.exception("click journal replay failed; will retry")
 
     def due(self) -> bool:
         return self.pending > 0 and (
@@ -150,10 +303,15 @@ class Journal:
                 self._wake.set()
             return
         if self.due():
-            try:
-                self.replay_own(db)
-            except (sqlite3.Error, OSError):
-                log.exception("click journal replay failed; will retry")
+            self.replay_now(db)
+
+    def replay_now(self, db: Database) -> None:
+        """replay_own for a request that has its answer already: a failure
+        is remembered and logged, the lines stay for the next replay."""
+        try:
+            self.replay_own(db)
+        except (sqlite3.Error, OSError) as e:
+            self._replay_failed(e)
 
     def replay_own(self, db: Database) -> int:
         """Replay this process's file; start a new one when it has grown
@@ -161,12 +319,19 @@ class Journal:
         name = self.name
         if name is None or self.pid != os.getpid():
             return 0
-        self.pending = 0
+        pending, self.pending = self.pending, 0
         self.last_replay = time.monotonic()
-        stored = replay_file(db, self.dir, name)
+        try:
+            stored = replay_file(db, self.dir, name)
+        except BaseException:
+            self.pending += pending  # still to do: the replay thread tries again
+            raise
         if self.size >= ROTATE_BYTES:
             with self._lock:
-                self._open()
+                try:
+                    self._open()
+                except OSError as e:  # no room for a new file: the current one goes on
+                    log.warning("click journal: could not start a new file (%s)", e)
         if self.last_replay - self.last_sweep >= 10 * self.max_delay:
             self.last_sweep = self.last_replay
             stored += replay_all(db, self.dir)
@@ -188,8 +353,31 @@ def init_app(app) -> None:
 
 
 def _close(state: dict) -> None:
-    if state.get("fd") is not None and state.get("pid") == os.getpid():
-        os.close(state["fd"])
+    """At exit: a last try at the clicks held in memory (those that still
+    cannot be written are lost, and logged as such), then close the file."""
+    held, fd = state.get("held"), state.get("fd")
+    mine = fd is not None and state.get("pid") == os.getpid()
+    while held and mine:
+        try:
+            if os.write(fd, held[0]) < len(held[0]):
+                break  # a torn last line of a final file: dropped by the sweep
+        except OSError:
+            break
+        held.popleft()
+    if held:
+        log.error(
+            "click journal: %d clicks held in memory are lost at exit (%s)",
+            len(held), state.get("failure"),
+        )  # fmt: skip
+    if mine:
+        os.close(fd)
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass  # gone already, or the file system refuses: nothing more to do
 
 
 _columns_cache: dict[str, frozenset] = {}
@@ -261,14 +449,33 @@ def _parse(data: bytes) -> list[dict]:
     for line in data.split(b"\n"):
         if not line.strip(b"\x00 \r\t"):
             continue  # after a power cut a file may end in zeros
-        try:
-            row = orjson.loads(line)
-        except ValueError:
-            log.error("click journal: unreadable line dropped: %r", line[:200])
-            continue
+        row = _load(line)
         if isinstance(row, dict):
             rows.append(row)
     return rows
+
+
+def _load(line: bytes):
+    """One line's row. A line that does not parse may be a torn write with
+    a whole line appended straight after it (the next newline is that
+    line's): that line is kept, from the first place inside where an object
+    starts and the rest parses. `{"` only ever starts an object: within a
+    JSON string a quote is always escaped."""
+    try:
+        return orjson.loads(line)
+    except ValueError:
+        pass
+    start = line.find(b'{"', 1)
+    while start != -1:
+        try:
+            row = orjson.loads(line[start:])
+        except ValueError:
+            start = line.find(b'{"', start + 1)
+            continue
+        log.error("click journal: torn line dropped, the next one kept: %r", line[:start][:200])
+        return row
+    log.error("click journal: unreadable line dropped: %r", line[:200])
+    return None
 
 
 def replay_file(db: Database, folder: str, name: str) -> int:

@@ -11,11 +11,11 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import clickids, cookie, hosts, previews, ratelimit, targeting
+from . import clickids, cookie, health, hosts, previews, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
-from .db import get_db, is_ready
+from .db import get_db, is_ready, storage_failed
 from .links import looping_code, normalise_destination
 
 bp = Blueprint("redirect", __name__)
@@ -137,8 +137,12 @@ def unavailable(status: int):
 
 @bp.get("/healthz")
 def healthz():
-    """For load balancers: 200 only when the schema is there to serve links."""
-    if not os.path.exists(current_app.config["DATABASE"]):
+    """For load balancers and monitors: 200 only when the schema is there
+    to serve links and the database and the click journals can be written
+    (not a full or read-only file system, no write failing in this worker).
+    `unsaved` counts what this worker could not store since it started."""
+    database = current_app.config["DATABASE"]
+    if not os.path.exists(database):
         return _down("database file missing: run init-db")
     try:
         ready = is_ready(get_db())
@@ -147,11 +151,22 @@ def healthz():
         return _down("database unreachable")
     if not ready:
         return _down("schema not initialised: run init-db")
-    return jsonify({"status": "ok", "database": "ok"})
+    problem = health.problem(database, current_app.extensions["clicktrail.journal"])
+    if problem:
+        return _down(f"cannot write: {problem}")
+    return jsonify({"status": "ok", "database": "ok", "unsaved": _unsaved(database)})
+
+
+def _unsaved(database: str) -> dict:
+    journal = current_app.extensions["clicktrail.journal"]
+    held = 0 if journal is None else journal.held_count()
+    return {"clicks_held": held, **health.counts(database)}
 
 
 def _down(reason: str):
-    return jsonify({"status": "down", "database": reason}), 503
+    body = {"status": "down", "database": reason}
+    body["unsaved"] = _unsaved(current_app.config["DATABASE"])
+    return jsonify(body), 503
 
 
 def find_link(db, code: str) -> dict | None:
@@ -231,7 +246,7 @@ def follow(code: str):
         cookie.set_visitor_cookie(response, visitor_id)
     if journal is not None:
         if journal.sync:
-            journal.replay_own(db)
+            journal.replay_now(db)
         else:
             response.call_on_close(lambda: journal.replay_if_due(db))
     return response
@@ -242,7 +257,13 @@ def _expired(db, link: dict, target: str | None, count: bool):
     tags, no click id, no cookie: not a campaign click) or 410; a person's
     follow is counted only in the link's expired_hits."""
     if count:
-        targeting.record_expired_hit(db, link["id"])
+        try:
+            targeting.record_expired_hit(db, link["id"])
+        except sqlite3.Error as e:  # a counter: the visitor still gets the expired page
+            reason = storage_failed(db, e)
+            if reason is None:
+                raise
+            health.count(current_app.config["DATABASE"], "expired_hits", reason)
     if target is None:
         return unavailable(410)
     try:

@@ -172,6 +172,12 @@ SETTINGS = [
         "(aggregates keep their counts); at least ATTRIBUTION_WINDOW_DAYS. None keeps them.",
     ),
     Setting(
+        "MIGRATE_ON_START",
+        True,
+        "Bring the database's schema up to date when the server starts, under a lock "
+        "(False: only `flask init-db` does; until then requests answer 503).",
+    ),
+    Setting(
         "CLICK_JOURNAL",
         True,
         "Append each click to the worker's journal file and store it in SQLite in batches "

@@ -1,13 +1,20 @@
-"""The database: idempotent schema, connection settings, indexes, init-db."""
+"""The database: idempotent schema, connection settings, indexes, init-db,
+and the migration a server does when it starts."""
 
+import multiprocessing
+import os
 import sqlite3
 
 import pytest
+import requests
 
-from conftest import app_config
+from conftest import AUTH, BROWSER_UA, app_config, browser
+from servers import gunicorn
 from shortener import create_app
+from shortener import db as db_module
 from shortener.db import BUSY_TIMEOUT_MS, connect, immediate, init_db
 from shortener.redirect import LINK_LOOKUP
+from shortener.schema import migrations
 
 
 def schema(path) -> list[tuple]:
@@ -165,3 +172,106 @@ def test_m007_backfills_unique_clicks_of_clicks_already_folded(tmp_path):
         0,
     )
     db.close()
+
+
+# -- migrating at start-up ---------------------------------------------------------------
+
+
+def applied(path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations ORDER BY rowid")]
+
+
+def create_and_follow(client_or_base, headers=AUTH):
+    body = {"url": "https://shop.example.com/new", "channel": "x", "campaign": "c"}
+    if isinstance(client_or_base, str):
+        created = requests.post(f"{client_or_base}/api/links", json=body, headers=headers,
+                                timeout=15)  # fmt: skip
+        hop = requests.get(f"{client_or_base}/{created.json()['code']}", allow_redirects=False,
+                           headers={"User-Agent": BROWSER_UA}, timeout=15)  # fmt: skip
+        return created.status_code, hop.status_code
+    created = client_or_base.post("/api/links", json=body, headers=headers)
+    hop = client_or_base.get(f"/{created.get_json()['code']}")
+    return created.status_code, hop.status_code
+
+
+def test_a_new_database_serves_at_once_without_init_db(tmp_path):
+    config = app_config(tmp_path)  # no init_db
+    client = browser(create_app(config))
+    assert client.get("/healthz").status_code == 200
+    assert create_and_follow(client) == (201, 302)
+    db = connect(config["DATABASE"])
+    assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 1
+    db.close()
+    assert applied(config["DATABASE"]) == [m.name for m in migrations._migrations]
+
+
+def _migrate_together(path, barrier, pipe):
+    try:
+        barrier.wait(timeout=30)
+        pipe.send(init_db(path))
+    except BaseException as e:  # the parent shows it
+        pipe.send(repr(e))
+    os._exit(0)
+
+
+def test_workers_starting_together_apply_each_migration_once(tmp_path):
+    path = str(tmp_path / "ct.db")
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(4)
+    pipes, children = [], []
+    try:
+        for _ in range(4):
+            ours, theirs = context.Pipe()
+            child = context.Process(target=_migrate_together, args=(path, barrier, theirs))
+            child.start()
+            pipes.append(ours)
+            children.append(child)
+        results = [p.recv() if p.poll(60) else "no answer" for p in pipes]
+    finally:
+        for child in children:
+            child.join(timeout=60)
+            if child.is_alive():
+                child.kill()
+                child.join()
+    assert all(isinstance(r, list) for r in results), results
+    everything = [m.name for m in migrations._migrations]
+    # one process applied them all; the others waited and found none pending
+    assert sorted(results, key=len) == [[], [], [], everything]
+    assert applied(path) == everything
+
+
+def test_with_migrate_on_start_off_a_new_database_answers_503_saying_what_to_run(tmp_path):
+    config = app_config(tmp_path, MIGRATE_ON_START=False)
+    client = browser(create_app(config))
+    body = {"url": "https://shop.example.com/", "channel": "x", "campaign": "c"}
+    refused = client.post("/api/links", json=body, headers=AUTH)
+    assert refused.status_code == 503
+    assert "run `flask --app shortener init-db`" in refused.get_json()["error"]
+    assert client.get("/abc1234").status_code == 503  # a short link: never a 500 either
+    assert client.get("/healthz").status_code == 503
+
+
+def test_a_database_that_cannot_be_created_answers_503_not_500(tmp_path, monkeypatch):
+    config = app_config(tmp_path, DATABASE=str(tmp_path / "no" / "such" / "ct.db"))
+    client = browser(create_app(config))
+    body = {"url": "https://shop.example.com/", "channel": "x", "campaign": "c"}
+    refused = client.post("/api/links", json=body, headers=AUTH)
+    assert refused.status_code == 503
+    assert "cannot open the database file" in refused.get_json()["error"]
+    assert client.get("/abc1234").status_code == 503
+    assert client.get("/healthz").status_code == 503
+    # the folder made: a later request migrates (no restart)
+    os.makedirs(tmp_path / "no" / "such")
+    monkeypatch.setattr(db_module, "SCHEMA_RETRY_SECONDS", 0)
+    assert create_and_follow(client) == (201, 302)
+
+
+@pytest.mark.slow
+def test_gunicorn_on_a_new_database_serves_without_init_db(tmp_path):
+    """Three workers start at once on a database that does not exist yet."""
+    config = app_config(tmp_path, BASE_URL="http://127.0.0.1", WEBHOOK_DELIVERY_THREAD="false")
+    with gunicorn(config, workers=3) as base:
+        assert create_and_follow(base) == (201, 302)
+        assert [create_and_follow(base)[1] for _ in range(6)] == [302] * 6  # every worker
+    assert applied(config["DATABASE"]) == [m.name for m in migrations._migrations]

@@ -375,3 +375,86 @@ def stop_replay_thread(journal: Journal) -> None:
     if fd is not None:
         os.close(fd)
     assert not any(t.is_alive() for t in threads)
+
+
+# -- torn lines and writes the disk refuses ----------------------------------------------
+
+
+def test_a_torn_line_loses_nothing_but_itself(setup):
+    """A line cut short (its write failed half way, or a crash) followed by
+    whole lines: the whole lines are stored, also one appended straight after
+    the torn half with no newline between (what a full disk made of two
+    clicks before)."""
+    path, db, link_id = setup
+    journal = Journal(path)
+    a, torn, b, torn_again, c, d = (row(link_id, n) for n in range(6))
+    journal.append(a)
+    (name,) = files(path)
+    line = {r["click_id"]: json.dumps(r).encode() for r in (torn, b, torn_again, c, d)}
+    with open(os.path.join(directory(path), name), "ab") as f:
+        f.write(line[torn["click_id"]][:57] + line[b["click_id"]] + b"\n")  # glued on
+        f.write(line[torn_again["click_id"]][:20] + b"\n")  # torn, then a newline
+        f.write(line[c["click_id"]] + b"\n" + b"\x00" * 8 + line[d["click_id"]] + b"\n")
+    assert replay_all(db) == 4
+    assert stored(db) == [a["click_id"], b["click_id"], c["click_id"], d["click_id"]]
+
+
+def _append_with_a_size_limit(path, link_id, pipe):
+    """In a child process: its files may grow only so far (RLIMIT_FSIZE, the
+    kernel refusing a write as a full disk would), then the limit is lifted."""
+    import resource
+
+    report = {}
+    try:
+        journal = Journal(path, hold_limit=4)
+        rows = [row(link_id, n) for n in range(9)]
+        journal.append(rows[0])
+        file = os.path.join(directory(path), journal.name)
+        one = os.path.getsize(file)  # lines are the same length
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        # room for two more lines and half of a third
+        resource.setrlimit(resource.RLIMIT_FSIZE, (one * 3 + one // 2, hard))
+        report["limited"] = [journal.append(r) for r in rows[1:8]]
+        report["held"], report["dropped"] = journal.held_count(), journal.dropped
+        report["size"] = os.path.getsize(file)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        report["after"] = journal.append(rows[8])
+        report["held_after"] = journal.held_count()
+        report["rows"] = [r["click_id"] for r in rows]
+        report["line"] = one
+    except BaseException as e:  # the parent shows it
+        report["error"] = repr(e)
+    pipe.send(report)
+    os._exit(0)  # like a killed worker: nothing replayed, nothing closed
+
+
+def test_a_write_the_disk_refuses_leaves_no_partial_line_and_is_written_later(setup):
+    path, db, link_id = setup
+    parent, child_end = multiprocessing.get_context("fork").Pipe()
+    child = multiprocessing.get_context("fork").Process(
+        target=_append_with_a_size_limit, args=(path, link_id, child_end)
+    )
+    child.start()
+    try:
+        assert parent.poll(60), "the child process did not report"
+        report = parent.recv()
+    finally:
+        child.join(timeout=60)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    assert "error" not in report, report["error"]
+    # two lines fit; the third was cut off the file again, then held in memory
+    # with the next ones, up to the limit of 4; the rest were dropped (counted)
+    assert report["limited"] == [True, True, False, False, False, False, False]
+    assert (report["held"], report["dropped"]) == (4, 1)
+    assert report["size"] == report["line"] * 3  # whole lines only
+    # the limit lifted: the next click writes the held ones first, then itself
+    assert (report["after"], report["held_after"]) == (True, 0)
+    ids = report["rows"]
+    (name,) = files(path)
+    data = open(os.path.join(directory(path), name), "rb").read()
+    # all but the one dropped, in order, each a whole line
+    assert [json.loads(line)["click_id"] for line in data.splitlines()] == ids[:7] + ids[8:]
+    assert replay_all(db) == 8
+    assert sorted(stored(db)) == sorted(ids[:7] + ids[8:])
