@@ -255,8 +255,16 @@ class Journal:
 
     def _start_thread(self) -> None:
         self._thread_pid = os.getpid()
-        thread = threading.Thread(target=self._replay_loop, name="click-journal", daemon=True)
-        thread.start()
+        self._thread = threading.Thread(target=self._replay_loop, name="click-journal", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """End the replay thread (it otherwise lives as long as the worker)."""
+        self._thread_pid = None
+        self._wake.set()
+        thread = getattr(self, "_thread", None)
+        if thread is not None:
+            thread.join(timeout)
 
     def _replay_loop(self) -> None:
         """Replays every CLICK_JOURNAL_MAX_DELAY_MS, or as soon as a batch is

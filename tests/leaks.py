@@ -79,9 +79,18 @@ def pytest_runtest_protocol(item, nextitem):
         _first_seen.setdefault(pid, item.nodeid)
 
 
+def zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True  # gone already
+
+
 def pytest_sessionfinish(session):
-    left = {pid: cmdline(pid) for pid in children(os.getpid())}
-    left = {pid: line for pid, line in left.items() if line and not any(h in line for h in HELPERS)}
+    # a process that has just been started can show an empty command line for
+    # a moment: only an exited one (a zombie) is passed over
+    left = {pid: cmdline(pid) or b"(starting)" for pid in children(os.getpid()) if not zombie(pid)}
+    left = {pid: line for pid, line in left.items() if not any(h in line for h in HELPERS)}
     if not left:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")

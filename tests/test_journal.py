@@ -368,12 +368,10 @@ def stop_replay_thread(journal: Journal) -> None:
     """The thread replays for as long as the journal is its process's (a
     worker's, for the worker's life): here it must end with the test."""
     threads = [t for t in threading.enumerate() if t.name == "click-journal"]
-    fd, journal.pid = journal.fd, None  # not this process's any more: the loop ends
-    journal._wake.set()
-    for t in threads:
-        t.join(timeout=10)
-    if fd is not None:
-        os.close(fd)
+    journal.stop()
+    if journal.fd is not None:
+        os.close(journal.fd)
+        journal.fd = None
     assert not any(t.is_alive() for t in threads)
 
 
