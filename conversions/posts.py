@@ -5,8 +5,9 @@ link's clicks with that post in the period; its conversions and revenue
 are the stored credits (`credits`, one row per conversion, model and
 credited click) on those clicks, for conversions that happened in the
 period -- the same credit and the same period rule as the link's own
-figures (`credit_day`), so a link's posts never add up to more than the
-link. Clicks without a post tag are in the link's totals, not here.
+figures (`credit_day`), so a link's posts' clicks, conversions and
+revenue never add up to more than the link's. Clicks without a post tag
+are in the link's totals, not here.
 
 Read from the raw click log through a partial index on one link's tagged
 clicks: posts whose clicks retention has deleted (CLICK_RETENTION_DAYS)
