@@ -45,3 +45,7 @@ def init_app(app):
 
     app.register_blueprint(shop_stripe.bp)
     app.register_blueprint(shop_shopify.bp)
+
+    from . import posts  # one link, many posts
+
+    posts.init_app(app)

@@ -6,7 +6,8 @@ import json
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from shortener import advocates, links, previews
+from conversions.posts import post_rows
+from shortener import advocates, links, posts, previews
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
@@ -206,6 +207,7 @@ def link_edit(code):
         }
     view = read_view(default_preset="all")
     numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
+    currency = current_app.config["DEFAULT_CURRENCY"]
     page = render_template(
         "dashboard/link_form.html",
         link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},
@@ -217,6 +219,10 @@ def link_edit(code):
         qr=integrations.qr_formats(),
         unfurls=previews.unfurl_counts(db, link["id"]),
         ab=ab_summary(code),
+        posts=post_rows(db, link["id"], view.period, view.model, currency),
+        post_example=f"{base_url().rstrip('/')}/{posts.tagged(code, 'reel-1')}",
+        presets=PRESET_LABELS,
+        models=MODEL_LABELS,
         **preview_context(),
     )
     return page, status

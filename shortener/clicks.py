@@ -212,6 +212,7 @@ def click_row(
     click_id: str | None = None,
     source: str | None = None,
     variant: str | None = None,
+    post: str | None = None,
 ) -> dict:
     """The clicks row, column by column: the one place a click's columns are
     built, whether it is inserted at once or journalled (shortener/journal.py
@@ -230,6 +231,7 @@ def click_row(
         "is_bot": int(is_bot),
         "source": source,  # "qr" for a scan of the link's QR code
         "variant": variant,  # the A/B destination the visitor was sent to
+        "post": post,  # the post tag of /CODE~POST (shortener.posts)
     }
 
 

@@ -3,11 +3,12 @@
 Flask's request context, routing, response object and cookie layers cost
 about as much as a whole bare-Flask redirect, on the one request that must
 be fast. This WSGI middleware sits in front of the app and answers the
-common case itself: a GET with no query string for a known, enabled,
-unexpired link with no per-link features, from a visitor who did not opt
-out, no prefetch and no 429 block in force (a link-preview crawler too,
-when the link has no preview page: its unfurl is counted at replay).
-Everything else -- 404/410/429, HEAD, crawlers of links with a preview,
+common case itself: a GET of `/CODE` (or `/CODE~POST` with a valid post
+tag, shortener.posts) with no query string for a known, enabled, unexpired
+link with no per-link features, from a visitor who did not opt out, no
+prefetch and no 429 block in force (a link-preview crawler too, when the
+link has no preview page: its unfurl is counted at replay). Everything
+else -- 404/410/429, HEAD, invalid post tags, crawlers of links with a preview,
 links with features this module does not know, a destination on one of
 this machine's names (it may lead back to a short link) and any query
 string (so every hop that comes round a loop carrying a `ct_click`) --
@@ -31,7 +32,7 @@ from itsdangerous import BadData
 from itsdangerous.encoding import base64_decode
 from werkzeug.http import dump_cookie
 
-from . import clickids, cookie, previews, ratelimit
+from . import clickids, cookie, posts, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import FORMAT, utcnow
 from .db import connect, ensure_schema
@@ -45,7 +46,9 @@ from .redirect import (
     utm_parameters,
 )
 
-CODE_PATH = re.compile(r"/([A-Za-z0-9_-]{1,64})")
+# /CODE or /CODE~POST with a valid post tag (shortener.posts); anything else after
+# a tilde is the view's to ignore
+CODE_PATH = re.compile(rf"/([A-Za-z0-9_-]{{1,64}})(?:~({posts.POST_TAG.pattern}))?")
 # the columns this module reads; any other column that is set on a link is a
 # feature it does not know (A/B destinations, device targets...): Flask's way
 KNOWN_COLUMNS = {
@@ -65,15 +68,23 @@ COOKIE_SLOT = "cookie-value-slot"  # stands in for the signed value: needs no qu
 class Plan:
     """What a redirect needs from a link row."""
 
-    __slots__ = ("id", "url", "utm", "expires_at", "preview")
+    __slots__ = ("id", "url", "utm", "expires_at", "preview", "tags", "social_channels")
 
     def __init__(self, row: dict, social_channels):
         self.id = row["id"]
         self.url = row["url"]
         self.utm = tuple(utm_parameters(row, social_channels).items())
+        # what a post tag's utm_content is decided by: as the Flask view decides it
+        self.tags = {k: row[k] for k in ("channel", "medium", "campaign", "content", "term")}
+        self.social_channels = social_channels
         self.expires_at = row["expires_at"]
         # a crawler gets the preview page (the Flask view's); without one, the redirect
         self.preview = any(row.get(k) for k in ("title", "description", "image"))
+
+    def utm_for(self, post: str | None) -> tuple:
+        if post is None or self.tags["content"]:
+            return self.utm
+        return tuple(utm_parameters(self.tags, self.social_channels, post).items())
 
 
 class LinkCache:
@@ -278,7 +289,8 @@ class FastRedirect:
             return self.wsgi_app(environ, start_response)  # refused: logged there
         if _looping_code(url, own, self.configured) is not None:
             return self.wsgi_app(environ, start_response)  # may lead back to us: the view checks
-        template = _destination_template(url, plan.utm)
+        post = match[2]
+        template = _destination_template(url, plan.utm_for(post))
         if template is None or not (template[0] + template[1]).isascii():
             return self.wsgi_app(environ, start_response)
         journal = self.journal
@@ -297,7 +309,7 @@ class FastRedirect:
         fields = dict(
             link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
             user_agent=user_agent, referrer=environ.get("HTTP_REFERER"), ip=ip,
-            click_id=clickids.new_click_id(plan.id, self.click_key()),
+            click_id=clickids.new_click_id(plan.id, self.click_key()), post=post,
         )  # fmt: skip
         if journal is not None:
             row = click_row(**fields)

@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from . import hosts
 from .clock import parse_moment, to_db, utcnow
 from .errors import ApiError
+from .posts import split_path
 
 CODE_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 7  # 57**7 is about 2e12 codes: not worth guessing
@@ -31,7 +32,7 @@ MAX_URL_LENGTH = 2048
 # every column that holds a destination (destinations: JSON of {name, url, weight})
 DESTINATION_COLUMNS = ("url", "destinations", "ios_url", "android_url", "desktop_url",
                        "expired_url")  # fmt: skip
-SHORT_LINK_PATH = re.compile(r"/([^/]{1,64})/?")  # as GET /<code> routes it
+SHORT_LINK_PATH = re.compile(r"/([^/]+)/?")  # as GET /<code> routes it
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 20
 ASCII_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
@@ -136,7 +137,10 @@ def looping_code(url: str, own_hosts=(), resolved=None) -> str | None:
     if not hosts.is_this_installation(host, own_hosts, resolved):
         return None
     match = SHORT_LINK_PATH.fullmatch(hosts.routed_path(parts.path))
-    return match[1] if match else None
+    if match is None:
+        return None
+    code, _ = split_path(match[1])  # /CODE~POST is served as /CODE, whatever the tag
+    return code if 1 <= len(code) <= 64 else None
 
 
 def refuse_loops(db: Database, columns: dict, own_hosts=(), codes=()) -> None:

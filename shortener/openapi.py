@@ -254,6 +254,11 @@ OPERATIONS = {
             {"variant": {"type": "string", "maxLength": 32}}, required=("variant",)
         ),
     },
+    ("/api/links/{code}/posts", "get"): {
+        "summary": "A link's posts (clicks through /CODE~POST): clicks, visitors, conversions,"
+        " revenue per post",
+        "parameters": [*REPORT_QUERY[:3], REPORT_QUERY[5], REPORT_QUERY[6]],
+    },
     ("/api/reports/channels", "get"): {
         "summary": "Per-channel clicks, visitors, conversions and revenue",
         "parameters": [

@@ -19,6 +19,7 @@ from flask import Response, current_app, request
 from sqlite_utils import Database
 
 from .bots import crawler_platform
+from .posts import tagged
 
 PREVIEW_LOOKUP = "SELECT code, url, title, description, image FROM links WHERE id = ?"
 UPSERT_UNFURL = (
@@ -84,10 +85,15 @@ def short_url(code: str) -> str:
     return f"{(current_app.config['BASE_URL'] or request.host_url).rstrip('/')}/{code}"
 
 
-def crawler_response(db: Database, link_id: int, now: datetime) -> Response | None:
+def crawler_response(
+    db: Database, link_id: int, now: datetime, post: str | None = None
+) -> Response | None:
     """For a link-preview crawler: count the fetch and answer with the
     preview page when the link has one (None: redirect as before, which
-    records the crawler's flagged bot click). None for everyone else."""
+    records the crawler's flagged bot click). None for everyone else.
+    A tagged path (/CODE~POST) gets CODE's page with the tagged URL as its
+    og:url: a platform may take og:url as the card's address (Facebook
+    fetches and counts the card under it), and the post must survive that."""
     platform = platform_of(request.headers.get("User-Agent", "")[:512])
     if platform is None:
         return None
@@ -101,7 +107,7 @@ def crawler_response(db: Database, link_id: int, now: datetime) -> Response | No
         current_app.logger.exception("could not count an unfurl of link %s", link_id)
     if not (link["title"] or link["description"] or link["image"]):
         return None
-    response = Response(page(link, short_url(link["code"])), mimetype="text/html")
+    response = Response(page(link, short_url(tagged(link["code"], post))), mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex"
     return response

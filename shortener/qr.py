@@ -3,6 +3,8 @@
 The code encodes the link's scan URL -- the short URL with `?qr=1` -- so a
 scan is recorded as a click with source "qr" and reports can show scans
 apart from taps and typed links (the per-channel `qr_scans` column).
+`/api/links/CODE~POST/qr` encodes the tagged short URL (shortener.posts):
+a flyer or a poster is then a post of the link.
 """
 
 import io
@@ -10,6 +12,7 @@ import io
 import segno
 from flask import Blueprint, Response, request
 
+from . import posts
 from .api import base_url, found, int_arg
 from .auth import require_api_key
 from .errors import ApiError
@@ -38,12 +41,21 @@ def qr_image(url: str, fmt: str, size: int) -> bytes:
 @bp.get("/links/<code>/qr")
 @require_api_key
 def link_qr(code):
-    link = found(code)
+    base_code, post = posts.split_path(code)
+    link = found(base_code)
+    if post is None and posts.SEPARATOR in code:
+        # the redirect would ignore the tag: a printed code must not carry one that counts nothing
+        raise ApiError(
+            f"a post tag (after {posts.SEPARATOR}) is 1 to {posts.MAX_LENGTH} letters,"
+            " digits, - or _",
+            field="code",
+        )
     fmt = request.args.get("format", "svg")
     if fmt not in MIMETYPES:
         raise ApiError("format must be svg or png", field="format")
     size = int_arg("size", 512, 64, 4096)
-    short_url = f"{base_url().rstrip('/')}/{link['code']}"
+    path = posts.tagged(link["code"], post)
+    short_url = f"{base_url().rstrip('/')}/{path}"
     response = Response(qr_image(scan_url(short_url), fmt, size), mimetype=MIMETYPES[fmt])
-    response.headers["Content-Disposition"] = f'inline; filename="{link["code"]}-qr.{fmt}"'
+    response.headers["Content-Disposition"] = f'inline; filename="{path}-qr.{fmt}"'
     return response

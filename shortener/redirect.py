@@ -11,7 +11,7 @@ from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import clickids, cookie, health, hosts, previews, ratelimit, targeting
+from . import clickids, cookie, health, hosts, posts, previews, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
@@ -54,13 +54,15 @@ def own_hosts() -> tuple[str, ...]:
     return installation_names(current_app.config, request.host)
 
 
-def utm_parameters(link: dict, social_channels) -> dict[str, str]:
+def utm_parameters(link: dict, social_channels, post: str | None = None) -> dict[str, str]:
+    """The link's UTM tags; a post tag (shortener.posts) is the content
+    when the link has none of its own."""
     medium = link["medium"] or ("social" if link["channel"] in social_channels else None)
     values = {
         "utm_source": link["channel"],
         "utm_medium": medium,
         "utm_campaign": link["campaign"],
-        "utm_content": link["content"],
+        "utm_content": link["content"] or post,
         "utm_term": link["term"],
     }
     return {k: v for k, v in values.items() if v}
@@ -178,6 +180,7 @@ def find_link(db, code: str) -> dict | None:
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str):
     now = utcnow()
+    code, post = posts.split_path(code)  # /CODE~POST is served as /CODE
     limiter, address = ratelimit.not_found_limiter(), ratelimit.address_key(client_ip())
     wait = limiter.retry_after(address)
     if wait:
@@ -218,10 +221,10 @@ def follow(code: str):
     except ValueError as e:
         current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
-    utm = utm_parameters(link, config["SOCIAL_CHANNELS"])
+    utm = utm_parameters(link, config["SOCIAL_CHANNELS"], post)
     if head:
         return _redirect(build_destination(url, utm, None))
-    preview = previews.crawler_response(db, link["id"], now)
+    preview = previews.crawler_response(db, link["id"], now, post)
     if preview is not None:
         return preview
     click_id = record_click(
@@ -236,6 +239,7 @@ def follow(code: str):
         ip=None if private else client_ip(),
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=variant,
+        post=post,
         journal=journal,
         click_id=clickids.new_click_id(link["id"], clickids.app_keys(current_app)[0]),
     )

@@ -781,3 +781,12 @@ def m016_shop_webhooks(db):
         " DELETE FROM refund_amounts WHERE conversion_id = OLD.id;"
         " UPDATE shop_events SET conversion_id = NULL WHERE conversion_id = OLD.id; END"
     )
+
+
+@migrations()
+def m018_click_posts(db):
+    # one link shared in many posts: /CODE~POST records the post on its click
+    db.execute("ALTER TABLE clicks ADD COLUMN post TEXT")
+    # a link's posts report reads that link's tagged clicks, never the whole
+    # log; partial, so an untagged click (the common case) costs no index write
+    db.execute("CREATE INDEX clicks_link_post ON clicks (link_id, ts) WHERE post IS NOT NULL")

@@ -75,15 +75,16 @@ CASES = {
 }
 
 
+@pytest.mark.parametrize("path", ["/promo", "/promo~reel"], ids=["untagged", "a post tag"])
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
-def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case):
+def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case, path):
     app = new_app(tmp_path)
     client = app.test_client()
     make_link(client, code="promo", content="hero", campaign="Spring Sale")
     fast, flask_view = app.wsgi_app, app.wsgi_app.wsgi_app
     assert isinstance(fast, FastRedirect)
     db = connect(app.config["DATABASE"])
-    answers = [call(fast, **case), call(flask_view, **case)]
+    answers = [call(fast, path, **case), call(flask_view, path, **case)]
     assert normalised(answers[0][1]) == normalised(answers[1][1])
     assert answers[0][0] == answers[1][0] == "302 FOUND"
     assert answers[0][2] == answers[1][2] == b""
@@ -99,6 +100,41 @@ def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case):
     if "Cookie" in case.get("headers", {}):
         visitors = [r[0] for r in db.execute("SELECT visitor_id FROM clicks")]
         assert visitors == [VISITOR, VISITOR]
+    # the link's own content stays its utm_content; the post is recorded all the same
+    post = "reel" if "~" in path else None
+    assert [r["post"] for r in (first, second)] == [post, post]
+    assert all("utm_content=hero&" in dict(h)["Location"] for _, h, _ in answers)
+    db.close()
+
+
+# path -> the post recorded and sent as utm_content (the link has no content)
+POST_PATHS = {
+    "a post tag": ("/promo~reel", "reel"),
+    "a percent-encoded tilde": ("/promo%7Ereel", "reel"),
+    "40 characters": ("/promo~" + "p" * 40, "p" * 40),
+    "too long": ("/promo~" + "p" * 41, None),
+    "bad characters": ("/promo~bad!", None),
+    "non-ASCII": ("/promo~caf%C3%A9", None),
+    "empty": ("/promo~", None),
+    "a second tilde": ("/promo~a~b", None),
+}
+
+
+@pytest.mark.parametrize("agent", [BROWSER_UA, CRAWLER_UA], ids=["a person", "a crawler"])
+@pytest.mark.parametrize(("path", "post"), POST_PATHS.values(), ids=POST_PATHS.keys())
+def test_post_tags_get_the_same_answer_from_both(tmp_path, path, post, agent):
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo", content=None)
+    db = connect(app.config["DATABASE"])
+    case = {"headers": {"User-Agent": agent}}
+    answers = [call(app.wsgi_app, path, **case), call(app.wsgi_app.wsgi_app, path, **case)]
+    assert normalised(answers[0][1]) == normalised(answers[1][1])
+    assert answers[0][0] == answers[1][0] == "302 FOUND"
+    first, second = stored(db)
+    assert first == second
+    assert first["post"] == post  # an invalid tag: as if none were given
+    query = parse_qs(urlsplit(dict(answers[0][1])["Location"]).query)
+    assert query.get("utm_content") == ([post] if post else None)
     db.close()
 
 
@@ -139,6 +175,8 @@ FALLS_THROUGH = {
     "a prefetch": {"headers": {"User-Agent": BROWSER_UA, "Sec-Purpose": "prefetch"}},
     "a quoted cookie": {"headers": {"User-Agent": BROWSER_UA, "Cookie": 'ct_vid="x"'}},
     "no Host header (HTTP/1.0)": {"headers": {"User-Agent": BROWSER_UA}, "no_host": True},
+    "an invalid post tag": {"path": "/promo~bad!", "headers": {"User-Agent": BROWSER_UA}},
+    "an empty post tag": {"path": "/promo~", "headers": {"User-Agent": BROWSER_UA}},
 }
 
 
@@ -153,11 +191,13 @@ def test_what_the_fast_path_leaves_to_the_flask_view(tmp_path, case):
     assert status.startswith("418")
     plain = {"headers": {"User-Agent": BROWSER_UA}}
     assert call(app.wsgi_app, **plain)[0] == "302 FOUND"  # and a plain click does not
+    assert call(app.wsgi_app, "/promo~reel", **plain)[0] == "302 FOUND"  # nor a valid tag
 
 
 # destinations that lead back to the link itself, as an old installation may hold them
 LOOPS = {
     "decimal loopback": "http://2130706433/promo",
+    "through a post tag": "http://[::1]:8000/promo~reel",
     "IPv6 loopback, another port": "http://[::1]:8000/promo",
     "a .localhost name": "http://shop.localhost:8000/promo",
 }
@@ -171,9 +211,10 @@ def test_a_looping_link_gets_the_same_refusal_from_both(tmp_path, url):
     db.execute("UPDATE links SET url = ? WHERE code = 'promo'", [url])
     db.conn.commit()
     case = {"headers": {"User-Agent": BROWSER_UA}}
-    answers = [call(app.wsgi_app, **case), call(app.wsgi_app.wsgi_app, **case)]
-    assert answers[0] == answers[1]
-    assert answers[0][0] == "410 GONE"
+    for path in ("/promo", "/promo~reel"):  # a tagged visit is the link's
+        answers = [call(app.wsgi_app, path, **case), call(app.wsgi_app.wsgi_app, path, **case)]
+        assert answers[0] == answers[1]
+        assert answers[0][0] == "410 GONE"
     assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
     db.close()
 

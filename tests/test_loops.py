@@ -39,6 +39,10 @@ SPELLINGS = {
     "percent-encoded code": "http://127.1:{port}/%74arget",
     "a doubled slash": "http://127.1:{port}//{code}",
     "a query and fragment": "http://127.1:{port}/{code}?a=1#b",
+    # /CODE~POST is served as CODE, whatever the tag (shortener.posts)
+    "a post tag": "http://127.1:{port}/{code}~reel",
+    "an invalid post tag": "http://127.1:{port}/{code}~not!valid",
+    "a percent-encoded tilde": "http://127.1:{port}/{code}%7Ereel",
 }
 LOOP = "http://2130706433:{port}/{code}"
 
@@ -151,6 +155,7 @@ def test_the_hosts_the_installation_is_named_by_are_refused_whatever_the_path(tm
 GOOD = {
     "a page on a local shop": "http://shop.localhost:8001/landing.html",
     "a path that is no short link": "http://127.1:{port}/not-a-link",
+    "a post tag on a path that is no short link": "http://127.1:{port}/not-a-link~reel",
     "the root of a loopback address": "http://127.1:{port}/",
     "another site with the same path": "https://shop.example.com/target",
     "a subdomain of our BASE_URL": "https://www.go.example.test/target",

@@ -79,8 +79,9 @@ def seed(tmp_path):
         for n in range(24):
             code, visitor = codes[n % len(codes)], f"v-recent-{n}"
             when = today - timedelta(days=n % 14)
+            post = "reel" if n % 8 == 0 else None  # the A/B link's posts table
             record_click(db, link_id=ids[code], visitor_id=visitor, now=when, agent=HUMAN,
-                         is_bot=False, user_agent=BROWSER_UA)  # fmt: skip
+                         is_bot=False, user_agent=BROWSER_UA, post=post)  # fmt: skip
             if n % 3 == 0:
                 payload = {"goal": "purchase", "value": "20.00", "currency": "EUR",
                            "visitor_id": visitor, "order_id": f"recent-{n}",
