@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from .bots import crawler_platform, is_automation
 from .clock import to_db
+from .geo import country_of
 
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
@@ -203,10 +204,13 @@ def click_row(
     click_id: str | None = None,
     source: str | None = None,
     variant: str | None = None,
+    country: str | None = None,
 ) -> dict:
     """The clicks row, column by column: the one place a click's columns are
     built, whether it is inserted at once or journalled (shortener/journal.py
-    stores whatever columns this returns)."""
+    stores whatever columns this returns). `country` is looked up from the
+    full `ip` unless the caller already did; only the code and the
+    address's network are kept."""
     return {
         "click_id": click_id or new_click_id(),
         "link_id": link_id,
@@ -221,6 +225,7 @@ def click_row(
         "is_bot": int(is_bot),
         "source": source,  # "qr" for a scan of the link's QR code
         "variant": variant,  # the A/B destination the visitor was sent to
+        "country": country_of(ip) if country is None else country,  # "" when unknown
     }
 
 

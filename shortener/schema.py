@@ -708,3 +708,12 @@ def m010_rewards_2(db):
     # a rule can pay only on conversions the shop's server signed (webhook):
     # anyone can load a pixel URL, so a pixel purchase is easy to forge
     db.execute("ALTER TABLE reward_rules ADD COLUMN verified_only INTEGER NOT NULL DEFAULT 0")
+
+
+@migrations()
+def m015_click_country(db):
+    # The country a click came from (ISO 3166-1 alpha-2, looked up from the
+    # full address at click time; shortener/geo.py). "" is unknown, and
+    # clicks stored before this column read as "" too: the address they
+    # came from was never kept, so they cannot be looked up afterwards.
+    db.execute("ALTER TABLE clicks ADD COLUMN country TEXT NOT NULL DEFAULT ''")
