@@ -312,17 +312,26 @@ def _fold_breakdown_clicks(db: Database) -> int:
     if not rows:
         return 0
     numbers = visitor_numbers(db, (r["visitor_id"] for r in rows if not r["is_bot"]))
-    groups = defaultdict(lambda: [0, 0, BitMap()])
+    # clicks alike in link, day and every value first: far fewer than clicks
+    alike = defaultdict(lambda: [0, 0, BitMap()])
     for r in rows:
-        for key in breakdown_keys(r["link_id"], r["day"], r):
-            group = groups[key]
-            group[0] += 1
-            if not r["is_bot"]:
-                group[1] += 1
-                if r["visitor_id"]:
-                    group[2].add(numbers[r["visitor_id"]])
+        group = alike[(r["link_id"], r["day"], tuple(values_of(r)))]
+        group[0] += 1
+        if not r["is_bot"]:
+            group[1] += 1
+            if r["visitor_id"]:
+                group[2].add(numbers[r["visitor_id"]])
+    groups = defaultdict(lambda: [0, 0, BitMap()])
+    for (link_id, day, values), (clicks, human, visitors) in alike.items():
+        for dimension, value in values:
+            for link in (link_id, ALL_LINKS):
+                group = groups[(link, dimension, day, value)]
+                group[0] += clicks
+                group[1] += human
+                group[2] |= visitors
     upserts = []
-    for key, (clicks, human, visitors) in groups.items():
+    for key in sorted(groups):  # in primary-key order: each page is visited once
+        clicks, human, visitors = groups[key]
         old = db.conn.execute(
             f"SELECT visitors FROM breakdown_day WHERE {BREAKDOWN_KEY}", key
         ).fetchone()
@@ -371,7 +380,8 @@ def _fold_breakdown_credits(db: Database) -> int:
             if r["visitor_id"] and r["weight_ppm"]:
                 group[2].add(numbers[r["visitor_id"]])
     upserts = []
-    for key, (ppm, revenue, converters) in groups.items():
+    for key in sorted(groups):
+        ppm, revenue, converters = groups[key]
         old = db.conn.execute(
             f"SELECT converters FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}", key
         ).fetchone()

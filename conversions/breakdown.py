@@ -25,7 +25,15 @@ from .aggregates import ALL_LINKS, refresh, union
 from .attribution import MODELS
 from .dimensions import DIMENSIONS
 from .money import format_minor
-from .reports import Filters, Period, conversions_number, ratio
+from .reports import (
+    DIRECT_CHANNEL,
+    Filters,
+    Period,
+    click_totals,
+    conversions_number,
+    credit_totals,
+    ratio,
+)
 
 BY = (*DIMENSIONS, "link", "campaign", "channel")
 COLUMNS = [
@@ -124,6 +132,44 @@ def _credit_rows(db: Database, by: str, period: Period, filters: Filters, model,
     )
 
 
+def _totals(db: Database, by: str, period: Period, filters: Filters, model: str, link_id):
+    """{value: (clicks, human_clicks, unique_visitors)} and {(value,
+    currency): (conversions_ppm, revenue_minor, converted_visitors)}."""
+    clicks = defaultdict(lambda: [0, 0, []])
+    for value, n, human, blob in _click_rows(db, by, period, filters, link_id):
+        c = clicks[value]
+        c[0] += n
+        c[1] += human
+        c[2].append(blob)
+    credits = defaultdict(lambda: [0, 0, []])
+    for value, currency, ppm, revenue, blob in _credit_rows(
+        db, by, period, filters, model, link_id
+    ):
+        c = credits[(value, currency)]
+        c[0] += ppm
+        c[1] += revenue
+        c[2].append(blob)
+    return (
+        {value: (n, human, len(union(blobs))) for value, (n, human, blobs) in clicks.items()},
+        {key: (ppm, revenue, len(union(blobs))) for key, (ppm, revenue, blobs) in credits.items()},
+    )
+
+
+def _channel_totals(db: Database, period: Period, filters: Filters, model: str):
+    """`_totals` by channel from the channels report's rollups (a row per
+    channel and month or day, or its all-time row), without (direct)."""
+    clicks = {
+        channel: (t["clicks"], t["human_clicks"], t["unique_visitors"])
+        for channel, t in click_totals(db, period, filters).items()
+    }
+    credits = {
+        (channel, currency): (t["ppm"], t["revenue_minor"], t["converted_visitors"])
+        for (channel, currency), t in credit_totals(db, period, filters, model).items()
+        if channel != DIRECT_CHANNEL
+    }
+    return clicks, credits
+
+
 def breakdown_rows(
     db: Database,
     by: str,
@@ -143,24 +189,13 @@ def breakdown_rows(
         raise BreakdownError(f"model must be one of {', '.join(MODELS)}", "model")
     refresh(db)
     link_id = link_id_of(db, link) if link else None
-    clicks = defaultdict(lambda: [0, 0, []])
-    for value, n, human, blob in _click_rows(db, by, period, filters, link_id):
-        c = clicks[value]
-        c[0] += n
-        c[1] += human
-        c[2].append(blob)
-    credits = defaultdict(lambda: [0, 0, []])
-    for value, currency, ppm, revenue, blob in _credit_rows(
-        db, by, period, filters, model, link_id
-    ):
-        c = credits[(value, currency)]
-        c[0] += ppm
-        c[1] += revenue
-        c[2].append(blob)
+    if by == "channel" and link_id is None:
+        totals, credits = _channel_totals(db, period, filters, model)
+    else:
+        totals, credits = _totals(db, by, period, filters, model, link_id)
     currencies = defaultdict(list)
     for value, currency in credits:
         currencies[value].append(currency)
-    totals = {value: (n, human, len(union(blobs))) for value, (n, human, blobs) in clicks.items()}
     order = sorted(
         set(totals) | set(currencies),
         key=lambda v: (-totals.get(v, (0, 0))[1], -totals.get(v, (0, 0))[0], v),
@@ -169,8 +204,7 @@ def breakdown_rows(
     for value in order:
         n, human, visitors = totals.get(value, (0, 0, 0))
         for currency in sorted(currencies[value]) or [default_currency]:
-            ppm, revenue, blobs = credits.get((value, currency), (0, 0, []))
-            converted = len(union(blobs))
+            ppm, revenue, converted = credits.get((value, currency), (0, 0, 0))
             rows.append(
                 {
                     "value": value,
