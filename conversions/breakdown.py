@@ -12,9 +12,10 @@ report, so with a period a value can have conversions whose clicks came
 before it.
 
 Read from the aggregates: `breakdown_day` / `breakdown_credit_day` for the
-click dimensions, `link_day` / `credit_day` for link, campaign and channel.
-One function returns the rows as dicts; the API, the CLI and the
-dashboard all call it.
+click dimensions, `link_day` / `credit_day` for link and campaign (and
+channel within one link), the channels report's rollups for channel. One
+function returns the rows as dicts, for the API, the CLI and dashboard
+pages alike.
 """
 
 from collections import defaultdict
