@@ -11,6 +11,8 @@ write lock. `channel_day` and `channel_credit_day` roll those up per
 channel, so a report over all of a channel's links reads one row per day
 whatever the number of links; triggers mark the (day, channel) pairs whose
 link-level rows changed, by whatever code, and `roll_up` recomputes them.
+`breakdown_day` and `breakdown_credit_day` hold the same per value of each
+click dimension (conversions/dimensions.py), for the breakdown report.
 """
 
 from collections import defaultdict
@@ -22,6 +24,8 @@ from sqlite_utils import Database
 from shortener.db import immediate
 from shortener.journal import replay_all
 
+from .dimensions import values_of
+
 BATCH = 20_000
 ROLL_BATCH = 50  # (day, channel) pairs re-rolled per write transaction
 DIRECT = 0  # link_id standing for conversions with no credited click
@@ -29,6 +33,7 @@ DIRECT_CHANNEL = "(direct)"
 TOTAL = ""  # rollup_dirty's day for a channel whose all-time rows need recomputing
 ALL_GOALS = "*"  # channel_credit_total: every goal
 BOTH_SOURCES = -1  # channel_credit_total: verified and unverified
+ALL_LINKS = 0  # breakdown tables' link_id for every link's rows together
 
 
 def bitmap(blob: bytes | None) -> BitMap:
@@ -193,6 +198,7 @@ def forget_credits(db: Database, conversion_id: int) -> None:
 
     Its visitor leaves a row's converters only if no other folded credit of
     theirs with weight is in that row. Run inside the write transaction."""
+    _forget_breakdown_credits(db, conversion_id)
     folded = _watermark(db, "credits")
     rows = db.conn.execute(
         "SELECT substr(co.occurred_at, 1, 10), coalesce(cr.link_id, 0), cr.model, co.goal,"
@@ -262,6 +268,201 @@ def _converts_elsewhere(db: Database, conversion_id: int, visitor_id: str, key, 
         ).fetchone()
         is not None
     )
+
+
+# -- breakdowns: per value of each click dimension ------------------------------
+
+BREAKDOWN_KEY = "link_id = ? AND dimension = ? AND day = ? AND value = ?"
+BREAKDOWN_CREDIT_KEY = (
+    "link_id = ? AND dimension = ? AND model = ? AND day = ? AND value = ? AND goal = ?"
+    " AND currency = ? AND verified = ?"
+)
+CLICK_DIMENSIONS = "c.country, c.device, c.browser, c.os, c.referrer, c.source"
+
+
+def breakdown_keys(link_id: int, day: str, click) -> list[tuple]:
+    """(link_id, dimension, day, value) of a click, for its link and for
+    ALL_LINKS."""
+    return [
+        (link, dimension, day, value)
+        for dimension, value in values_of(click)
+        for link in (link_id, ALL_LINKS)
+    ]
+
+
+def breakdown_credit_keys(credit) -> list[tuple]:
+    """breakdown_credit_day keys of a credit row joined with its conversion
+    (day, goal, currency, verified) and its click's dimension columns."""
+    return [
+        (link, dimension, credit["model"], credit["day"], value, credit["goal"],
+         credit["currency"], credit["verified"])
+        for dimension, value in values_of(credit)
+        for link in (credit["link_id"], ALL_LINKS)
+    ]  # fmt: skip
+
+
+def breakdown_batch() -> int:
+    """Clicks or credits per breakdown fold transaction: each touches about
+    a dozen rows (six dimensions, for its link and for all links), so a
+    tenth of BATCH keeps each hold of the write lock as short as theirs."""
+    return max(1, BATCH // 10)
+
+
+def _fold_breakdown_clicks(db: Database) -> int:
+    rows = list(
+        db.query(
+            "SELECT c.id, substr(c.ts, 1, 10) AS day, c.link_id, c.visitor_id, c.is_bot,"
+            f" {CLICK_DIMENSIONS} FROM clicks c WHERE c.id > ? ORDER BY c.id LIMIT ?",
+            [_watermark(db, "breakdown_clicks"), breakdown_batch()],
+        )
+    )
+    if not rows:
+        return 0
+    numbers = visitor_numbers(db, (r["visitor_id"] for r in rows if not r["is_bot"]))
+    # clicks alike in link, day and every value first: far fewer than clicks
+    alike = defaultdict(lambda: [0, 0, BitMap()])
+    for r in rows:
+        group = alike[(r["link_id"], r["day"], tuple(values_of(r)))]
+        group[0] += 1
+        if not r["is_bot"]:
+            group[1] += 1
+            if r["visitor_id"]:
+                group[2].add(numbers[r["visitor_id"]])
+    groups = defaultdict(lambda: [0, 0, BitMap()])
+    for (link_id, day, values), (clicks, human, visitors) in alike.items():
+        for dimension, value in values:
+            for link in (link_id, ALL_LINKS):
+                group = groups[(link, dimension, day, value)]
+                group[0] += clicks
+                group[1] += human
+                group[2] |= visitors
+    upserts = []
+    for key in sorted(groups):  # in primary-key order: each page is visited once
+        clicks, human, visitors = groups[key]
+        old = db.conn.execute(
+            f"SELECT visitors FROM breakdown_day WHERE {BREAKDOWN_KEY}", key
+        ).fetchone()
+        merged = visitors | bitmap(old[0]) if old else visitors
+        upserts.append((*key, clicks, human, merged.serialize()))
+    db.conn.executemany(
+        "INSERT INTO breakdown_day (link_id, dimension, day, value, clicks, human_clicks,"
+        " visitors) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks,"
+        " visitors = excluded.visitors",
+        upserts,
+    )
+    _set_watermark(db, "breakdown_clicks", rows[-1]["id"])
+    return len(rows)
+
+
+BREAKDOWN_CREDITS_SQL = (
+    "SELECT cr.id, cr.model, cr.link_id, cr.weight_ppm, cr.revenue_minor, c.id AS click,"
+    " substr(co.occurred_at, 1, 10) AS day, co.goal, co.currency, co.verified, co.visitor_id,"
+    f" {CLICK_DIMENSIONS} FROM credits cr JOIN conversions co ON co.id = cr.conversion_id"
+    " LEFT JOIN clicks c ON c.id = cr.click_row"
+)
+
+
+def _fold_breakdown_credits(db: Database) -> int:
+    """Credits of clicks, by the values their click carried. A (direct)
+    credit has no click and so no values; nor has one whose click
+    retention deleted before it was folded (only in a database upgraded
+    after retention ran)."""
+    rows = list(
+        db.query(
+            f"{BREAKDOWN_CREDITS_SQL} WHERE cr.id > ? ORDER BY cr.id LIMIT ?",
+            [_watermark(db, "breakdown_credits"), breakdown_batch()],
+        )
+    )
+    if not rows:
+        return 0
+    found = [r for r in rows if r["click"] is not None]
+    numbers = visitor_numbers(db, (r["visitor_id"] for r in found))
+    groups = defaultdict(lambda: [0, 0, BitMap()])
+    for r in found:
+        for key in breakdown_credit_keys(r):
+            group = groups[key]
+            group[0] += r["weight_ppm"]
+            group[1] += r["revenue_minor"]
+            if r["visitor_id"] and r["weight_ppm"]:
+                group[2].add(numbers[r["visitor_id"]])
+    upserts = []
+    for key in sorted(groups):
+        ppm, revenue, converters = groups[key]
+        old = db.conn.execute(
+            f"SELECT converters FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}", key
+        ).fetchone()
+        merged = converters | bitmap(old[0]) if old else converters
+        upserts.append((*key, ppm, revenue, merged.serialize()))
+    db.conn.executemany(
+        "INSERT INTO breakdown_credit_day (link_id, dimension, model, day, value, goal,"
+        " currency, verified, conversions_ppm, revenue_minor, converters)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
+        " conversions_ppm = conversions_ppm + excluded.conversions_ppm,"
+        " revenue_minor = revenue_minor + excluded.revenue_minor,"
+        " converters = excluded.converters",
+        upserts,
+    )
+    _set_watermark(db, "breakdown_credits", rows[-1]["id"])
+    return len(rows)
+
+
+def _forget_breakdown_credits(db: Database, conversion_id: int) -> None:
+    """`forget_credits` for breakdown_credit_day: the conversion's folded
+    credits come out; its visitor stays a converter of a row only through
+    another folded credit with weight that falls in the same row."""
+    folded = _watermark(db, "breakdown_credits")
+    rows = list(
+        db.query(
+            f"{BREAKDOWN_CREDITS_SQL} WHERE cr.conversion_id = ? AND cr.id <= ?",
+            [conversion_id, folded],
+        )
+    )
+    rows = [r for r in rows if r["click"] is not None]
+    if not rows:
+        return
+    groups = defaultdict(lambda: [0, 0, False])
+    for r in rows:
+        for key in breakdown_credit_keys(r):
+            group = groups[key]
+            group[0] += r["weight_ppm"]
+            group[1] += r["revenue_minor"]
+            group[2] = group[2] or bool(r["weight_ppm"])
+    visitor_id, day = rows[0]["visitor_id"], rows[0]["day"]
+    number, kept = None, set()
+    if visitor_id:
+        found = db.conn.execute(
+            "SELECT num FROM visitors WHERE visitor_id = ?", (visitor_id,)
+        ).fetchone()
+        number = found[0] if found else None
+        # the rows the visitor's other weighted folded credits of that day are in
+        for other in db.query(
+            f"{BREAKDOWN_CREDITS_SQL} WHERE co.visitor_id = ? AND co.id != ?"
+            " AND co.occurred_at >= ? AND co.occurred_at < ? AND cr.weight_ppm > 0"
+            " AND cr.id <= ?",
+            [visitor_id, conversion_id, day, day + "~", folded],
+        ):
+            if other["click"] is not None:
+                kept.update(breakdown_credit_keys(other))
+    for key, (ppm, revenue, weighted) in groups.items():
+        row = db.conn.execute(
+            f"SELECT converters FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}", key
+        ).fetchone()
+        if row is None:
+            continue
+        converters = bitmap(row[0])
+        if weighted and number is not None and key not in kept:
+            converters.discard(number)
+        db.conn.execute(
+            "UPDATE breakdown_credit_day SET conversions_ppm = conversions_ppm - ?,"
+            f" revenue_minor = revenue_minor - ?, converters = ? WHERE {BREAKDOWN_CREDIT_KEY}",
+            (ppm, revenue, converters.serialize(), *key),
+        )
+        db.conn.execute(
+            f"DELETE FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}"
+            " AND conversions_ppm = 0 AND revenue_minor = 0",
+            key,
+        )
 
 
 def _click_sums(rows) -> tuple:
@@ -450,17 +651,23 @@ def refresh(db: Database) -> int:
     workers' journals are stored first, so they are folded too."""
     replay_all(db)
     folded = 0
-    for fold, table in ((_fold_clicks, "clicks"), (_fold_credits, "credits")):
+    for fold, table, name in (
+        (_fold_clicks, "clicks", "clicks"),
+        (_fold_credits, "credits", "credits"),
+        (_fold_breakdown_clicks, "clicks", "breakdown_clicks"),
+        (_fold_breakdown_credits, "credits", "breakdown_credits"),
+    ):
         news = db.conn.execute(
-            f"SELECT 1 FROM {table} WHERE id > ? LIMIT 1", (_watermark(db, table),)
+            f"SELECT 1 FROM {table} WHERE id > ? LIMIT 1", (_watermark(db, name),)
         )
         if news.fetchone() is None:
             continue  # nothing new: no write transaction (every report calls refresh)
+        link_level = table == name  # the breakdowns' rows are the same rows again
         while True:
             with immediate(db):
                 n = fold(db)
-            folded += n
-            if n < BATCH:
+            folded += n if link_level else 0
+            if n < (BATCH if link_level else breakdown_batch()):
                 break
     roll_up(db)
     return folded
@@ -471,6 +678,8 @@ def rebuild(db: Database) -> int:
     with immediate(db):
         db.execute("DELETE FROM link_day")
         db.execute("DELETE FROM credit_day")
+        db.execute("DELETE FROM breakdown_day")
+        db.execute("DELETE FROM breakdown_credit_day")
         db.execute("UPDATE aggregate_state SET last_id = 0")
     return refresh(db)
 

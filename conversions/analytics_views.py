@@ -17,7 +17,7 @@ from shortener.db import get_db, immediate
 from shortener.errors import ApiError
 from shortener.settings import ConfigError
 
-from . import analytics, costs, journeys
+from . import analytics, breakdown, costs, journeys
 from .analytics import REPORTS, Query, ReportError, settings_from
 from .csvout import csv_lines
 from .customers import CustomerReportError
@@ -79,6 +79,33 @@ def report(name):
     if "as_of" in spec.uses:
         meta["as_of"] = (q.as_of or q.now.date()).isoformat()
     return respond(name, columns, rows, meta)
+
+
+@bp.get("/reports/breakdown")
+@require_api_key
+def breakdown_report():
+    """Clicks, visitors, conversions and revenue per country, device,
+    browser, OS, referrer host, source, link, campaign or channel."""
+    if request.args.get("format", "json") not in ("json", "csv"):
+        raise ApiError("format must be json or csv", field="format")
+    period, model, filters = report_args()
+    by = request.args.get("by", "")
+    link = request.args.get("link") or None
+    try:
+        rows = breakdown.breakdown_rows(
+            get_db(), by, period, model, filters, link, current_settings().default_currency
+        )
+    except breakdown.BreakdownError as e:
+        raise ApiError(e.message, e.status, field=e.field) from None
+    meta = {
+        "report": "breakdown",
+        "from": period.start.isoformat() if period.start else None,
+        "to": period.end.isoformat() if period.end else None,
+        "model": model,
+        "by": by,
+        "link": link,
+    }
+    return respond(f"breakdown-{by}", breakdown.COLUMNS, rows, meta)
 
 
 # -- one conversion's journey -------------------------------------------------

@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 
 from shortener.db import get_db
 
-from . import goals
+from . import breakdown, goals
 from .attribution import MODELS
 from .csvout import csv_lines
 from .exports import clicks_csv, ts_bounds
@@ -85,6 +85,36 @@ def channels_command(csv_path, start, end, model, channel, campaign, goal, verif
         verified,
     )
     emit(CHANNEL_COLUMNS, rows, csv_path)
+
+
+@report_cli.command("breakdown")
+@report_options
+@click.option("--by", type=click.Choice(breakdown.BY), required=True,
+              help="what to break the clicks down by")  # fmt: skip
+@click.option("--link", "link", help="one link's breakdown (its code)")
+def breakdown_command(csv_path, start, end, model, channel, campaign, goal, by, link):
+    """Clicks, visitors, conversions and revenue per country, device,
+    browser, OS, referrer host, source (link or qr), link, campaign or
+    channel; conversions and revenue are those credited to the clicks that
+    carried the value.
+
+    Example: flask --app shortener report breakdown --by country --link spring24 --model linear
+    """
+    if start and end and start > end:
+        raise click.ClickException("--from must not be after --to")
+    try:
+        rows = breakdown.breakdown_rows(
+            get_db(),
+            by,
+            Period(start, end),
+            model,
+            Filters(channel, campaign, goal),
+            link,
+            current_app.config["DEFAULT_CURRENCY"],
+        )
+    except breakdown.BreakdownError as e:
+        raise click.ClickException(f"{e.field}: {e.message}") from None
+    emit(breakdown.COLUMNS, rows, csv_path)
 
 
 @report_cli.command("clicks")

@@ -33,13 +33,14 @@ CLICK_COLUMNS = [
     "source",
     "variant",
     "post",
+    "country",
 ]
 PAGE = 5_000
 
 _PAGE_SQL = (
     "SELECT c.id, c.click_id, c.ts, l.code, l.channel, l.campaign, c.visitor_id, c.is_bot,"
     " c.device, c.browser, c.os, c.referrer, c.ip_prefix, c.user_agent, c.source, c.variant,"
-    " c.post FROM clicks c JOIN links l ON l.id = c.link_id"
+    " c.post, c.country FROM clicks c JOIN links l ON l.id = c.link_id"
     " WHERE c.id > ? AND c.ts >= ? AND c.ts < ? ORDER BY c.id LIMIT ?"
 )
 
@@ -68,6 +69,7 @@ def click_rows(db: Database, start: str = "", end: str = "\uffff") -> Iterator[d
                 "source": row[14],  # "qr" for a QR scan
                 "variant": row[15],  # the A/B destination it was sent to
                 "post": row[16],  # the post tag of /CODE~POST
+                "country": row[17],  # ISO 3166-1 alpha-2, "" when unknown
             }
         if len(page) < PAGE:
             return

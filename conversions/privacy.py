@@ -1,9 +1,10 @@
 """Privacy: retention of raw clicks, and erasure of one person's data.
 
-Reports read the aggregates (`link_day`, `credit_day`), which
-`aggregates.refresh` folds in incrementally from raw rows by their
-never-reused ids. Both operations here keep those aggregates right without
-recomputing them from the raw tables:
+Reports read the aggregates (`link_day`, `credit_day`, and the breakdowns'
+`breakdown_day`, `breakdown_credit_day`), which `aggregates.refresh` folds
+in incrementally from raw rows by their never-reused ids. Both operations
+here keep those aggregates right without recomputing them from the raw
+tables:
 
 - Retention deletes raw clicks older than N days, but only clicks already
   folded in, so their counts stay in `link_day` -- that is what keeping
@@ -29,7 +30,17 @@ from shortener import advocates
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 
-from .aggregates import bitmap, refresh
+from .aggregates import (
+    ALL_LINKS,
+    BREAKDOWN_CREDIT_KEY,
+    BREAKDOWN_CREDITS_SQL,
+    BREAKDOWN_KEY,
+    CLICK_DIMENSIONS,
+    bitmap,
+    breakdown_credit_keys,
+    breakdown_keys,
+    refresh,
+)
 from .outbound import forget_events
 
 ERASED_PREFIX = "erased:"  # visitors.visitor_id of an erased visitor: keeps its number taken
@@ -158,6 +169,105 @@ def _unfold_credits(db: Database, credit_ids: list[int], numbers: list[int]) -> 
         )
 
 
+def _unfold_breakdown_clicks(db: Database, click_rows: list[int], numbers: list[int]) -> None:
+    """`_unfold_clicks` for breakdown_day: the folded clicks' counts come
+    out of their values' rows, and the erased visitors out of the bitmaps of
+    those rows and of every row older than the oldest raw click left."""
+    folded = _watermark(db, "breakdown_clicks")
+    groups = defaultdict(lambda: [0, 0])
+    for chunk in _in_chunks(click_rows):
+        for row in db.query(
+            f"SELECT substr(c.ts, 1, 10) AS day, c.link_id, c.is_bot, {CLICK_DIMENSIONS}"
+            f" FROM clicks c WHERE c.id IN ({_marks(chunk)}) AND c.id <= ?",
+            [*chunk, folded],
+        ):
+            for key in breakdown_keys(row["link_id"], row["day"], row):
+                groups[key][0] += 1
+                groups[key][1] += not row["is_bot"]
+    db.conn.executemany(
+        "UPDATE breakdown_day SET clicks = clicks - ?, human_clicks = human_clicks - ?"
+        f" WHERE {BREAKDOWN_KEY}",
+        [(clicks, human, *key) for key, (clicks, human) in groups.items()],
+    )
+    if numbers:
+        gone = BitMap(numbers)
+        oldest = db.execute("SELECT substr(min(ts), 1, 10) FROM clicks").fetchone()[0]
+        keys = set(groups)
+        keys.update(
+            db.execute(
+                "SELECT link_id, dimension, day, value FROM breakdown_day"
+                " WHERE ? IS NULL OR day <= ?",
+                [oldest, oldest],
+            ).fetchall()
+        )
+        for key in keys:
+            row = db.execute(
+                f"SELECT visitors FROM breakdown_day WHERE {BREAKDOWN_KEY}", list(key)
+            ).fetchone()
+            visitors = bitmap(row[0]) if row else BitMap()
+            if visitors & gone:
+                db.execute(
+                    f"UPDATE breakdown_day SET visitors = ? WHERE {BREAKDOWN_KEY}",
+                    [(visitors - gone).serialize(), *key],
+                )
+    db.execute("DELETE FROM breakdown_day WHERE clicks <= 0")
+
+
+def _unfold_breakdown_credits(db: Database, credit_ids: list[int], numbers: list[int]) -> None:
+    """`_unfold_credits` for breakdown_credit_day. A folded credit whose
+    click retention has since deleted no longer says which values it was
+    counted under: its amounts stay (as the counts of such clicks do), and
+    the erased visitors leave the converters of every value of its link,
+    model, day, goal, currency and source."""
+    folded = _watermark(db, "breakdown_credits")
+    groups = defaultdict(lambda: [0, 0])
+    lost = set()
+    for chunk in _in_chunks(credit_ids):
+        for row in db.query(
+            f"{BREAKDOWN_CREDITS_SQL} WHERE cr.id IN ({_marks(chunk)}) AND cr.id <= ?"
+            " AND cr.link_id IS NOT NULL",
+            [*chunk, folded],
+        ):
+            if row["click"] is None:
+                for link in (row["link_id"], ALL_LINKS):
+                    lost.add((link, row["model"], row["day"], row["goal"], row["currency"],
+                              row["verified"]))  # fmt: skip
+                continue
+            for key in breakdown_credit_keys(row):
+                groups[key][0] += row["weight_ppm"]
+                groups[key][1] += row["revenue_minor"]
+    gone = BitMap(numbers)
+    for key, (ppm, revenue) in groups.items():
+        row = db.execute(
+            f"SELECT converters FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}", list(key)
+        ).fetchone()
+        if row is None:
+            continue
+        db.execute(
+            "UPDATE breakdown_credit_day SET conversions_ppm = conversions_ppm - ?,"
+            f" revenue_minor = revenue_minor - ?, converters = ? WHERE {BREAKDOWN_CREDIT_KEY}",
+            [ppm, revenue, (bitmap(row[0]) - gone).serialize(), *key],
+        )
+        db.execute(
+            f"DELETE FROM breakdown_credit_day WHERE {BREAKDOWN_CREDIT_KEY}"
+            " AND conversions_ppm = 0 AND revenue_minor = 0",
+            list(key),
+        )
+    for link, model, day, goal, currency, verified in lost:
+        for dimension, value, blob in db.execute(
+            "SELECT dimension, value, converters FROM breakdown_credit_day WHERE link_id = ?"
+            " AND model = ? AND day = ? AND goal = ? AND currency = ? AND verified = ?",
+            [link, model, day, goal, currency, verified],
+        ).fetchall():
+            converters = bitmap(blob)
+            if converters & gone:
+                db.execute(
+                    f"UPDATE breakdown_credit_day SET converters = ? WHERE {BREAKDOWN_CREDIT_KEY}",
+                    [(converters - gone).serialize(), link, dimension, model, day, value, goal,
+                     currency, verified],
+                )  # fmt: skip
+
+
 def erase(db: Database, visitor_id: str | None = None, customer_id: str | None = None) -> Erased:
     """Erase a person: by visitor id (the `ct_vid` cookie's id), or by the
     customer id the site sent with their conversions -- which also erases
@@ -212,6 +322,8 @@ def erase(db: Database, visitor_id: str | None = None, customer_id: str | None =
         numbers = _visitor_numbers(db, visitors)
         _unfold_clicks(db, clicks, numbers)
         _unfold_credits(db, credits, numbers)
+        _unfold_breakdown_clicks(db, clicks, numbers)
+        _unfold_breakdown_credits(db, credits, numbers)
 
         forget_events(db, clicks, conversions)  # outbound webhooks not to send
         for table, ids in (
@@ -251,7 +363,8 @@ def apply_retention(db: Database, days: int, now: datetime) -> int:
             ids = _ids(
                 db,
                 "SELECT id FROM clicks WHERE ts < ? AND id <= ? ORDER BY id LIMIT 5000",
-                [cutoff, _watermark(db, "clicks")],
+                # folded into every aggregate
+                [cutoff, min(_watermark(db, "clicks"), _watermark(db, "breakdown_clicks"))],
             )
             for chunk in _in_chunks(ids):
                 marks = _marks(chunk)

@@ -18,6 +18,7 @@ from . import health
 from .bots import crawler_platform, is_automation
 from .clock import to_db
 from .db import storage_failed
+from .geo import country_of
 
 MAX_USER_AGENT = 512
 MAX_REFERRER = 1024
@@ -213,10 +214,13 @@ def click_row(
     source: str | None = None,
     variant: str | None = None,
     post: str | None = None,
+    country: str | None = None,
 ) -> dict:
     """The clicks row, column by column: the one place a click's columns are
     built, whether it is inserted at once or journalled (shortener/journal.py
-    stores whatever columns this returns)."""
+    stores whatever columns this returns). `country` is looked up from the
+    full `ip` unless the caller already did; only the code and the
+    address's network are kept."""
     return {
         "click_id": click_id or new_click_id(),
         "link_id": link_id,
@@ -232,6 +236,7 @@ def click_row(
         "source": source,  # "qr" for a scan of the link's QR code
         "variant": variant,  # the A/B destination the visitor was sent to
         "post": post,  # the post tag of /CODE~POST (shortener.posts)
+        "country": country_of(ip) if country is None else country,  # "" when unknown
     }
 
 

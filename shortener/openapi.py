@@ -270,6 +270,35 @@ OPERATIONS = {
             ),
         ],
     },  # fmt: skip
+    ("/api/reports/breakdown", "get"): {
+        "summary": "Clicks, visitors, conversions and revenue per country, device, browser, OS,"
+        " referrer host, source (link or qr), link, campaign or channel; conversions and revenue"
+        " credited under the model to the clicks that carried the value",
+        "parameters": [
+            {
+                **query(
+                    "by",
+                    {
+                        "enum": [
+                            "country",
+                            "device",
+                            "browser",
+                            "os",
+                            "referrer",
+                            "source",
+                            "link",
+                            "campaign",
+                            "channel",
+                        ]
+                    },
+                    "what to break the clicks down by",
+                ),
+                "required": True,
+            },
+            *REPORT_QUERY,
+            query("link", {"type": "string", "maxLength": 64}, "one link's breakdown (its code)"),
+        ],
+    },
     ("/api/exports/clicks", "get"): {
         "summary": "The click log as CSV, streamed",
         "parameters": [*REPORT_QUERY[:2], query("format", {"type": "string", "enum": ["csv"]})],

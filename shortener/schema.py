@@ -790,3 +790,52 @@ def m018_click_posts(db):
     # a link's posts report reads that link's tagged clicks, never the whole
     # log; partial, so an untagged click (the common case) costs no index write
     db.execute("CREATE INDEX clicks_link_post ON clicks (link_id, ts) WHERE post IS NOT NULL")
+
+
+@migrations()
+def m015_click_country(db):
+    # The country a click came from (ISO 3166-1 alpha-2, looked up from the
+    # full address at click time; shortener/geo.py). "" is unknown, and
+    # clicks stored before this column read as "" too: the address they
+    # came from was never kept, so they cannot be looked up afterwards.
+    db.execute("ALTER TABLE clicks ADD COLUMN country TEXT NOT NULL DEFAULT ''")
+
+
+@migrations()
+def m015_breakdowns(db):
+    # Per day, link, dimension (country, device, browser, OS, referrer host,
+    # source; conversions/dimensions.py) and value: clicks and the visitors'
+    # bitmap, and the conversions and revenue credited to the clicks that
+    # carried the value (day: the conversion's), per model, goal, currency
+    # and source. link_id 0 holds every link's rows together, so a
+    # breakdown of the whole site reads one row per day and value. Each is
+    # folded from the raw log by its own watermark, so a database upgraded
+    # to this fills them from the clicks it still has on the next refresh.
+    for statement in [
+        """CREATE TABLE breakdown_day (
+            link_id INTEGER NOT NULL,
+            dimension TEXT NOT NULL,
+            day TEXT NOT NULL,
+            value TEXT NOT NULL,
+            clicks INTEGER NOT NULL,
+            human_clicks INTEGER NOT NULL,
+            visitors BLOB,
+            PRIMARY KEY (link_id, dimension, day, value)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE breakdown_credit_day (
+            link_id INTEGER NOT NULL,
+            dimension TEXT NOT NULL,
+            model TEXT NOT NULL,
+            day TEXT NOT NULL,
+            value TEXT NOT NULL,
+            goal TEXT NOT NULL,
+            currency TEXT NOT NULL,
+            verified INTEGER NOT NULL,
+            conversions_ppm INTEGER NOT NULL,
+            revenue_minor INTEGER NOT NULL,
+            converters BLOB,
+            PRIMARY KEY (link_id, dimension, model, day, value, goal, currency, verified)
+        ) WITHOUT ROWID""",
+        "INSERT INTO aggregate_state VALUES ('breakdown_clicks', 0), ('breakdown_credits', 0)",
+    ]:
+        db.execute(statement)

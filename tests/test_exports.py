@@ -5,6 +5,8 @@ import csv
 import io
 from datetime import UTC, datetime
 
+from geo_fixture import GERMANY
+
 from conftest import AUTH, make_link
 from shortener.clicks import Agent, record_click
 from shortener.db import connect
@@ -26,7 +28,8 @@ def seed(app, client):
         link_id = db.execute("SELECT id FROM links WHERE code = ?", [link["code"]]).fetchone()[0]
         ids[name] = record_click(
             db, link_id=link_id, visitor_id=f"v-{name}", now=moment, agent=agent,
-            is_bot=agent.is_bot, user_agent="=HYPERLINK(\"x\")", ip="203.0.113.9",
+            is_bot=agent.is_bot, user_agent="=HYPERLINK(\"x\")",
+            ip=GERMANY if name == "late" else "203.0.113.9",
             source="qr" if name == "late" else None, variant="B" if name == "first" else None,
         )  # fmt: skip
     db.close()
@@ -54,6 +57,11 @@ def test_export_streams_every_click_with_its_link(app, client):
     assert got[1]["ts"] == "2026-03-02T23:59:59.999999Z"
     assert got[0]["ip_prefix"] == "203.0.113.0/24"
     assert [(r["source"], r["variant"]) for r in got] == [("", "B"), ("qr", ""), ("", "")]
+    # the country (from the full address, which is not exported: it was never
+    # stored) is the last column, after the ones exports had before it
+    assert [r["country"] for r in got] == ["", "DE", ""]
+    header = response.get_data(as_text=True).splitlines()[0].split(",")
+    assert header[-4:] == ["source", "variant", "post", "country"]
     # a user agent is visitor-controlled text: a spreadsheet must not run it
     assert got[0]["user_agent"] == '\'=HYPERLINK("x")'
 
