@@ -11,6 +11,7 @@ from shortener.db import get_db, immediate
 from shortener.errors import ApiError
 
 from . import apiclient
+from .formats import amount_text
 from .params import PRESET_LABELS, read_view
 from .web import bp
 
@@ -18,8 +19,17 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def form_fields(form) -> dict:
+    """The form's boxes as the ledger takes them; the amount may be typed
+    as the tables write it ("1,000.00")."""
     fields = {f: form.get(f, "").strip() for f in costs.FIELDS}
+    fields["amount"] = amount_text(fields["amount"])
     return {k: v for k, v in fields.items() if v != "" or k in costs.REQUIRED}
+
+
+def suggested(args) -> dict:
+    """A new cost's boxes filled from the link that led here ("No cost
+    entered" in a report names its channel, campaign or advocate)."""
+    return {k: args.get(k, "").strip()[:200] for k in ("channel", "campaign", "advocate")}
 
 
 def page(view, status=200, error=None, values=None, editing=None, imported=None):
@@ -70,7 +80,7 @@ def costs_page():
         if row is None:
             abort(404, "There is no such cost.")
         return page(view, values=row_values(row), editing=editing)
-    return page(view)
+    return page(view, values=suggested(request.args))
 
 
 @bp.post("/costs")

@@ -21,7 +21,9 @@ def test_the_index_lists_every_report_of_the_api(client):
     assert listed[0] == "channels"
     for name in ("roi", "earned", "control", "growth", "attribution", "journeys"):
         assert name in listed
-    assert "Cost, revenue, new customers, CAC, ROI %, ROMI" in page
+    assert "What each channel cost against what it brought" in page
+    # plain words, not the API's paths
+    assert "/api/reports" not in page
 
 
 def test_a_report_page_shows_the_apis_rows(client, app):
@@ -29,8 +31,17 @@ def test_a_report_page_shows_the_apis_rows(client, app):
         as_text=True
     )
     api = browser(app).get("/api/reports/attribution?by=campaign", headers=AUTH).get_json()
-    assert page.count("<tr>") == len(api["rows"]) + 1  # the header row and one per row
+    table = page[page.index('id="report-table"') :]
+    assert table.count("<tr") == len(api["rows"]) + 1  # the header row and one per row
     assert '<th scope="col">Campaign</th>' in page
+    # the key columns fit the screen; every column is one click away
+    assert '<th scope="col">Currency</th>' not in page  # each money cell says its currency
+    assert 'data-col="linear_revenue" class="num">50.00 USD</td>' in page  # v1's 100.00 / 2
+    assert '<a class="button small ghost" id="columns-switch"' in page
+    every = client.get("/dashboard/reports/attribution?period=all&by=campaign&columns=all")
+    every = every.get_data(as_text=True)
+    assert '<th scope="col">Currency</th>' in every
+    assert every.count("<th scope=\"col\"") == len(api["rows"][0])
     csv_link = re.search(r'id="report-csv" href="([^"]+)"', page).group(1)
     assert (
         csv_link

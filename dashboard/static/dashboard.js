@@ -21,6 +21,18 @@
     });
   });
 
+  /* On a phone the rows of these tables are shown as cards (CSS display
+     changes), which makes some browsers forget they are tables; explicit
+     roles keep the rows, cells and their headers for screen readers. */
+  document.querySelectorAll("table.cards").forEach(function (table) {
+    var roles = [["", "table"], ["thead, tbody", "rowgroup"], ["tr", "row"],
+                 ["thead th", "columnheader"], ["tbody th", "rowheader"], ["td", "cell"]];
+    roles.forEach(function (pair) {
+      var found = pair[0] ? table.querySelectorAll(pair[0]) : [table];
+      Array.prototype.forEach.call(found, function (el) { el.setAttribute("role", pair[1]); });
+    });
+  });
+
   /* A wide table scrolls sideways in its box; the templates make the box a
      Tab stop so the arrow keys can scroll it. A box whose table fits needs
      no stop, so it leaves the Tab order until the window narrows. */
