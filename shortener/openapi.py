@@ -62,7 +62,10 @@ LINK_FIELDS = {
             "properties": {
                 "url": {"type": "string", "maxLength": 2048},
                 "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
-                "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"},
+                "name": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,30}[A-Za-z0-9_.-])?$",
+                },
             },
             "required": ["url"],
             "additionalProperties": False,

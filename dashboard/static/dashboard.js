@@ -147,6 +147,23 @@
     return base + "?" + query + joiner + added.join("&") + fragment;
   }
 
+  /* One A/B line as the form's label says, "URL, weight, name", or with
+     spaces alone (the rules of dashboard/link_pages.py destination_line). */
+  var LINE = /^(\S+)(?:\s*,\s*|\s+)([0-9]+)(?:(?:\s*,\s*|\s+)(.*?))?\s*$/;
+  function variantsOf(text) {
+    var found = [];
+    text.split(/\r?\n/).forEach(function (line, n) {
+      line = line.trim();
+      if (!line) { return; }
+      var m = LINE.exec(line);
+      if (!m && !/[\s,]/.test(line)) { m = [line, line, "1", ""]; }
+      if (!m) { found.push(null); return; }
+      found.push({url: m[1].replace(/,+$/, ""), weight: parseInt(m[2], 10),
+                  name: m[3] || String.fromCharCode(65 + found.length)});
+    });
+    return found;
+  }
+
   var form = document.getElementById("link-form");
   var preview = document.getElementById("preview");
   if (form && preview) {
@@ -160,13 +177,26 @@
       }
       var channel = value("channel").toLowerCase();
       var medium = value("medium") || (social.indexOf(channel) >= 0 ? "social" : "");
-      preview.textContent = finalUrl(url, [
+      var tags = [
         ["utm_source", channel],
         ["utm_medium", medium],
         ["utm_campaign", value("campaign")],
         ["utm_content", value("content")],
         ["utm_term", value("term")]
-      ]);
+      ];
+      var variants = form.elements.destinations ? variantsOf(form.elements.destinations.value) : [];
+      if (variants.length < 2) {
+        preview.textContent = finalUrl(url, tags);
+        return;
+      }
+      if (variants.indexOf(null) >= 0) {
+        preview.textContent = "Write each A/B destination as: URL, weight, name";
+        return;
+      }
+      var total = variants.reduce(function (sum, v) { return sum + v.weight; }, 0) || 1;
+      preview.textContent = variants.map(function (v) {
+        return v.name + " (" + Math.round(v.weight * 100 / total) + " %): " + finalUrl(v.url, tags);
+      }).join("\n");
     };
     form.addEventListener("input", update);
     update();
