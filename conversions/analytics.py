@@ -14,14 +14,14 @@ each of its currency rows.
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlite_utils import Database
 
 from . import costs as ledger
-from . import customers, journeys
+from . import customers, journeys, prices
 from .aggregates import DIRECT, refresh, union
 from .attribution import MODELS, ONE
 from .figures import growth, money, per, percent
@@ -445,9 +445,11 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 
 def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
-    """Human clicks priced at the configured cost per click (a campaign's
-    own price before its channel's), next to the actual cost."""
+    """Human clicks priced at the cost per click set in the dashboard (or
+    the API), else in the EARNED_CPC setting (a campaign's own price before
+    its channel's), next to the actual cost."""
     refresh(db)
+    s = replace(s, cpc={**s.cpc, **prices.stored_prices(db, s.cpc_currency)})
     clicks = defaultdict(int)  # (channel, campaign) -> human clicks
     for r in click_sums(db, q.period, q.filters):
         clicks[(r["channel"], r["campaign"])] += r["human_clicks"]
@@ -924,7 +926,8 @@ REPORTS = {
                "Cost, revenue, new customers, CAC, ROI %, ROMI and cost per conversion."),
         Report("earned", earned_rows, earned_columns,
                ("from", "to", "channel", "campaign", "by"),
-               "Human clicks priced as if bought (EARNED_CPC), next to actual cost."),
+               "Human clicks priced as if bought (the prices per click set for it, EARNED_CPC"
+               " by default), next to actual cost."),
         Report("saves", saves_rows, saves_columns,
                ("from", "to", "model", "channel", "campaign", "by"),
                "Saves (goal save) credited per channel, and the value they saved."),

@@ -3,13 +3,14 @@
 The page asks the API (in-process) for the report with the page's period,
 model and filters, shows its rows as a table, and offers the API's CSV."""
 
-from flask import abort, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 
 from . import apiclient, charts, stats
+from .formats import amount_text
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -166,6 +167,10 @@ def report_charts(name: str, rows: list[dict], answer: dict | None) -> tuple[lis
 def report_page(name):
     if name not in apiclient.report_names():
         abort(404, f"There is no report named '{name}'.")
+    return render_report(name)
+
+
+def render_report(name: str, status: int = 200, prices: dict | None = None):
     view = read_view()
     args = report_args(view, name)
     answer, problem = run(name, args)
@@ -199,10 +204,63 @@ def report_page(name):
         chosen_bucket=request.args.get("bucket", ""),
         buckets=BUCKETS,
         filters={k: request.args.get(k, "") for k in ("channel", "campaign", "goal")},
-        prices=earned_prices() if name == "earned" else None,
-    )
+        prices=(prices or earned_prices()) if name == "earned" else None,
+    ), status
 
 
-def earned_prices():
-    """The earned-value report's prices per click (filled in later)."""
-    return None
+def earned_prices(error: dict | None = None, values: dict | None = None) -> dict:
+    """The earned-value report's prices per click: the ones set here, the
+    EARNED_CPC setting's (the defaults) and the channels and campaigns to
+    choose from."""
+    from conversions import prices
+    from conversions.analytics_views import current_settings
+
+    db = get_db()
+    s = current_settings()
+    return {
+        "currency": s.cpc_currency,
+        "stored": [prices.public(r) for r in prices.list_prices(db)],
+        "defaults": [
+            {
+                "channel": k if isinstance(k, str) else k[0],
+                "campaign": None if isinstance(k, str) else k[1],
+                "price": str(v),
+            }
+            for k, v in sorted(s.cpc.items(), key=lambda kv: str(kv[0]))
+        ],  # fmt: skip
+        "channels": [r[0] for r in db.execute("SELECT DISTINCT channel FROM links ORDER BY 1")],
+        "campaigns": [r[0] for r in db.execute("SELECT DISTINCT campaign FROM links ORDER BY 1")],
+        "error": error,
+        "form": values or {},
+    }
+
+
+@bp.post("/reports/earned/prices")
+def earned_price_save():
+    """Set a price per click (the same rules as POST /api/earned-prices)."""
+    from conversions import prices
+    from conversions.analytics_views import current_settings
+
+    fields = {k: request.form.get(k, "").strip() for k in ("channel", "campaign", "price")}
+    fields["price"] = amount_text(fields["price"])
+    try:
+        price = prices.parse_price(fields, current_settings().cpc_currency)
+    except prices.PriceError as e:
+        error = {"field": e.field, "message": e.message}
+        return render_report("earned", 400, earned_prices(error, fields))
+    row, _ = prices.set_price(get_db(), price, utcnow())
+    public = prices.public(row)
+    where = public["channel"] + (f" / {public['campaign']}" if public["campaign"] else "")
+    flash(f"Price per click for {where}: {public['price']} {public['currency']}.", "success")
+    return redirect(url_for("dashboard.report_page", name="earned") + "#prices", 303)
+
+
+@bp.post("/reports/earned/prices/<int:price_id>/delete")
+def earned_price_delete(price_id):
+    from conversions import prices
+
+    row = prices.get_price(get_db(), price_id)
+    if row is None or not prices.delete_price(get_db(), price_id):
+        abort(404, "There is no such price.")
+    flash("Price removed: the configured default (if any) applies again.", "success")
+    return redirect(url_for("dashboard.report_page", name="earned") + "#prices", 303)
