@@ -33,7 +33,7 @@ LABELS = {
     "revenue": "Revenue",
     "new_customers": "New customers",
     "cac": "Cost per new customer (CAC)",
-    "roi_percent": "ROI %",
+    "roi_percent": "ROI\u00a0%",
     "romi": "Return on labour and tools",
     "human_clicks": "Human clicks",
     "cpc": "Price per click",

@@ -42,7 +42,7 @@ def test_the_leaderboard_sorts_by_roi_with_each_creators_cost(tmp_path):
     # cost beside what they brought (fees and rewards, its parts, in all columns)
     headings = re.findall(r"<th[^>]*>([^<]+)</th>", head)
     assert headings[headings.index("Revenue") :] == [
-        "Revenue", "New customers", "Cost", "ROI %", "Cost per new customer (CAC)"
+        "Revenue", "New customers", "Cost", "ROI\u00a0%", "Cost per new customer (CAC)"
     ]  # fmt: skip
     cy = board[board.index('data-col="advocate">cy<') :].split("</tr>")[0]
     assert re.search(r'data-col="cost" class="num">105\.00 [A-Z]{3}<', cy)

@@ -49,7 +49,7 @@ def test_report_cells_carry_their_rows_currency():
 def test_column_names_in_plain_words():
     assert formats.heading("difference_low") == "Lower bound of the difference"
     assert formats.heading("cac") == "Cost per new customer (CAC)"
-    assert formats.heading("roi_percent") == "ROI %"
+    assert formats.heading("roi_percent") == "ROI\u00a0%"
     assert formats.heading("linear_revenue") == "Revenue, linear"
     assert formats.heading("position_based_conversions") == "Conversions, position-based"
     assert formats.heading("revenue_growth") == "Revenue, change"

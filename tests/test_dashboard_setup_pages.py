@@ -166,8 +166,8 @@ def test_the_install_page_lists_the_last_shop_events_with_their_outcome(app, cli
     page = dashboard.get("/dashboard/install").get_data(as_text=True)
     assert "is configured" not in page[page.index('id="shop-stripe"') :]
     stripe = page[page.index('id="stripe-events"') : page.index('id="shop-shopify"')]
-    rows = re.findall(r'<td class="mono small"[^>]*>([^<]+)</td>\s*<td[^>]*><span class="badge[^"]*">(\w+)<',
-                      stripe)  # fmt: skip
+    event = r'<td class="mono small"[^>]*>([^<]+)</td>\s*<td[^>]*><span class="badge[^"]*">(\w+)<'
+    rows = re.findall(event, stripe)
     # newest first
     assert rows == [("customer.created", "ignored"), ("checkout.session.completed", "duplicate"),
                     ("checkout.session.completed", "purchase")]  # fmt: skip

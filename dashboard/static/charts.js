@@ -70,7 +70,6 @@
       } else if (spec.type === "line") {
         set.borderWidth = 2;
         set.pointRadius = spec.labels.length > 40 ? 0 : 2.5;
-        set.tension = 0.25;
         set.order = 1;
       } else {
         set.borderWidth = 0;
@@ -88,9 +87,13 @@
         maintainAspectRatio: false,
         interaction: {mode: "index", intersect: false},
         scales: {
-          x: {grid: {display: false}, ticks: {maxTicksLimit: 10, maxRotation: 0, autoSkip: true}},
+          // bars name every channel (turned if need be); lines skip dates
+          x: {grid: {display: false},
+              ticks: spec.type === "bar" ? {autoSkip: false, maxRotation: 50}
+                                         : {maxTicksLimit: 10, maxRotation: 0, autoSkip: true}},
           y: {beginAtZero: true, grid: {color: "#eef0f4"},
-              ticks: {callback: tickFormat(spec.axis, spec.currency), maxTicksLimit: 6}}
+              ticks: {callback: tickFormat(spec.axis, spec.currency), maxTicksLimit: 6,
+                      precision: spec.axis === "number" ? 0 : undefined}}
         },
         plugins: {
           legend: legend,
@@ -120,8 +123,7 @@
           backgroundColor: color,
           borderWidth: 2,
           pointRadius: data.labels.length > 40 ? 0 : 2.5,
-          pointHoverRadius: 4,
-          tension: 0.25
+          pointHoverRadius: 4
         };
       });
     }
