@@ -1,5 +1,6 @@
 """Report pages: every API report as a table, with the API's CSV."""
 
+import json
 import re
 
 import pytest
@@ -67,3 +68,32 @@ def test_the_apis_refusal_is_shown_on_the_page(client):
 
 def test_unknown_reports_are_404(client):
     assert client.get("/dashboard/reports/nothing").status_code == 404
+
+
+def test_growth_picks_its_step_from_the_periods_length(client):
+    # the data set's rows are four channels and currencies: email USD, twitter EUR and USD,
+    # (direct) USD, in March 2026
+    def growth(query):
+        page = client.get(f"/dashboard/reports/growth?{query}").get_data(as_text=True)
+        csv_link = re.search(r'id="report-csv" href="([^"]+)"', page).group(1)
+        return page, csv_link
+
+    five_days, link = growth("period=custom&from=2026-03-01&to=2026-03-05")
+    assert "period=day" in link and "a row per day" in five_days
+    # twelve months: by week, 53 periods (Monday 2025-03-31 to Monday 2026-03-30), not 365
+    year, link = growth("period=custom&from=2025-04-01&to=2026-03-31")
+    assert "period=week" in link and "a row per week" in year
+    table = year[year.index('id="report-table"') :]
+    assert table.count('data-col="period"') == 4 * 53
+    three_years, link = growth("period=custom&from=2023-04-01&to=2026-03-31")
+    assert "period=month" in link and "a row per month" in three_years
+    # chosen by hand, it stays as chosen
+    chosen, link = growth("period=custom&from=2025-04-01&to=2026-03-31&bucket=day")
+    assert "period=day" in link
+    # the chart of the rows: a line per channel, a point per week
+    data = json.loads(re.search(r'id="growth-data">(.*?)</script>', year, re.S).group(1))
+    assert data["bucket"] == "week" and len(data["labels"]) == 53
+    twitter = next(s for s in data["series"] if s["channel"] == "twitter")
+    # v1, v2 on 03-01 (a Sunday: the week of 02-23), v3's two clicks on 03-05 (week of 03-02)
+    assert twitter["human_clicks"][data["labels"].index("2026-02-23")] == 2
+    assert twitter["human_clicks"][data["labels"].index("2026-03-02")] == 2

@@ -147,3 +147,31 @@ def test_overview_shows_the_control_group_in_plain_words(client):
 def test_overview_shows_earned_value(client):
     page = text(client, f"/dashboard/?{ALL}")
     assert panel_cell(page, "earned", "twitter", "human_clicks") == "4"  # 6 clicks - bot - email
+
+
+def test_the_overview_leads_with_cost_roi_and_cac(app, client):
+    page = text(client, f"/dashboard/?{ALL}")
+    # no cost entered anywhere: said so, with the way to enter one; no ROI or CAC
+    assert "No cost entered" in kpi(page, "cost")
+    assert 'href="/dashboard/costs#cost-form">Add what the channels cost</a>' in page
+    assert kpi(page, "roi") == "—" and kpi(page, "cac") == "—"
+    assert page.index('id="total-cost"') < page.index('id="total-human-clicks"')
+    assert page.index('id="total-cac"') < page.index('id="growth-chart"')
+    assert page.index('id="growth-chart"') < page.index('id="panel-roi"')
+    assert page.index('id="panel-roi"') < page.index('id="channels-table"')
+    # email cost 50.00 USD; under last touch it earned v1's 100.00 USD, and v1 is its one new
+    # customer: ROI (100 - 50) x 100 / 50 = 100 %, CAC 50.00 / 1. Twitter has no cost entered:
+    # its revenue (v2's signup, 0.00 USD; v3's 30.00 EUR) is left out of ROI and CAC.
+    add_cost(app, **{"from": "2026-03-01", "to": "2026-03-02", "channel": "email",
+                     "amount": "50.00"})  # fmt: skip
+    page = text(client, f"/dashboard/?{ALL}")
+    assert kpi(page, "cost") == '<span class="nowrap">50.00 USD</span>'
+    assert kpi(page, "roi") == '<span class="nowrap">100 %</span>'
+    assert kpi(page, "cac") == '<span class="nowrap">50.00 USD</span>'
+    assert "left out, no cost entered: twitter" in page
+    assert "100.00 USD" in kpi(page, "revenue") and "30.00 EUR" in kpi(page, "revenue")
+    # first touch: v1's purchase is twitter's, so email earned nothing: ROI -100 %, and no
+    # new customer for email: no CAC
+    first = text(client, f"/dashboard/?{ALL}&model=first_touch")
+    assert kpi(first, "roi") == '<span class="nowrap">-100 %</span>'
+    assert kpi(first, "cac") == "—"
