@@ -1,16 +1,14 @@
 """The cost ledger: list, add, edit (replace), delete and import from CSV.
 
-Validation and storage are `conversions.costs`' own, the list is what
-`GET /api/costs` answers, so a cost entered here is the API's cost."""
+Validation, storage and the list are `conversions.costs`' own (the
+functions behind `/api/costs`), so a cost entered here is the API's cost."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from conversions import costs
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
 
-from . import apiclient
 from .formats import amount_text
 from .params import PRESET_LABELS, read_view
 from .web import bp
@@ -34,11 +32,9 @@ def suggested(args) -> dict:
 
 def page(view, status=200, error=None, values=None, editing=None, imported=None):
     args = {**view.api_args(), "model": None}
-    try:
-        listed = apiclient.fetch("/api/costs", args)["rows"]
-        problem = None
-    except ApiError as e:
-        listed, problem = [], e.message
+    # the rows GET /api/costs lists, from the ledger's own functions
+    listed = [costs.public(r, view.period) for r in costs.overlapping(get_db(), view.period)]
+    problem = None
     html = render_template(
         "dashboard/costs.html",
         view=view,
