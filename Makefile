@@ -7,7 +7,7 @@ PORT ?= 5000
 WORKERS ?= 2
 INSTANCE := instance
 
-.PHONY: run test lint bench soak setup db clean
+.PHONY: run test lint bench soak setup db clean screenshots
 
 $(BIN)/activate: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,10 @@ bench: $(BIN)/activate
 # longer soak under gunicorn (3 runs: steady, worker killed, server crashed); prints counts
 soak: $(BIN)/activate
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
+
+# rewrite the README's picture (docs/overview.png) from the browser test's seeded overview
+screenshots: $(BIN)/activate
+	UPDATE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_dashboard_browser.py -k busy_month
 
 lint: $(BIN)/activate
 	$(BIN)/ruff check .

@@ -14,14 +14,14 @@ each of its currency rows.
 
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlite_utils import Database
 
 from . import costs as ledger
-from . import customers, journeys
+from . import customers, journeys, prices
 from .aggregates import DIRECT, refresh, union
 from .attribution import MODELS, ONE
 from .figures import growth, money, per, percent
@@ -326,9 +326,11 @@ def roi_columns(by: str) -> list[str]:
     ]
 
 
-def roi_rows(db: Database, q: Query, s: Settings) -> list[dict]:
-    """Cost, attributed revenue and new customers per channel (or campaign)
-    and currency, with CAC, ROI %, ROMI and cost per conversion."""
+def roi_figures(db: Database, q: Query, s: Settings) -> dict[tuple, dict]:
+    """{(key, currency): {"ppm", "revenue", "new_ppm", "kinds"}} per channel
+    (or campaign) and currency, money in minor units; `kinds` (the cost per
+    kind) is None where no cost row falls on that key and currency: no cost
+    entered, which is not a cost of zero."""
     check_model(q.model)
     refresh(db)
     revenue = defaultdict(lambda: [0, 0])
@@ -342,31 +344,87 @@ def roi_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     currencies = defaultdict(set)
     for key, currency in pairs:
         currencies[key].add(currency)
-    keys = set(currencies) | set(click_keys(db, q))
-    rows = []
-    for key in sorted(keys, key=key_order):
+    figures = {}
+    for key in sorted(set(currencies) | set(click_keys(db, q)), key=key_order):
         for currency in sorted(currencies[key]) or [s.default_currency]:
             ppm, earned = revenue.get((key, currency), (0, 0))
-            kinds = spent.get((key, currency), dict.fromkeys(ledger.KINDS, 0))
-            cost = sum(kinds.values())
-            new_ppm = new.get((key, currency), 0)
-            marketing = kinds["labor"] + kinds["platform"]
-            row = {**key_fields(q.by, key), "currency": currency, "cost": money(cost, currency)}
-            for kind in ledger.KINDS:
-                row[f"{kind}_cost"] = money(kinds[kind], currency)
-            row.update(
-                {
-                    "conversions": conversions_number(ppm),
-                    "cost_per_conversion": money(per(cost, ppm), currency),
-                    "revenue": money(earned, currency),
-                    "new_customers": conversions_number(new_ppm),
-                    "cac": money(per(cost, new_ppm), currency),
-                    "roi_percent": percent(earned - cost, cost),
-                    "romi": ratio(earned, marketing),
-                }
-            )
-            rows.append(row)
+            figures[(key, currency)] = {
+                "ppm": ppm,
+                "revenue": earned,
+                "new_ppm": new.get((key, currency), 0),
+                "kinds": spent.get((key, currency)),
+            }
+    return figures
+
+
+def roi_rows(db: Database, q: Query, s: Settings) -> list[dict]:
+    """Cost, attributed revenue and new customers per channel (or campaign)
+    and currency, with CAC, ROI %, ROMI and cost per conversion. A row with
+    no cost entered has every cost figure empty (null), never 0.00."""
+    rows = []
+    for (key, currency), f in roi_figures(db, q, s).items():
+        row = {**key_fields(q.by, key), "currency": currency}
+        kinds = f["kinds"]
+        cost = None if kinds is None else sum(kinds.values())
+        row["cost"] = money(cost, currency)
+        for kind in ledger.KINDS:
+            row[f"{kind}_cost"] = None if kinds is None else money(kinds[kind], currency)
+        row.update(
+            {
+                "conversions": conversions_number(f["ppm"]),
+                "cost_per_conversion": None
+                if cost is None
+                else money(per(cost, f["ppm"]), currency),
+                "revenue": money(f["revenue"], currency),
+                "new_customers": conversions_number(f["new_ppm"]),
+                "cac": None if cost is None else money(per(cost, f["new_ppm"]), currency),
+                "roi_percent": None if cost is None else percent(f["revenue"] - cost, cost),
+                "romi": None
+                if kinds is None
+                else ratio(f["revenue"], kinds["labor"] + kinds["platform"]),
+            }
+        )
+        rows.append(row)
     return rows
+
+
+def roi_totals(db: Database, q: Query, s: Settings) -> list[dict]:
+    """The headline money figures per currency: all the cost entered and all
+    the attributed revenue, and ROI % and CAC over the channels (or
+    campaigns) that have a cost entered -- revenue where nothing was entered
+    as spent would otherwise read as free return. Channels without a cost
+    are listed so a page can say so."""
+    totals = {}
+    for (key, currency), f in roi_figures(db, q, s).items():
+        t = totals.setdefault(
+            currency,
+            {"cost": None, "revenue": 0, "costed_revenue": 0, "costed_new_ppm": 0,
+             "without_cost": []},
+        )  # fmt: skip
+        t["revenue"] += f["revenue"]
+        if f["kinds"] is None:
+            if key != DIRECT_CHANNEL and key != (DIRECT_CHANNEL, None):
+                t["without_cost"].append(key)
+            continue
+        t["cost"] = (t["cost"] or 0) + sum(f["kinds"].values())
+        t["costed_revenue"] += f["revenue"]
+        t["costed_new_ppm"] += f["new_ppm"]
+    out = []
+    for currency, t in sorted(totals.items()):
+        cost = t["cost"]
+        out.append(
+            {
+                "currency": currency,
+                "cost": money(cost, currency),
+                "revenue": money(t["revenue"], currency),
+                "costed_revenue": money(t["costed_revenue"], currency),
+                "costed_new_customers": conversions_number(t["costed_new_ppm"]),
+                "cac": None if cost is None else money(per(cost, t["costed_new_ppm"]), currency),
+                "roi_percent": None if cost is None else percent(t["costed_revenue"] - cost, cost),
+                "without_cost": t["without_cost"],
+            }
+        )
+    return out
 
 
 # -- earned pay-per-click value -----------------------------------------------
@@ -387,9 +445,11 @@ def to_minor_units(amount: Decimal, currency: str) -> int:
 
 
 def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
-    """Human clicks priced at the configured cost per click (a campaign's
-    own price before its channel's), next to the actual cost."""
+    """Human clicks priced at the cost per click set in the dashboard (or
+    the API), else in the EARNED_CPC setting (a campaign's own price before
+    its channel's), next to the actual cost."""
     refresh(db)
+    s = replace(s, cpc={**s.cpc, **prices.stored_prices(db, s.cpc_currency)})
     clicks = defaultdict(int)  # (channel, campaign) -> human clicks
     for r in click_sums(db, q.period, q.filters):
         clicks[(r["channel"], r["campaign"])] += r["human_clicks"]
@@ -415,7 +475,7 @@ def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
             row_currencies.add(s.cpc_currency)
         for currency in sorted(row_currencies) or [s.default_currency]:
             priced = key in value and currency == s.cpc_currency
-            cost = sum(spent.get((key, currency), {}).values())
+            kinds = spent.get((key, currency))  # None: no cost entered, not a cost of zero
             rows.append(
                 {
                     **key_fields(q.by, key),
@@ -427,7 +487,7 @@ def earned_rows(db: Database, q: Query, s: Settings) -> list[dict]:
                         if priced
                         else None
                     ),
-                    "cost": format_minor(cost, currency),
+                    "cost": None if kinds is None else format_minor(sum(kinds.values()), currency),
                 }
             )
     return rows
@@ -866,7 +926,8 @@ REPORTS = {
                "Cost, revenue, new customers, CAC, ROI %, ROMI and cost per conversion."),
         Report("earned", earned_rows, earned_columns,
                ("from", "to", "channel", "campaign", "by"),
-               "Human clicks priced as if bought (EARNED_CPC), next to actual cost."),
+               "Human clicks priced as if bought (the prices per click set for it, EARNED_CPC"
+               " by default), next to actual cost."),
         Report("saves", saves_rows, saves_columns,
                ("from", "to", "model", "channel", "campaign", "by"),
                "Saves (goal save) credited per channel, and the value they saved."),

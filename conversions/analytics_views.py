@@ -17,7 +17,7 @@ from shortener.db import get_db, immediate
 from shortener.errors import ApiError
 from shortener.settings import ConfigError
 
-from . import analytics, breakdown, costs, journeys
+from . import analytics, breakdown, costs, journeys, prices
 from .analytics import REPORTS, Query, ReportError, settings_from
 from .csvout import csv_lines
 from .customers import CustomerReportError
@@ -197,6 +197,55 @@ def delete_cost(cost_id):
             raise ApiError(f"no cost {cost_id}", 404, field="id")
         costs.delete_cost(db, cost_id)
     return jsonify({"deleted": costs.public(row)})
+
+
+# -- prices per click for the earned-value report -------------------------
+
+
+@bp.get("/earned-prices")
+@require_api_key
+def list_earned_prices():
+    """The stored prices, and the EARNED_CPC setting's (the defaults)."""
+    s = current_settings()
+    defaults = [
+        {
+            "channel": key if isinstance(key, str) else key[0],
+            "campaign": None if isinstance(key, str) else key[1],
+            "price": str(price),
+        }
+        for key, price in s.cpc.items()
+    ]
+    return jsonify(
+        {
+            "currency": s.cpc_currency,
+            "prices": [prices.public(r) for r in prices.list_prices(get_db())],
+            "defaults": defaults,
+        }
+    )
+
+
+@bp.post("/earned-prices")
+@require_api_key
+def set_earned_price():
+    """Set a channel's (or, with `campaign`, a campaign's) price per click;
+    201 when new, 200 when it replaced the price it had."""
+    try:
+        price = prices.parse_price(json_body(), current_settings().cpc_currency)
+    except prices.PriceError as e:
+        raise ApiError(e.message, field=e.field) from None
+    row, created = prices.set_price(get_db(), price, utcnow())
+    return jsonify({"price": prices.public(row)}), 201 if created else 200
+
+
+@bp.delete("/earned-prices/<int:price_id>")
+@require_api_key
+def delete_earned_price(price_id):
+    """Remove a stored price: the EARNED_CPC setting's, if any, applies again."""
+    db = get_db()
+    row = prices.get_price(db, price_id)
+    if row is None or not prices.delete_price(db, price_id):
+        raise ApiError(f"no price {price_id}", 404, field="id")
+    return jsonify({"deleted": prices.public(row)})
 
 
 def init_app(app):

@@ -11,15 +11,6 @@ from . import apiclient, integrations, report_catalogue
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
-# the leaderboard columns a marketer reads first, each creator's cost beside
-# what they brought (every column is in the CSV and on the report's own page)
-LEADERBOARD = [
-    "advocate", "currency", "links", "human_clicks", "unique_visitors", "new_visitors",
-    "converted_visitors", "conversion_rate", "campaign_conversion_rate", "verdict",
-    "revenue", "new_customers", "fees", "rewards_earned", "cost", "roi_percent", "cac",
-    "self_conversions", "invited_friends",
-]  # fmt: skip
-
 
 def by_return(rows: list[dict]) -> list[dict]:
     """Best ROI first; rows without one (no cost entered) after them, in
@@ -80,7 +71,7 @@ def _page(error):
         models=MODEL_LABELS,
         campaign=campaign,
         rows=rows,
-        columns=[c for c in LEADERBOARD if c in report_catalogue.columns_of(rows)],
+        columns=report_catalogue.shown_columns("advocates", rows)[0],
         problem=problem,
         error=error,
         form=request.form,

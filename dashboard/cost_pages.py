@@ -1,16 +1,15 @@
 """The cost ledger: list, add, edit (replace), delete and import from CSV.
 
-Validation and storage are `conversions.costs`' own, the list is what
-`GET /api/costs` answers, so a cost entered here is the API's cost."""
+Validation, storage and the list are `conversions.costs`' own (the
+functions behind `/api/costs`), so a cost entered here is the API's cost."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from conversions import costs
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
 
-from . import apiclient
+from .formats import amount_text
 from .params import PRESET_LABELS, read_view
 from .web import bp
 
@@ -18,17 +17,24 @@ MAX_UPLOAD = 5 * 1024 * 1024
 
 
 def form_fields(form) -> dict:
+    """The form's boxes as the ledger takes them; the amount may be typed
+    as the tables write it ("1,000.00")."""
     fields = {f: form.get(f, "").strip() for f in costs.FIELDS}
+    fields["amount"] = amount_text(fields["amount"])
     return {k: v for k, v in fields.items() if v != "" or k in costs.REQUIRED}
+
+
+def suggested(args) -> dict:
+    """A new cost's boxes filled from the link that led here ("No cost
+    entered" in a report names its channel, campaign or advocate)."""
+    return {k: args.get(k, "").strip()[:200] for k in ("channel", "campaign", "advocate")}
 
 
 def page(view, status=200, error=None, values=None, editing=None, imported=None):
     args = {**view.api_args(), "model": None}
-    try:
-        listed = apiclient.fetch("/api/costs", args)["rows"]
-        problem = None
-    except ApiError as e:
-        listed, problem = [], e.message
+    # the rows GET /api/costs lists, from the ledger's own functions
+    listed = [costs.public(r, view.period) for r in costs.overlapping(get_db(), view.period)]
+    problem = None
     html = render_template(
         "dashboard/costs.html",
         view=view,
@@ -70,7 +76,7 @@ def costs_page():
         if row is None:
             abort(404, "There is no such cost.")
         return page(view, values=row_values(row), editing=editing)
-    return page(view)
+    return page(view, values=suggested(request.args))
 
 
 @bp.post("/costs")

@@ -47,10 +47,11 @@ URL_PROBLEMS = [
 URL_FIELDS = {"url", "expired_url", "ios_url", "android_url", "desktop_url", "image"}
 DESTINATION_PROBLEMS = [
     ("one per line", "Write one A/B destination per line: its URL, a whole-number weight"
-     " and, if you like, a name, e.g. https://www.example.com/a 50 A"),
+     " and, if you like, a name, e.g. https://www.example.com/a, 50, Hero video"),
     ("list of 2 to", "Give at least two A/B destinations, one per line"),
     ("weights", "Give each A/B destination a whole-number weight of 1 or more"),
-    ("names are", "Name each A/B destination with letters, digits, '.', '-' or '_'"),
+    ("names are", "Name each A/B destination with up to 32 letters, digits, spaces, '.', '-'"
+     " or '_', e.g. Hero video"),
     ("is used twice", "Give each A/B destination its own name"),
 ]  # fmt: skip
 EXAMPLES = {"campaign": "spring-sale", "medium": "social", "content": "post-1", "term": "shoes"}

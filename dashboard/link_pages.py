@@ -3,6 +3,7 @@ disable. Validation is `shortener.links`' own, so a link made here obeys
 exactly the rules of `POST /api/links`."""
 
 import json
+import re
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -14,7 +15,7 @@ from shortener.db import get_db
 from shortener.errors import ApiError
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
-from . import apiclient, integrations, link_errors, linkquery, stats
+from . import apiclient, charts, integrations, link_errors, linkquery, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -74,33 +75,62 @@ def form_values(form) -> dict:
     return values
 
 
+# one A/B destination as the form's label says, `URL, weight, name` (the
+# name may have spaces), or with spaces alone, `URL weight name`; a URL has
+# no spaces, so it ends at the separator before the last possible weight
+DESTINATION_LINE = re.compile(
+    r"(?P<url>\S+)(?:\s*,\s*|\s+)(?P<weight>[0-9]+)(?:(?:\s*,\s*|\s+)(?P<name>.*?))?\s*"
+)
+LINE_FORMAT = "destinations: one per line, a URL, a whole-number weight and an optional name"
+
+
+def destination_line(line: str) -> dict | None:
+    """{url, weight[, name]} of one line of the A/B box; None for a blank
+    line. A lone URL weighs 1; anything else is refused (ApiError)."""
+    text = line.strip()
+    if not text:
+        return None
+    if not any(c.isspace() for c in text) and "," not in text:
+        return {"url": text, "weight": 1}
+    found = DESTINATION_LINE.fullmatch(text)
+    if found is None:
+        raise ApiError(LINE_FORMAT, field="destinations")
+    variant = {"url": found["url"].rstrip(","), "weight": int(found["weight"])}
+    if found["name"]:
+        variant["name"] = found["name"]
+    return variant
+
+
 def feature_fields(values: dict) -> dict:
     """The targeting boxes as the API takes them. A/B destinations are one
-    per line, `URL weight [name]`, which a marketer can type and read."""
+    per line, `URL, weight, name`, which a marketer can type and read."""
     fields = {f: values[f] or None for f in FEATURE_FORM}
     clicks = values["max_clicks"]
     fields["max_clicks"] = int(clicks) if clicks.isascii() and clicks.isdigit() else clicks or None
-    variants = []
-    for line in values["destinations"].splitlines():
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) > 3 or (len(parts) > 1 and not (parts[1].isascii() and parts[1].isdigit())):
-            raise ApiError(
-                "destinations: one per line, a URL, a whole-number weight and an optional name",
-                field="destinations",
-            )
-        variant = {"url": parts[0], "weight": int(parts[1]) if len(parts) > 1 else 1}
-        if len(parts) == 3:
-            variant["name"] = parts[2]
-        variants.append(variant)
+    variants = [v for v in map(destination_line, values["destinations"].splitlines()) if v]
     fields["destinations"] = variants or None
     return fields
 
 
 def destination_lines(stored: str | None) -> str:
     variants = json.loads(stored) if stored else []
-    return "\n".join(f"{v['url']} {v['weight']} {v['name']}" for v in variants)
+    return "\n".join(f"{v['url']}, {v['weight']}, {v['name']}" for v in variants)
+
+
+def variant_urls(link: dict) -> list[dict]:
+    """Where a click lands for each A/B variant, UTM tags included, with
+    the variant's share of the clicks."""
+    variants = json.loads(link["destinations"]) if link["destinations"] else []
+    total = sum(v["weight"] for v in variants)
+    utm = utm_parameters(link, current_app.config["SOCIAL_CHANNELS"])
+    return [
+        {
+            "name": v["name"],
+            "share": v["weight"] / total,
+            "url": build_destination(v["url"], utm, "CLICK_ID"),
+        }
+        for v in variants
+    ]
 
 
 def tag_list(text: str) -> list[str]:
@@ -208,10 +238,15 @@ def link_edit(code):
     view = read_view(default_preset="all")
     numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
     currency = current_app.config["DEFAULT_CURRENCY"]
+    series = stats.link_series(db, link["id"], view.period, view.model, utcnow().date())
     page = render_template(
         "dashboard/link_form.html",
         link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},
         final_url=final_url(link),
+        variants=variant_urls(link),
+        activity=charts.link_activity(series),
+        presets=PRESET_LABELS,
+        models=MODEL_LABELS,
         values=values,
         **form_errors(problems),
         numbers=numbers,
@@ -221,8 +256,6 @@ def link_edit(code):
         ab=ab_summary(code),
         posts=post_rows(db, link["id"], view.period, view.model, currency),
         post_example=f"{base_url().rstrip('/')}/{posts.tagged(code, 'reel-1')}",
-        presets=PRESET_LABELS,
-        models=MODEL_LABELS,
         **preview_context(),
     )
     return page, status

@@ -1,15 +1,13 @@
 """Overview, channel and campaign pages: the per-channel report for a period
 and attribution model, with totals, a growth chart and recent journeys."""
 
-import json
-
 from flask import current_app, render_template, url_for
 
 from conversions.reports import Filters, channel_rows
 from shortener.clock import utcnow
 from shortener.db import get_db
 
-from . import apiclient, report_catalogue, stats
+from . import charts, integrations, report_catalogue, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -22,37 +20,41 @@ def export_url(api_path: str, view, **filters) -> str:
     return url_for("dashboard.export", api_path=api_path, **args)
 
 
-# the analytics reports shown on the overview, with the columns a marketer
-# reads first (every column is in the report's own page and CSV)
+# the analytics reports shown on the overview, cost and return first
 PANELS = {
-    "roi": ("Cost and return", [
-        "channel", "campaign", "currency", "cost", "revenue", "conversions",
-        "cost_per_conversion", "new_customers", "cac", "roi_percent", "romi",
-    ]),
-    "earned": ("Earned pay-per-click value", [
-        "channel", "campaign", "currency", "human_clicks", "cpc", "earned_value", "cost",
-    ]),
-    "control": ("Social visitors against the control group", [
-        "group", "currency", "visitors", "converted_visitors", "conversion_rate",
-        "revenue_per_visitor", "lift", "difference", "difference_low", "difference_high",
-    ]),
-}  # fmt: skip
+    "roi": "Cost and return",
+    "earned": "Earned pay-per-click value",
+    "control": "Social visitors against the control group",
+}
+
+
+def analytics_settings():
+    from conversions.analytics_views import current_settings
+
+    return current_settings()
 
 
 def analytics_panels(view, filters: Filters) -> list[dict]:
-    """The ROI, earned-value and control-group reports for this view, as the
-    API gives them (none when this installation has no analytics)."""
-    available = apiclient.report_names()
+    """The ROI, earned-value and control-group reports for this view, from
+    the same report functions as the API (none when this installation has
+    no analytics), each with its key columns and its chart."""
+    if not integrations.api_rule("/api/reports/<name>"):
+        return []
+    from conversions import analytics
+
+    by = "campaign" if filters.campaign else "channel"
+    query = analytics.Query(view.period, view.model, filters, by=by, now=utcnow())
     args = {**view.api_args(), "channel": filters.channel, "campaign": filters.campaign}
     if filters.campaign:
         args["by"] = "campaign"
     panels = []
-    for name, (title, wanted) in PANELS.items():
-        if name not in available:
-            continue
-        answer, problem = report_catalogue.run(name, args)
-        rows = answer["rows"] if answer else []
-        present = report_catalogue.columns_of(rows)
+    for name, title in PANELS.items():
+        try:
+            _, rows = analytics.run(name, get_db(), query, analytics_settings())
+            problem = None
+        except analytics.ReportError as e:
+            rows, problem = [], e.message
+        columns, _ = report_catalogue.shown_columns(name, rows)
         # one sentence per comparison (the report repeats it per currency)
         verdicts = list(dict.fromkeys(r["verdict"] for r in rows if r.get("verdict")))
         panels.append(
@@ -60,9 +62,10 @@ def analytics_panels(view, filters: Filters) -> list[dict]:
                 "name": name,
                 "title": title,
                 "rows": rows,
-                "columns": [c for c in wanted if c in present],
+                "columns": columns,
                 "problem": problem,
                 "verdicts": verdicts,
+                "charts": panel_charts(name, rows),
                 "csv": url_for(
                     "dashboard.export",
                     api_path=f"reports/{name}",
@@ -73,6 +76,27 @@ def analytics_panels(view, filters: Filters) -> list[dict]:
             }
         )
     return panels
+
+
+def panel_charts(name: str, rows: list[dict]) -> list[dict]:
+    if not rows:
+        return []
+    if name == "roi":
+        return charts.cost_and_return(rows)
+    if name == "control":
+        chart = charts.control_group(rows)
+        return [chart] if chart else []
+    return []
+
+
+def money_totals(view, filters: Filters) -> list[dict]:
+    """Cost, ROI % and CAC per currency for the overview's first cards."""
+    if not integrations.api_rule("/api/reports/<name>"):
+        return []
+    from conversions import analytics
+
+    query = analytics.Query(view.period, view.model, filters, now=utcnow())
+    return analytics.roi_totals(get_db(), query, analytics_settings())
 
 
 def report_context(view, filters: Filters) -> dict:
@@ -86,11 +110,11 @@ def report_context(view, filters: Filters) -> dict:
         "presets": PRESET_LABELS,
         "models": MODEL_LABELS,
         "totals": stats.totals(db, view.period, view.model, filters),
+        "money": money_totals(view, filters),
         "rows": rows,
         "channels_csv": export_url(
             "reports/channels", view, channel=filters.channel, campaign=filters.campaign
         ),
-        "growth_json": json.dumps(growth),
         "growth": growth,
         "recent": recent,
         "journeys": stats.journeys(db, [c["id"] for c in recent], view.model),

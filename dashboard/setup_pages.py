@@ -9,6 +9,7 @@ from shortener.clock import utcnow
 from shortener.db import get_db
 
 from . import apikeys, snippets
+from .formats import amount_text
 from .web import bp
 
 RECENT_HITS = 10
@@ -41,7 +42,7 @@ def goals_page():
             currency = check_currency(
                 request.form.get("currency") or current_app.config["DEFAULT_CURRENCY"]
             )
-            value_minor = to_minor(request.form.get("value", "").strip() or "0", currency)
+            value_minor = to_minor(amount_text(request.form.get("value", "")) or "0", currency)
         except MoneyError as e:
             error, status = {"name": name, "message": str(e)}, 400
         else:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from sqlite_utils import Database
 
 from conversions.aggregates import DIRECT, refresh, union
+from conversions.analytics import data_span
 from conversions.attribution import MODELS
 from conversions.money import format_minor
 from conversions.reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
@@ -193,9 +194,29 @@ def bucket_of(day: date, size: str) -> date:
     return day
 
 
+# the longest periods drawn (or listed) by day and by week: a chart of a
+# year by day is 365 points, a Growth table of it 365 rows per channel
+DAYS_BY_DAY = 62
+DAYS_BY_WEEK = 366
+
+
 def bucket_size(start: date, end: date) -> str:
-    span = (end - start).days
-    return "day" if span <= 92 else "week" if span <= 730 else "month"
+    """Day, week or month, whichever keeps a chart (or a Growth table) of
+    the period readable: two months by day, a year by week, more by month."""
+    span = (end - start).days + 1
+    return "day" if span <= DAYS_BY_DAY else "week" if span <= DAYS_BY_WEEK else "month"
+
+
+def period_bucket(db: Database, period: Period, today: date) -> str:
+    """`bucket_size` of a period whose ends may be open: from the first day
+    with data, up to today."""
+    start = period.start
+    if start is None:
+        refresh(db)
+        first, _ = data_span(db)
+        start = first or today
+    end = period.end or today
+    return bucket_size(min(start, end), end)
 
 
 def buckets(start: date, end: date, size: str) -> list[date]:
@@ -246,6 +267,44 @@ def growth_series(db: Database, period: Period, model: str, filters: Filters, to
             }
         )
     return {"bucket": size, "labels": [b.isoformat() for b in labels], "series": series}
+
+
+def link_series(db: Database, link_id: int, period: Period, model: str, today: date) -> dict:
+    """One link over time: clicks, human clicks, distinct visitors and QR
+    scans per day, week or month (as `growth_series` picks), and the
+    conversions credited to it under `model`. Visitors are distinct within
+    each step (a visitor of two days of one week counts once that week)."""
+    refresh(db)
+    rows = list(click_rows(db, period, NO_FILTERS, "link", [link_id]))
+    credits = list(credit_rows(db, period, NO_FILTERS, model, "link", [link_id]))
+    days = [r["day"] for r in rows] + [r["day"] for r in credits]
+    start = period.start or (date.fromisoformat(min(days)) if days else today)
+    end = period.end or (max(today, date.fromisoformat(max(days))) if days else today)
+    size = bucket_size(start, end)
+    labels = buckets(start, end, size)
+    index = {b: i for i, b in enumerate(labels)}
+    names = ("clicks", "human_clicks", "qr_scans")
+    out = {name: [0] * len(labels) for name in names}
+    blobs = [[] for _ in labels]
+    ppm = [0] * len(labels)
+    for r in rows:
+        i = index.get(bucket_of(date.fromisoformat(r["day"]), size))
+        if i is None:
+            continue
+        for name in names:
+            out[name][i] += r[name]
+        blobs[i].append(r["visitors"])
+    for r in credits:
+        i = index.get(bucket_of(date.fromisoformat(r["day"]), size))
+        if i is not None:
+            ppm[i] += r["conversions_ppm"]
+    return {
+        "bucket": size,
+        "labels": [b.isoformat() for b in labels],
+        **out,
+        "unique_visitors": [len(union(b)) for b in blobs],
+        "conversions": [conversions_number(p) for p in ppm],
+    }
 
 
 def conversion_list(

@@ -13,7 +13,10 @@ from .links import check_destination
 
 DEVICE_URL_FIELDS = ("ios_url", "android_url", "desktop_url")
 FEATURE_FIELDS = {"destinations", "expired_url", "max_clicks", *DEVICE_URL_FIELDS}
-VARIANT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}")
+# 1-32 characters; spaces inside a name ("Hero video"), never at its ends.
+# Nothing reads a name but people: it is stored on each click (`variant`)
+# and shown in reports, CSVs and outbound webhooks as it is.
+VARIANT_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,30}[A-Za-z0-9_.-])?")
 MAX_VARIANTS = 10
 MAX_WEIGHT = 10_000
 MAX_CLICKS = 10**12
@@ -65,7 +68,8 @@ def check_destinations(value, own_hosts=(), blocked_hosts=()) -> str | None:
         name = item.get("name", chr(ord("A") + n))
         if not isinstance(name, str) or not VARIANT_NAME.fullmatch(name):
             raise ApiError(
-                "destinations names are 1-32 letters, digits, '.', '-' or '_'",
+                "destinations names are 1-32 letters, digits, spaces, '.', '-' or '_',"
+                " starting with a letter or digit and not ending in a space",
                 field="destinations",
             )
         if name in names:

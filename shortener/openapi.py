@@ -62,7 +62,10 @@ LINK_FIELDS = {
             "properties": {
                 "url": {"type": "string", "maxLength": 2048},
                 "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
-                "name": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$"},
+                "name": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,30}[A-Za-z0-9_.-])?$",
+                },
             },
             "required": ["url"],
             "additionalProperties": False,
@@ -379,6 +382,24 @@ OPERATIONS = {
             }
         ),
     },  # fmt: skip
+    ("/api/earned-prices", "get"): {
+        "summary": "Prices per click for the earned-value report, and the EARNED_CPC defaults"
+    },
+    ("/api/earned-prices", "post"): {
+        "summary": "Set a channel's or a campaign's price per click (replaces its own)",
+        "requestBody": body(
+            {
+                "channel": LINK_FIELDS["channel"],
+                "campaign": NULLABLE_TEXT,
+                "price": {"type": "string", "pattern": r"^\d{1,7}(\.\d{1,6})?$"},
+                "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+            },
+            required=("channel", "price"),
+        ),
+    },
+    ("/api/earned-prices/{price_id}", "delete"): {
+        "summary": "Remove a stored price per click (the EARNED_CPC default applies again)"
+    },
     ("/api/costs", "get"): {"summary": "Costs overlapping a period", "parameters": REPORT_QUERY},
     ("/api/costs", "post"): {
         "summary": "Record what a channel or campaign cost over some days",

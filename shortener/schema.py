@@ -839,3 +839,17 @@ def m015_breakdowns(db):
         "INSERT INTO aggregate_state VALUES ('breakdown_clicks', 0), ('breakdown_credits', 0)",
     ]:
         db.execute(statement)
+
+
+@migrations()
+def m015_earned_prices(db):
+    # prices per click for the earned-value report, set in the dashboard or
+    # the API per channel (campaign '') or campaign; the EARNED_CPC setting
+    # is their default. Whole millionths of the currency unit: integers,
+    # like every amount, yet 0.125 a click stays exact.
+    db.execute(
+        "CREATE TABLE earned_prices (id INTEGER PRIMARY KEY, channel TEXT NOT NULL,"
+        " campaign TEXT NOT NULL DEFAULT '', price_micros INTEGER NOT NULL"
+        " CHECK (price_micros >= 0), currency TEXT NOT NULL, updated_at TEXT NOT NULL,"
+        " UNIQUE (channel, campaign))"
+    )

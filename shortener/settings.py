@@ -146,8 +146,9 @@ SETTINGS = [
     Setting(
         "EARNED_CPC",
         {},
-        "Cost per click to price human clicks at for the earned-value report, per channel "
-        'or per campaign: {"twitter": "0.80", "twitter/spring-sale": "1.10"}.',
+        "Default cost per click to price human clicks at for the earned-value report, per "
+        'channel or per campaign: {"twitter": "0.80", "twitter/spring-sale": "1.10"}; a '
+        "price set in the dashboard or by POST /api/earned-prices comes first.",
     ),
     Setting(
         "EARNED_CPC_CURRENCY",

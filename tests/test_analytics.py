@@ -7,6 +7,7 @@ code's output."""
 import csv
 import io
 import math
+from datetime import date
 
 import pytest
 from shop_fixture import build_shop
@@ -253,6 +254,10 @@ ROI_KEYS = [
 ]
 
 
+# cost, labor, platform, ads, other cost of a row with no cost entered
+NO_COST = (None, None, None, None, None)
+
+
 def roi(*values):
     return dict(zip(ROI_KEYS, values, strict=True))
 
@@ -270,10 +275,9 @@ def test_roi_per_channel(shop):
         "110.00", "10.00", "0.00", "0.00", "100.00", 3, "36.67", "245.00", 2, "55.00",
         round(13500 * 100 / 11000, 6), 24.5,
     )  # fmt: skip
-    # linkedin EUR: no EUR cost; a (100.00, alice new): cost per conversion and CAC 0 / 1
-    assert got[("linkedin", "EUR")] == roi(
-        "0.00", "0.00", "0.00", "0.00", "0.00", 1, "0.00", "100.00", 1, "0.00", None, None
-    )
+    # linkedin EUR: no EUR cost entered; a (100.00, alice new): every cost figure is empty
+    # (null), not 0.00 -- no cost entered is not a free customer
+    assert got[("linkedin", "EUR")] == roi(*NO_COST, 1, None, "100.00", 1, None, None, None)
     # linkedin USD: platform 93.00; f 60.00, erin new; ROI (60 - 93) x 100 / 93 = -35.48387..;
     # ROMI 60 / 93 = 0.645161..
     assert got[("linkedin", "USD")] == roi(
@@ -292,12 +296,8 @@ def test_roi_per_channel(shop):
         "50.00", "0.00", "0.00", "50.00", "0.00", 2, "25.00", "100.00", 1, "50.00", 100.0, None
     )
     # direct: no cost; EUR g j m o = 165.00, new hank and jack; USD h l n = 25.00, new ivy
-    assert got[("(direct)", "EUR")] == roi(
-        "0.00", "0.00", "0.00", "0.00", "0.00", 4, "0.00", "165.00", 2, "0.00", None, None
-    )
-    assert got[("(direct)", "USD")] == roi(
-        "0.00", "0.00", "0.00", "0.00", "0.00", 3, "0.00", "25.00", 1, "0.00", None, None
-    )
+    assert got[("(direct)", "EUR")] == roi(*NO_COST, 4, None, "165.00", 2, None, None, None)
+    assert got[("(direct)", "USD")] == roi(*NO_COST, 3, None, "25.00", 1, None, None, None)
     assert math.isclose(got[("email", "EUR")]["roi_percent"], 122.727273)
 
 
@@ -309,32 +309,32 @@ def test_roi_per_campaign_keeps_channel_wide_costs_on_their_own_row(shop):
         # C4 + C6 name no campaign: 110.00 with nothing earned -> ROI -100 %, ROMI 0 / 10 = 0
         ("email", None, "EUR"): roi("110.00", "10.00", "0.00", "0.00", "100.00", 0, None,
                                     "0.00", 0, None, -100.0, 0.0),
-        ("email", "newsletter", "EUR"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 3, "0.00",
-                                            "245.00", 2, "0.00", None, None),
+        ("email", "newsletter", "EUR"): roi(*NO_COST, 3, None,
+                                            "245.00", 2, None, None, None),
         # C3 names no campaign
         ("linkedin", None, "USD"): roi("93.00", "0.00", "93.00", "0.00", "0.00", 0, None,
                                        "0.00", 0, None, -100.0, 0.0),
-        ("linkedin", "spring", "EUR"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 1, "0.00",
-                                           "100.00", 1, "0.00", None, None),
-        ("linkedin", "spring", "USD"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 1, "0.00",
-                                           "60.00", 1, "0.00", None, None),
+        ("linkedin", "spring", "EUR"): roi(*NO_COST, 1, None,
+                                           "100.00", 1, None, None, None),
+        ("linkedin", "spring", "USD"): roi(*NO_COST, 1, None,
+                                           "60.00", 1, None, None, None),
         # C1 (labor) names no campaign: ROMI 0 / 310 = 0
         ("twitter", None, "EUR"): roi("310.00", "310.00", "0.00", "0.00", "0.00", 0, None,
                                       "0.00", 0, None, -100.0, 0.0),
         # C2 ads 100.00 on spring, but spring's EUR credit (a's) went to linkedin last touch
         ("twitter", "spring", "EUR"): roi("100.00", "0.00", "0.00", "100.00", "0.00", 0, None,
                                           "0.00", 0, None, -100.0, None),
-        ("twitter", "spring", "USD"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 2, "0.00",
-                                          "100.00", 1, "0.00", None, None),
+        ("twitter", "spring", "USD"): roi(*NO_COST, 2, None,
+                                          "100.00", 1, None, None, None),
         # i: dave's save, dave is not a new customer here (his first purchase went to email)
-        ("twitter", "summer", "EUR"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 1, "0.00",
+        ("twitter", "summer", "EUR"): roi(*NO_COST, 1, None,
                                           "30.00", 0, None, None, None),
         ("twitter", "summer", "USD"): roi("50.00", "0.00", "0.00", "50.00", "0.00", 0, None,
                                           "0.00", 0, None, -100.0, None),
-        ("(direct)", None, "EUR"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 4, "0.00",
-                                       "165.00", 2, "0.00", None, None),
-        ("(direct)", None, "USD"): roi("0.00", "0.00", "0.00", "0.00", "0.00", 3, "0.00",
-                                       "25.00", 1, "0.00", None, None),
+        ("(direct)", None, "EUR"): roi(*NO_COST, 4, None,
+                                       "165.00", 2, None, None, None),
+        ("(direct)", None, "USD"): roi(*NO_COST, 3, None,
+                                       "25.00", 1, None, None, None),
     }  # fmt: skip
 
 
@@ -368,6 +368,34 @@ def test_roi_under_linear_credits_shares_of_new_customers(shop):
     assert got["USD"] == (2, "100.00", 1, "50.00")
 
 
+def test_roi_totals_count_roi_and_cac_on_the_channels_with_a_cost(shop):
+    from conversions import analytics
+    from conversions.reports import Period
+    from shortener.db import connect
+
+    db = connect(shop.app.config["DATABASE"])
+    try:
+        q = analytics.Query(Period(date(2025, 3, 1), date(2025, 4, 30)), "last_touch")
+        totals = analytics.roi_totals(db, q, analytics.settings_from(shop.app.config))
+    finally:
+        db.close()
+    # EUR: cost email 110.00 + twitter 410.00 = 520.00; revenue of every channel email 245 +
+    # linkedin 100 + twitter 30 + direct 165 = 540.00; linkedin has no EUR cost, so ROI and
+    # CAC are on email + twitter: revenue 275.00, new customers 2 (dave, gina) + 0;
+    # ROI (275 - 520) x 100 / 520 = -47.115384.. ; CAC 520 / 2 = 260.00
+    # USD: cost linkedin 93.00 + twitter 50.00 = 143.00; revenue 60 + 100 + direct 25 =
+    # 185.00; costed 160.00, new customers erin + bob = 2: CAC 71.50,
+    # ROI (160 - 143) x 100 / 143 = 11.888111..
+    assert totals == [
+        {"currency": "EUR", "cost": "520.00", "revenue": "540.00", "costed_revenue": "275.00",
+         "costed_new_customers": 2, "cac": "260.00",
+         "roi_percent": round(-24500 / 520, 6), "without_cost": ["linkedin"]},
+        {"currency": "USD", "cost": "143.00", "revenue": "185.00", "costed_revenue": "160.00",
+         "costed_new_customers": 2, "cac": "71.50",
+         "roi_percent": round(1700 / 143, 6), "without_cost": []},
+    ]  # fmt: skip
+
+
 # -- earned pay-per-click value ----------------------------------------------
 #
 # Human clicks 03-01..04-30: twitter/spring #1 #3 = 2, twitter/summer #10 #11 = 2 (the bot's
@@ -381,9 +409,10 @@ def test_earned_value_per_channel(shop):
         # no price for email: nothing earned to show, the actual cost beside it
         {"channel": "email", "currency": "EUR", "human_clicks": 4, "cpc": None,
          "earned_value": None, "cost": "110.00"},
-        # 4 x 2.00 = 8.00 against no EUR cost; the USD cost (C3) on its own row
+        # 4 x 2.00 = 8.00 against no EUR cost entered (null, not 0.00); the USD cost (C3)
+        # on its own row
         {"channel": "linkedin", "currency": "EUR", "human_clicks": 4, "cpc": "2.00",
-         "earned_value": "8.00", "cost": "0.00"},
+         "earned_value": "8.00", "cost": None},
         {"channel": "linkedin", "currency": "USD", "human_clicks": 4, "cpc": None,
          "earned_value": None, "cost": "93.00"},
         # spring 2 x 0.50 + summer 2 x 0.80 (its own price) = 1.00 + 1.60 = 2.60
@@ -401,17 +430,17 @@ def test_earned_value_per_campaign(shop):
          "cpc": None, "earned_value": None, "cost": "110.00"},
         # no price and no cost: a row in the default currency
         {"channel": "email", "campaign": "newsletter", "currency": "USD", "human_clicks": 4,
-         "cpc": None, "earned_value": None, "cost": "0.00"},
+         "cpc": None, "earned_value": None, "cost": None},
         {"channel": "linkedin", "campaign": None, "currency": "USD", "human_clicks": 0,
          "cpc": None, "earned_value": None, "cost": "93.00"},
         {"channel": "linkedin", "campaign": "spring", "currency": "EUR", "human_clicks": 4,
-         "cpc": "2.00", "earned_value": "8.00", "cost": "0.00"},
+         "cpc": "2.00", "earned_value": "8.00", "cost": None},
         {"channel": "twitter", "campaign": None, "currency": "EUR", "human_clicks": 0,
          "cpc": None, "earned_value": None, "cost": "310.00"},
         {"channel": "twitter", "campaign": "spring", "currency": "EUR", "human_clicks": 2,
          "cpc": "0.50", "earned_value": "1.00", "cost": "100.00"},
         {"channel": "twitter", "campaign": "summer", "currency": "EUR", "human_clicks": 2,
-         "cpc": "0.80", "earned_value": "1.60", "cost": "0.00"},
+         "cpc": "0.80", "earned_value": "1.60", "cost": None},
         {"channel": "twitter", "campaign": "summer", "currency": "USD", "human_clicks": 2,
          "cpc": None, "earned_value": None, "cost": "50.00"},
     ]  # fmt: skip

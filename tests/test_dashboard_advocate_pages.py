@@ -18,7 +18,7 @@ def test_the_page_lists_advocates_and_the_api_leaderboard(tmp_path):
     assert "too few visitors" in board
     # everyone, with fay referred by quinn one generation down
     fay = re.search(r'<tr data-advocate="fay">(.*?)</tr>', page, re.S).group(1)
-    assert "quinn" in fay and '<td class="num">1</td>' in fay
+    assert "quinn" in fay and '<td class="num" data-label="Referral depth">1</td>' in fay
     assert (
         'href="/dashboard/export/reports/advocates?model=last_touch&amp;campaign=spring'
         '&amp;format=csv"' in page
@@ -39,15 +39,18 @@ def test_the_leaderboard_sorts_by_roi_with_each_creators_cost(tmp_path):
     # bo and dee have no cost entered, so no ROI: after them, in the API's order
     assert re.findall(r'data-col="advocate">([a-z]+)<', board) == ["cy", "ada", "dee", "bo"]
     head = board[: board.index("</thead>")]
-    # cost beside what they brought
-    assert re.findall(r"<th[^>]*>([^<]+)</th>", head)[10:17] == [
-        "Revenue", "New customers", "Fees", "Rewards earned", "Cost", "ROI %", "CAC"
+    # cost beside what they brought (fees and rewards, its parts, in all columns)
+    headings = re.findall(r"<th[^>]*>([^<]+)</th>", head)
+    assert headings[headings.index("Revenue") :] == [
+        "Revenue", "New customers", "Cost", "ROI\u00a0%", "Cost per new customer (CAC)"
     ]  # fmt: skip
     cy = board[board.index('data-col="advocate">cy<') :].split("</tr>")[0]
-    assert 'data-col="cost" class="num">105.00<' in cy
+    assert re.search(r'data-col="cost" class="num">105\.00 [A-Z]{3}<', cy)
     assert 'data-col="roi_percent" class="num">42.86 %<' in cy
     dee = board[board.index('data-col="advocate">dee<') :].split("</tr>")[0]
-    assert 'data-col="cost">—<' in dee and 'data-col="roi_percent">—<' in dee
+    # no cost entered for dee: said so, with the costs form filled for dee
+    assert 'href="/dashboard/costs?advocate=dee#cost-form">No cost entered</a>' in dee
+    assert re.search(r'data-col="roi_percent"( class="num")?>—<', dee)
 
 
 def test_the_reports_index_offers_the_advocate_reports(tmp_path):
@@ -64,6 +67,9 @@ def test_an_empty_programme_says_how_to_start(app):
     client, _ = signed_in(app)
     page = client.get("/dashboard/advocates").get_data(as_text=True)
     assert "No advocates yet" in page and "0 advocates" in page
+    # what fills it, with the form on the page, not a command line
+    assert 'href="#add-advocate">Add the first one</a>' in page
+    assert "flask --app" not in page and "POST /api/advocates" not in page
 
 
 def test_disabling_a_link_in_the_dashboard_disables_its_personal_links(tmp_path):

@@ -106,3 +106,31 @@ def test_a_creators_fee_names_an_advocate(app):
     assert 'data-col="advocate">· ada</span>' in page
     edit = client.get(f"/dashboard/costs?edit={cost['id']}").get_data(as_text=True)
     assert 'name="advocate" maxlength="40" list="cost-advocates" value="ada"' in edit
+
+
+def test_the_form_takes_an_amount_as_the_table_writes_it(app):
+    client, token = signed_in(app)
+    # the table shows 1,200.50 USD; typed back with its separator it is the same amount
+    response = client.post(
+        "/dashboard/costs", data={**FORM, "amount": "1,200.50", "csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert [c["amount"] for c in api_costs(app)] == ["1200.50"]
+    # a comma that groups no thousands is not guessed at: refused, naming the box
+    refused = client.post("/dashboard/costs", data={**FORM, "amount": "12,5", "csrf_token": token})
+    assert refused.status_code == 400
+    assert 'id="cost-amount-error">' in refused.get_data(as_text=True)
+    assert len(api_costs(app)) == 1
+    # the API itself stays strict: it takes decimal text without separators
+    api = browser(app).post(
+        "/api/costs", json={**FORM, "amount": "1,200.50", "campaign": None}, headers=AUTH
+    )
+    assert api.status_code == 400 and api.get_json()["field"] == "amount"
+
+
+def test_no_cost_entered_leads_to_a_form_filled_for_that_channel(app):
+    client, _ = signed_in(app)
+    page = client.get("/dashboard/costs?channel=twitter&campaign=spring").get_data(as_text=True)
+    assert 'id="cost-channel" name="channel" required value="twitter"' in page
+    assert 'id="cost-campaign" name="campaign" value="spring"' in page
+    assert "No costs in this period yet: what you spend on a channel" in page

@@ -297,9 +297,11 @@ def test_targeting_limits_and_ab_destinations_from_the_form(app):
         {"name": "red", "url": "https://shop.example.com/a", "weight": 3},
         {"name": "blue", "url": "https://shop.example.com/b", "weight": 1},
     ]
-    # the edit page shows them as typed, one destination per line
+    # the edit page shows them as its label says, one destination per line
     page = client.get("/dashboard/links/launch").get_data(as_text=True)
-    assert "https://shop.example.com/a 3 red\nhttps://shop.example.com/b 1 blue</textarea>" in page
+    assert (
+        "https://shop.example.com/a, 3, red\nhttps://shop.example.com/b, 1, blue</textarea>" in page
+    )
     assert 'name="max_clicks" value="500"' in page
     # refused input says which box and changes nothing
     for field, value, message in [
@@ -322,3 +324,70 @@ def test_targeting_limits_and_ab_destinations_from_the_form(app):
     after = client.get("/api/links/launch", headers=AUTH).get_json()
     assert (after["ios_url"], after["expired_url"], after["max_clicks"]) == (None, None, None)
     assert after["destinations"] == []
+
+
+def test_ab_lines_as_the_label_says_with_names_of_several_words(app):
+    client, token = signed_in(app)
+    form = {
+        "csrf_token": token, "url": "https://shop.example.com/", "channel": "twitter",
+        "campaign": "spring", "code": "hero",
+        # the label's format: URL, weight, name; a URL with a comma of its own; and the
+        # older spaces-only line, which keeps working
+        "destinations": "https://shop.example.com/a, 50, Hero video\n"
+                        "https://shop.example.com/b?tags=x,y, 30, Plain page\n"
+                        "https://shop.example.com/c 20 third",
+    }  # fmt: skip
+    assert client.post("/dashboard/links/new", data=form).status_code == 303
+    api = client.get("/api/links/hero", headers=AUTH).get_json()
+    assert api["destinations"] == [
+        {"name": "Hero video", "url": "https://shop.example.com/a", "weight": 50},
+        {"name": "Plain page", "url": "https://shop.example.com/b?tags=x,y", "weight": 30},
+        {"name": "third", "url": "https://shop.example.com/c", "weight": 20},
+    ]
+    # "A click lands on" shows each variant with its share and its UTM tags
+    page = client.get("/dashboard/links/hero").get_data(as_text=True)
+    landing = re.search(r'id="final-url-variants">(.*?)</ul>', page, re.S).group(1)
+    assert [re.sub(r"<[^>]+>", "", m).split(" (")[0] for m in re.findall(
+        r'<li data-variant="[^"]+">(.*?)</li>', landing, re.S)] == [
+        "Hero video", "Plain page", "third"]  # fmt: skip
+    assert "(50 % of visitors)" in landing and "(30 % of visitors)" in landing
+    assert (
+        "https://shop.example.com/b?tags=x,y&amp;utm_source=twitter&amp;utm_medium=social"
+        "&amp;utm_campaign=spring&amp;ct_click=CLICK_ID" in landing
+    )
+    # a name the API refuses is named in the form's words
+    bad = client.post(
+        "/dashboard/links/hero",
+        data={**form, "destinations": "https://shop.example.com/a, 1, a/b\n"
+                                      "https://shop.example.com/b, 1, B"},
+    )  # fmt: skip
+    assert bad.status_code == 400
+    assert "Name each A/B destination with up to 32 letters, digits, spaces" in bad.get_data(
+        as_text=True
+    )
+    # a weight missing between URL and name is refused, not guessed
+    missing = client.post(
+        "/dashboard/links/hero",
+        data={**form, "destinations": "https://shop.example.com/a, Hero video\n"
+                                      "https://shop.example.com/b, 1, B"},
+    )  # fmt: skip
+    assert missing.status_code == 400
+    assert "Write one A/B destination per line" in missing.get_data(as_text=True)
+    assert client.get("/api/links/hero", headers=AUTH).get_json() == api
+
+
+def test_a_links_page_charts_its_clicks_and_conversions(app):
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+    page = client.get(
+        "/dashboard/links/tw-spring?period=custom&from=2026-03-01&to=2026-03-03"
+    ).get_data(as_text=True)
+    chart = json.loads(re.search(r'id="link-chart-1-data">(.*?)</script>', page, re.S).group(1))
+    assert chart["labels"] == ["2026-03-01", "2026-03-02", "2026-03-03"]
+    data = {d["label"]: d["data"] for d in chart["datasets"]}
+    # v1 and v2 clicked on 03-01 (the bot is not a human click); v2's signup is credited
+    # to it under last touch; no QR scans
+    assert data == {"Human clicks": [2, 0, 0], "Visitors": [2, 0, 0], "QR scans": [0, 0, 0],
+                    "Conversions": [1, 0, 0]}  # fmt: skip
+    assert 'data-chart="link-chart-1-data"' in page
+    assert "/dashboard/static/vendor/chart.umd.min.js" in page

@@ -1,5 +1,6 @@
 """Report pages: every API report as a table, with the API's CSV."""
 
+import json
 import re
 
 import pytest
@@ -21,7 +22,9 @@ def test_the_index_lists_every_report_of_the_api(client):
     assert listed[0] == "channels"
     for name in ("roi", "earned", "control", "growth", "attribution", "journeys"):
         assert name in listed
-    assert "Cost, revenue, new customers, CAC, ROI %, ROMI" in page
+    assert "What each channel cost against what it brought" in page
+    # plain words, not the API's paths
+    assert "/api/reports" not in page
 
 
 def test_a_report_page_shows_the_apis_rows(client, app):
@@ -29,8 +32,17 @@ def test_a_report_page_shows_the_apis_rows(client, app):
         as_text=True
     )
     api = browser(app).get("/api/reports/attribution?by=campaign", headers=AUTH).get_json()
-    assert page.count("<tr>") == len(api["rows"]) + 1  # the header row and one per row
+    table = page[page.index('id="report-table"') :]
+    assert table.count("<tr") == len(api["rows"]) + 1  # the header row and one per row
     assert '<th scope="col">Campaign</th>' in page
+    # the key columns fit the screen; every column is one click away
+    assert '<th scope="col">Currency</th>' not in page  # each money cell says its currency
+    assert 'data-col="linear_revenue" class="num">50.00 USD</td>' in page  # v1's 100.00 / 2
+    assert '<a class="button small ghost" id="columns-switch"' in page
+    every = client.get("/dashboard/reports/attribution?period=all&by=campaign&columns=all")
+    every = every.get_data(as_text=True)
+    assert '<th scope="col">Currency</th>' in every
+    assert every.count('<th scope="col"') == len(api["rows"][0])
     csv_link = re.search(r'id="report-csv" href="([^"]+)"', page).group(1)
     assert (
         csv_link
@@ -56,3 +68,32 @@ def test_the_apis_refusal_is_shown_on_the_page(client):
 
 def test_unknown_reports_are_404(client):
     assert client.get("/dashboard/reports/nothing").status_code == 404
+
+
+def test_growth_picks_its_step_from_the_periods_length(client):
+    # the data set's rows are four channels and currencies: email USD, twitter EUR and USD,
+    # (direct) USD, in March 2026
+    def growth(query):
+        page = client.get(f"/dashboard/reports/growth?{query}").get_data(as_text=True)
+        csv_link = re.search(r'id="report-csv" href="([^"]+)"', page).group(1)
+        return page, csv_link
+
+    five_days, link = growth("period=custom&from=2026-03-01&to=2026-03-05")
+    assert "period=day" in link and "a row per day" in five_days
+    # twelve months: by week, 53 periods (Monday 2025-03-31 to Monday 2026-03-30), not 365
+    year, link = growth("period=custom&from=2025-04-01&to=2026-03-31")
+    assert "period=week" in link and "a row per week" in year
+    table = year[year.index('id="report-table"') :]
+    assert table.count('data-col="period"') == 4 * 53
+    three_years, link = growth("period=custom&from=2023-04-01&to=2026-03-31")
+    assert "period=month" in link and "a row per month" in three_years
+    # chosen by hand, it stays as chosen
+    chosen, link = growth("period=custom&from=2025-04-01&to=2026-03-31&bucket=day")
+    assert "period=day" in link
+    # the chart of the rows: a line per channel, a point per week
+    data = json.loads(re.search(r'id="growth-data">(.*?)</script>', year, re.S).group(1))
+    assert data["bucket"] == "week" and len(data["labels"]) == 53
+    twitter = next(s for s in data["series"] if s["channel"] == "twitter")
+    # v1, v2 on 03-01 (a Sunday: the week of 02-23), v3's two clicks on 03-05 (week of 03-02)
+    assert twitter["human_clicks"][data["labels"].index("2026-02-23")] == 2
+    assert twitter["human_clicks"][data["labels"].index("2026-03-02")] == 2

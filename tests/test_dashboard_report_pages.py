@@ -106,9 +106,9 @@ def add_cost(app, **fields):
 
 def panel_cell(page, panel, channel, column, currency="USD") -> str:
     table = re.search(rf'id="panel-{panel}-table">(.*?)</table>', page, re.S).group(1)
-    for row in re.findall(r"<tr>(.*?)</tr>", table, re.S):
-        if f'data-col="channel">{channel}<' in row and f'data-col="currency">{currency}<' in row:
-            return re.search(rf'data-col="{column}"[^>]*>(.*?)</td>', row).group(1)
+    for row in re.findall(rf'<tr data-currency="{currency}">(.*?)</tr>', table, re.S):
+        if f'data-col="channel">{channel}<' in row:
+            return re.search(rf'data-col="{column}"[^>]*>(.*?)</td>', row, re.S).group(1)
     raise AssertionError(f"no {channel}/{currency} row")
 
 
@@ -117,12 +117,18 @@ def test_overview_shows_cost_and_return(app, client):
     add_cost(app, **{"from": "2026-03-01", "to": "2026-03-02", "channel": "email",
                      "amount": "50.00"})  # fmt: skip
     page = text(client, f"/dashboard/?{ALL}")
-    assert panel_cell(page, "roi", "email", "cost") == "50.00"
-    assert panel_cell(page, "roi", "email", "revenue") == "100.00"
-    assert panel_cell(page, "roi", "email", "cac") == "50.00"  # 50.00 / 1 new customer
+    # every money cell carries its currency
+    assert panel_cell(page, "roi", "email", "cost") == "50.00 USD"
+    assert panel_cell(page, "roi", "email", "revenue") == "100.00 USD"
+    assert panel_cell(page, "roi", "email", "cac") == "50.00 USD"  # 50.00 / 1 new customer
     assert panel_cell(page, "roi", "email", "roi_percent") == "100 %"  # (100 - 50) x 100 / 50
     assert panel_cell(page, "roi", "email", "romi") == "2"  # 100 / (50 labour + 0 platform)
     assert panel_cell(page, "roi", "twitter", "roi_percent") == "—"  # no cost: no ROI
+    # no cost entered is not a cost of 0.00: the cell says so and leads to the costs form
+    assert panel_cell(page, "roi", "twitter", "cost") == (
+        '<a class="no-cost" href="/dashboard/costs?channel=twitter#cost-form">No cost entered</a>'
+    )
+    assert panel_cell(page, "roi", "twitter", "cac") == "—"
     # under first touch the 100.00 is twitter's, and email's ROI is -100 %
     first = text(client, f"/dashboard/?{ALL}&model=first_touch")
     assert panel_cell(first, "roi", "email", "roi_percent") == "-100 %"  # (0 - 50) x 100 / 50
@@ -141,3 +147,31 @@ def test_overview_shows_the_control_group_in_plain_words(client):
 def test_overview_shows_earned_value(client):
     page = text(client, f"/dashboard/?{ALL}")
     assert panel_cell(page, "earned", "twitter", "human_clicks") == "4"  # 6 clicks - bot - email
+
+
+def test_the_overview_leads_with_cost_roi_and_cac(app, client):
+    page = text(client, f"/dashboard/?{ALL}")
+    # no cost entered anywhere: said so, with the way to enter one; no ROI or CAC
+    assert "No cost entered" in kpi(page, "cost")
+    assert 'href="/dashboard/costs#cost-form">Add what the channels cost</a>' in page
+    assert kpi(page, "roi") == "—" and kpi(page, "cac") == "—"
+    assert page.index('id="total-cost"') < page.index('id="total-human-clicks"')
+    assert page.index('id="total-cac"') < page.index('id="growth-chart"')
+    assert page.index('id="growth-chart"') < page.index('id="panel-roi"')
+    assert page.index('id="panel-roi"') < page.index('id="channels-table"')
+    # email cost 50.00 USD; under last touch it earned v1's 100.00 USD, and v1 is its one new
+    # customer: ROI (100 - 50) x 100 / 50 = 100 %, CAC 50.00 / 1. Twitter has no cost entered:
+    # its revenue (v2's signup, 0.00 USD; v3's 30.00 EUR) is left out of ROI and CAC.
+    add_cost(app, **{"from": "2026-03-01", "to": "2026-03-02", "channel": "email",
+                     "amount": "50.00"})  # fmt: skip
+    page = text(client, f"/dashboard/?{ALL}")
+    assert kpi(page, "cost") == '<span class="nowrap">50.00 USD</span>'
+    assert kpi(page, "roi") == '<span class="nowrap">100 %</span>'
+    assert kpi(page, "cac") == '<span class="nowrap">50.00 USD</span>'
+    assert "left out, no cost entered: twitter" in page
+    assert "100.00 USD" in kpi(page, "revenue") and "30.00 EUR" in kpi(page, "revenue")
+    # first touch: v1's purchase is twitter's, so email earned nothing: ROI -100 %, and no
+    # new customer for email: no CAC
+    first = text(client, f"/dashboard/?{ALL}&model=first_touch")
+    assert kpi(first, "roi") == '<span class="nowrap">-100 %</span>'
+    assert kpi(first, "cac") == "—"

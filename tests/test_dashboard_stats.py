@@ -127,8 +127,14 @@ def test_growth_series_has_every_day_with_zeros(data):
 
 
 def test_long_periods_are_drawn_by_week_or_month():
-    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "day"  # 89 days
-    assert stats.bucket_size(date(2026, 1, 1), date(2026, 12, 31)) == "week"
+    # two months by day, a year by week, longer by month
+    assert stats.bucket_size(date(2026, 3, 1), date(2026, 3, 30)) == "day"  # 30 days
+    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 3)) == "day"  # 62 days
+    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 4)) == "week"  # 63 days
+    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "week"  # 90 days
+    assert stats.bucket_size(date(2025, 3, 10), date(2026, 3, 9)) == "week"  # 365 days
+    assert stats.bucket_size(date(2024, 1, 1), date(2024, 12, 31)) == "week"  # 366 days
+    assert stats.bucket_size(date(2024, 1, 1), date(2025, 1, 1)) == "month"  # 367 days
     assert stats.bucket_size(date(2024, 1, 1), date(2026, 12, 31)) == "month"
     # weeks start on Monday; 2026-03-05 is a Thursday
     assert stats.buckets(date(2026, 3, 5), date(2026, 3, 16), "week") == [
@@ -137,6 +143,53 @@ def test_long_periods_are_drawn_by_week_or_month():
     assert stats.buckets(date(2025, 12, 15), date(2026, 2, 1), "month") == [
         date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1),
     ]  # fmt: skip
+
+
+def test_a_links_series_by_day_and_by_week(data):
+    db, ids = data
+    # tw-spring: v1 10:00, v2 11:00 and a bot 13:00 on 03-01; last touch credits it with
+    # v2's signup (03-01); v1's purchase went to em-spring, his last click
+    got = stats.link_series(
+        db, ids["tw-spring"], Period(date(2026, 3, 1), date(2026, 3, 3)), "last_touch",
+        date(2026, 3, 9),
+    )  # fmt: skip
+    assert got == {
+        "bucket": "day",
+        "labels": ["2026-03-01", "2026-03-02", "2026-03-03"],
+        "clicks": [3, 0, 0],
+        "human_clicks": [2, 0, 0],
+        "qr_scans": [0, 0, 0],
+        "unique_visitors": [2, 0, 0],
+        "conversions": [1, 0, 0],
+    }
+    # first touch: v1's purchase is tw-spring's too (his first click), on 03-02
+    first = stats.link_series(
+        db, ids["tw-spring"], Period(date(2026, 3, 1), date(2026, 3, 3)), "first_touch",
+        date(2026, 3, 9),
+    )  # fmt: skip
+    assert first["conversions"] == [1, 1, 0]
+    # tw-autumn over 70 days is drawn by week (Mondays): v3's two clicks of Thursday
+    # 03-05 fall in the week of 03-02, one visitor; his purchase with them
+    weekly = stats.link_series(
+        db, ids["tw-autumn"], Period(date(2026, 2, 1), date(2026, 4, 11)), "last_touch",
+        date(2026, 4, 11),
+    )  # fmt: skip
+    assert weekly["bucket"] == "week"
+    at = weekly["labels"].index("2026-03-02")
+    assert weekly["labels"][0] == "2026-01-26" and len(weekly["labels"]) == 11
+    assert (weekly["human_clicks"][at], weekly["unique_visitors"][at]) == (2, 1)
+    assert weekly["conversions"][at] == 1
+    assert sum(weekly["human_clicks"]) == 2 and sum(weekly["conversions"]) == 1
+
+
+def test_the_growth_step_of_an_open_period_starts_at_the_first_data(data):
+    db, _ = data
+    # the data set's first day is 2026-03-01: to 2026-03-20 is 20 days, to 2026-09-01
+    # 185 days, to 2027-06-01 458 days
+    assert stats.period_bucket(db, Period(), date(2026, 3, 20)) == "day"
+    assert stats.period_bucket(db, Period(), date(2026, 9, 1)) == "week"
+    assert stats.period_bucket(db, Period(), date(2027, 6, 1)) == "month"
+    assert stats.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 3, 20)) == "week"
 
 
 def test_conversions_with_their_journeys(data):

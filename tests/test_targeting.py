@@ -144,6 +144,19 @@ def test_ab_visitors_keep_their_variant_across_clicks(app, db):
     assert all(len(v) == 1 for v in by_visitor.values())
 
 
+def test_a_variant_named_in_words_is_stored_on_its_clicks(app, db):
+    destinations = [
+        {"url": "https://shop.example.com/a", "weight": 1, "name": "Hero video"},
+        {"url": "https://shop.example.com/b", "weight": 1, "name": "x" * 32},
+    ]
+    created = make_link(app.test_client(), code="named", destinations=destinations)
+    assert [d["name"] for d in created["destinations"]] == ["Hero video", "x" * 32]
+    person = browser(app)
+    path = urlsplit(location(person.get("/named"))).path
+    (row,) = db.query("SELECT variant FROM clicks")
+    assert row["variant"] == {"/a": "Hero video", "/b": "x" * 32}[path]
+
+
 def test_device_targeting_through_the_redirect(app):
     make_link(
         app.test_client(),
@@ -246,6 +259,19 @@ def test_a_qr_scan_is_recorded_as_such_and_reported(app, db):
             },
             "destinations",
         ),  # fmt: skip
+        *[
+            (
+                {
+                    "destinations": [
+                        {"url": "https://a.example/", "name": name},
+                        {"url": "https://b.example/"},
+                    ]
+                },
+                "destinations",
+            )
+            # a name is 1-32 characters, spaces only inside it
+            for name in (" lead", "trail ", "", "a/b", "x" * 33, "Hero, video")
+        ],
         ({"ios_url": "ftp://a.example/"}, "ios_url"),
         ({"android_url": "https://bit.ly/x"}, "android_url"),
         ({"desktop_url": "http://go.example.test/loop"}, "desktop_url"),

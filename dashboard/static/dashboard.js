@@ -21,6 +21,18 @@
     });
   });
 
+  /* On a phone the rows of these tables are shown as cards (CSS display
+     changes), which makes some browsers forget they are tables; explicit
+     roles keep the rows, cells and their headers for screen readers. */
+  document.querySelectorAll("table.cards").forEach(function (table) {
+    var roles = [["", "table"], ["thead, tbody", "rowgroup"], ["tr", "row"],
+                 ["thead th", "columnheader"], ["tbody th", "rowheader"], ["td", "cell"]];
+    roles.forEach(function (pair) {
+      var found = pair[0] ? table.querySelectorAll(pair[0]) : [table];
+      Array.prototype.forEach.call(found, function (el) { el.setAttribute("role", pair[1]); });
+    });
+  });
+
   /* A wide table scrolls sideways in its box; the templates make the box a
      Tab stop so the arrow keys can scroll it. A box whose table fits needs
      no stop, so it leaves the Tab order until the window narrows. */
@@ -135,6 +147,23 @@
     return base + "?" + query + joiner + added.join("&") + fragment;
   }
 
+  /* One A/B line as the form's label says, "URL, weight, name", or with
+     spaces alone (the rules of dashboard/link_pages.py destination_line). */
+  var LINE = /^(\S+)(?:\s*,\s*|\s+)([0-9]+)(?:(?:\s*,\s*|\s+)(.*?))?\s*$/;
+  function variantsOf(text) {
+    var found = [];
+    text.split(/\r?\n/).forEach(function (line, n) {
+      line = line.trim();
+      if (!line) { return; }
+      var m = LINE.exec(line);
+      if (!m && !/[\s,]/.test(line)) { m = [line, line, "1", ""]; }
+      if (!m) { found.push(null); return; }
+      found.push({url: m[1].replace(/,+$/, ""), weight: parseInt(m[2], 10),
+                  name: m[3] || String.fromCharCode(65 + found.length)});
+    });
+    return found;
+  }
+
   var form = document.getElementById("link-form");
   var preview = document.getElementById("preview");
   if (form && preview) {
@@ -148,13 +177,26 @@
       }
       var channel = value("channel").toLowerCase();
       var medium = value("medium") || (social.indexOf(channel) >= 0 ? "social" : "");
-      preview.textContent = finalUrl(url, [
+      var tags = [
         ["utm_source", channel],
         ["utm_medium", medium],
         ["utm_campaign", value("campaign")],
         ["utm_content", value("content")],
         ["utm_term", value("term")]
-      ]);
+      ];
+      var variants = form.elements.destinations ? variantsOf(form.elements.destinations.value) : [];
+      if (variants.length < 2) {
+        preview.textContent = finalUrl(url, tags);
+        return;
+      }
+      if (variants.indexOf(null) >= 0) {
+        preview.textContent = "Write each A/B destination as: URL, weight, name";
+        return;
+      }
+      var total = variants.reduce(function (sum, v) { return sum + v.weight; }, 0) || 1;
+      preview.textContent = variants.map(function (v) {
+        return v.name + " (" + Math.round(v.weight * 100 / total) + " %): " + finalUrl(v.url, tags);
+      }).join("\n");
     };
     form.addEventListener("input", update);
     update();

@@ -9,7 +9,10 @@ the end of the run) for a reviewer to look at.
 import contextlib
 import csv
 import io
+import os
 import re
+import struct
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -430,9 +433,20 @@ def seed_month(path: str, today) -> dict[str, int]:
     return seeded
 
 
+README_SHOT = ROOT / "docs" / "overview.png"
+README_CLIP = {"x": 0, "y": 0, "width": 1360, "height": 1080}
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
 def test_overview_of_a_busy_month(new_context, tmp_path):
     """The overview with a month of traffic: the chart draws one line per
-    channel, and the page is what the README shows (docs/overview.png)."""
+    channel; with a month of LinkedIn ads entered, it leads with cost, ROI
+    and CAC; and the page is what the README shows (docs/overview.png,
+    written here when UPDATE_SCREENSHOTS=1, e.g. by `make screenshots`)."""
     config = app_config(tmp_path)
     init_db(config["DATABASE"])
     seeded = seed_month(config["DATABASE"], utcnow().date())
@@ -452,11 +466,7 @@ def test_overview_of_a_busy_month(new_context, tmp_path):
         page.click('button[data-metric="conversions"]')
         assert page.get_attribute('button[data-metric="conversions"]', "aria-pressed") == "true"
         page.click('button[data-metric="human_clicks"]')
-        page.screenshot(
-            path=str(SHOTS / "overview-month.png"),
-            full_page=True,
-            clip={"x": 0, "y": 0, "width": 1360, "height": 1080},
-        )
+        page.screenshot(path=str(SHOTS / "overview-month.png"), full_page=True, clip=README_CLIP)
 
         # a month of LinkedIn ads, entered in the costs form, shows in the
         # overview's cost-and-return panel
@@ -472,14 +482,34 @@ def test_overview_of_a_busy_month(new_context, tmp_path):
         assert "Cost #1 saved: 1500.00 USD." in page.inner_text("main")
         shot(page, "12-costs")
         page.goto(base + "/dashboard/")
+        page.wait_for_function("window.Chart && Chart.getChart('growth-chart')")
         roi = page.locator("#panel-roi-table tr", has_text="linkedin")
-        assert roi.locator('[data-col="cost"]').inner_text() == "1,500.00"
-        revenue = seeded["linkedin"][1] * 49  # every LinkedIn purchase was 49.00 USD
-        assert roi.locator('[data-col="revenue"]').inner_text() == f"{revenue:,}.00"
+        assert roi.locator('[data-col="cost"]').inner_text() == "1,500.00 USD"
+        buys = seeded["linkedin"][1]
+        revenue = buys * 49  # every LinkedIn purchase was 49.00 USD
+        assert roi.locator('[data-col="revenue"]').inner_text() == f"{revenue:,}.00 USD"
         # ROI % = (revenue - cost) x 100 / cost, to the report's precision
         shown = float(roi.locator('[data-col="roi_percent"]').inner_text().rstrip(" %"))
         assert shown == pytest.approx((revenue - 1500) * 100 / 1500, abs=0.01)
+        # the channels without a cost entered say so, instead of 0.00
+        twitter = page.locator("#panel-roi-table tr", has_text="twitter")
+        assert twitter.locator('[data-col="cost"]').inner_text() == "No cost entered"
+        # the first cards: the cost, and ROI % and CAC on LinkedIn, the channel with a cost
+        # (each of its buyers was a new visitor, so a new customer: CAC = 1,500.00 / buys)
+        assert page.inner_text("#total-cost") == "1,500.00 USD"
+        assert float(page.inner_text("#total-roi").rstrip(" %").replace(",", "")) == (
+            pytest.approx((revenue - 1500) * 100 / 1500, abs=0.01)
+        )
+        cac = (Decimal(1500) / buys).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert page.inner_text("#total-cac") == f"{cac:,} USD"
+        assert "no cost entered: instagram, newsletter, twitter" in page.inner_text("#roi-note")
         shot(page, "13-overview-with-costs")
+        picture = page.screenshot(clip=README_CLIP, full_page=True)
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            README_SHOT.write_bytes(picture)
+        # the README's picture is this page's (rewrite it with `make screenshots`)
+        assert png_size(README_SHOT.read_bytes()) == png_size(picture) == (1360, 1080)
+        assert README_SHOT.stat().st_size < 300_000
         page.goto(base + "/dashboard/reports")
         shot(page, "14-reports")
         page.click("text=Cost and return")
