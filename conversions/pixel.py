@@ -28,6 +28,13 @@ bp = Blueprint("pixel", __name__, template_folder="templates")
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 MAX_PARAM = 128
 MAX_URL = 1024
+# The longest pixel query string read. A real page's visit pixel carries its
+# address and referrer (each stored up to MAX_URL), a conversion pixel a few
+# short fields; 16 KiB is what the CDNs and load balancers in front of most
+# sites pass in a whole URL. Past it the request is not from a page: it gets
+# the GIF like any other (never a broken image) and nothing is read or stored.
+# gunicorn.conf.py bounds the request line well above this.
+MAX_PIXEL_QUERY = 16 * 1024
 
 
 def gif():
@@ -71,6 +78,18 @@ def pixel_conversion() -> Conversion:
     return conversion
 
 
+def query_too_long() -> bool:
+    if len(request.query_string) <= MAX_PIXEL_QUERY:
+        return False
+    current_app.logger.warning(
+        "%s ignored: query string of %d bytes is over %d",
+        request.path,
+        len(request.query_string),
+        MAX_PIXEL_QUERY,
+    )
+    return True
+
+
 def from_machine() -> bool:
     """HEAD requests, link-preview crawlers and prefetches are not people
     converting or visiting: they get the GIF and nothing is recorded
@@ -85,7 +104,7 @@ def from_machine() -> bool:
 
 @bp.get("/t/pixel.gif")
 def conversion_pixel():
-    if from_machine():
+    if query_too_long() or from_machine():
         return gif()
     try:
         conversion = pixel_conversion()
@@ -118,7 +137,7 @@ def visit_pixel():
     never from a short link, are the control group. A visitor without a
     valid cookie gets one (for the click's visitor when `click` names one)."""
     response = gif()
-    if from_machine() or opted_out():
+    if query_too_long() or from_machine() or opted_out():
         # a page view is only worth storing with a visitor id, and a person
         # who asked not to be tracked gets neither a row nor a cookie
         return response
