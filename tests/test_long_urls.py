@@ -120,10 +120,12 @@ def test_a_request_line_past_gunicorns_bound_gets_414_and_the_worker_goes_on(ser
     with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
         try:
             s.sendall(line + b"Host: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        except OSError:
-            pass  # gunicorn may answer and close before reading it all
-        answer = s.recv(200)
-    assert answer.startswith(b"HTTP/1.1 414 ")
+            answer = s.recv(200)
+        except ConnectionError:
+            # gunicorn answered and closed with the rest of the line unread: the
+            # reset can overtake its 414 (what matters: no GIF, nothing stored)
+            answer = b""
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 414 ")
     assert count(config, "conversions") == 0
     assert is_gif(get(base, "/t/pixel.gif", goal="signup"))
     assert count(config, "conversions") == 1
