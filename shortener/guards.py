@@ -7,11 +7,14 @@
   Percent-encoded (`%FF`), the same byte is what werkzeug already handles:
   it stays encoded in the value and the view's own checks refuse it.
 - `<int:...>` path variables beyond SQLite's 64-bit integers, which raised
-  OverflowError when bound to a query. They can name no row: 404.
+  OverflowError when bound to a query. They can name no row: 404 (raised
+  from the converter: werkzeug would turn a refused value into a 405 when
+  the path has routes for other methods).
 """
 
 import re
 
+from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
 NON_ASCII = re.compile(r"[^\x00-\x7f]")
@@ -35,9 +38,11 @@ def ascii_query(wsgi_app):
 class SQLiteInteger(IntegerConverter):
     """`<int:...>` that matches only what an SQLite INTEGER can hold."""
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", SQLITE_MAX_INT)
-        super().__init__(map, *args, **kwargs)
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > SQLITE_MAX_INT:
+            raise NotFound()
+        return number
 
 
 def init_app(app):

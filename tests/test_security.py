@@ -462,6 +462,8 @@ def test_raw_non_utf8_bytes_in_a_query_are_not_a_500(client, path):
     "method, path",
     [("get", "/api/conversions/9223372036854775808/journey"),
      ("delete", "/api/costs/99999999999999999999999"),
+     ("delete", "/api/webhooks/9223372036854775808"),
+     ("patch", "/api/reward-rules/9223372036854775808"),
      ("post", "/dashboard/keys/9223372036854775808/revoke")],
 )  # fmt: skip
 def test_path_integers_beyond_sqlite_are_404_not_a_500(client, method, path):
