@@ -277,7 +277,7 @@ BREAKDOWN_CREDIT_KEY = (
     "link_id = ? AND dimension = ? AND model = ? AND day = ? AND value = ? AND goal = ?"
     " AND currency = ? AND verified = ?"
 )
-CLICK_DIMENSIONS = "c.country, c.device, c.browser, c.os, c.referrer, c.source"
+CLICK_DIMENSIONS = "c.country, c.device, c.browser, c.os, c.referrer, c.source, c.post"
 
 
 def breakdown_keys(link_id: int, day: str, click) -> list[tuple]:

@@ -1,5 +1,5 @@
 """What a click is broken down by: its country, device, browser, OS,
-referrer host and source, as the values the breakdown aggregates keep.
+referrer host, source and post tag, as the values the breakdown aggregates keep.
 
 Pure functions of a click's stored columns, shared by the aggregates (which
 fold them), erasure (which takes them back out) and the tests (which
@@ -8,7 +8,7 @@ compute them from the raw log).
 
 from urllib.parse import urlsplit
 
-DIMENSIONS = ("country", "device", "browser", "os", "referrer", "source")
+DIMENSIONS = ("country", "device", "browser", "os", "referrer", "source", "post")
 NO_REFERRER = ""  # no Referer header (typed, an app, a strict referrer policy) or no host in it
 
 
@@ -26,7 +26,7 @@ def referrer_host(referrer: str | None) -> str:
 
 def values_of(click) -> list[tuple[str, str]]:
     """(dimension, value) for each dimension, of a row holding the clicks
-    columns country, device, browser, os, referrer and source."""
+    columns country, device, browser, os, referrer, source and post."""
     return [
         ("country", click["country"] or ""),  # ISO 3166-1 alpha-2; "" unknown
         ("device", click["device"] or ""),
@@ -34,4 +34,5 @@ def values_of(click) -> list[tuple[str, str]]:
         ("os", click["os"] or ""),
         ("referrer", referrer_host(click["referrer"])),
         ("source", "qr" if click["source"] == "qr" else "link"),
+        ("post", click["post"] or ""),  # the tag of /CODE~POST; "" untagged
     ]

@@ -155,7 +155,7 @@ def raw_breakdown(db, by, model="last_touch", period=ALL_TIME, filters=NO_FILTER
     credits = defaultdict(lambda: [0, 0, set()])
     for row in db.query(
         "SELECT cr.weight_ppm, cr.revenue_minor, co.occurred_at, co.goal, co.currency,"
-        " co.visitor_id, c.country, c.device, c.browser, c.os, c.referrer, c.source,"
+        " co.visitor_id, c.country, c.device, c.browser, c.os, c.referrer, c.source, c.post,"
         " l.code, l.channel, l.campaign FROM credits cr"
         " JOIN conversions co ON co.id = cr.conversion_id"
         " JOIN clicks c ON c.id = cr.click_row JOIN links l ON l.id = cr.link_id"

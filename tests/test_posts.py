@@ -263,6 +263,32 @@ def test_per_post_figures_under_linear(client, story):
     assert eur["revenue"] == "95.00"
 
 
+@pytest.mark.parametrize(
+    "model, expected",
+    [
+        ("last_touch", [("pin", "USD", 3, 2, 2, 1, 1, 0.5, "7.00"),
+                        ("reel", "EUR", 3, 3, 2, 1, 1, 0.5, "25.00"),
+                        ("story", "EUR", 1, 1, 1, 1, 1, 1.0, "60.00")]),
+        ("linear", [("pin", "EUR", 3, 2, 2, 0.5, 1, 0.5, "5.00"),
+                    ("pin", "USD", 3, 2, 2, 1, 1, 0.5, "7.00"),
+                    ("reel", "EUR", 3, 3, 2, 1.5, 2, 1.0, "55.00"),
+                    ("story", "EUR", 1, 1, 1, 0.5, 1, 1.0, "30.00")]),
+    ],
+)  # fmt: skip
+def test_the_breakdown_by_post_has_the_same_figures(client, story, model, expected):
+    """The figures worked out above (last touch, linear), from the
+    breakdown report's aggregates: `post` is one of its values."""
+    response = client.get(f"/api/reports/breakdown?by=post&link=bio&model={model}", headers=AUTH)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    rows = [r for r in response.get_json()["rows"] if r["value"]]  # "" is the untagged clicks
+    got = [
+        (r["value"], r["currency"], r["clicks"], r["human_clicks"], r["unique_visitors"],
+         r["conversions"], r["converted_visitors"], r["conversion_rate"], r["revenue"])
+        for r in rows
+    ]  # fmt: skip
+    assert sorted(got) == expected
+
+
 def test_a_period_counts_its_clicks_and_its_conversions(client, story):
     # D2 only: clicks by dan and the bot on pin (2; 1 human, 1 visitor); conversions on
     # D2: ben's (his reel click was on D1: a reel row with no click) and dan's
