@@ -275,8 +275,8 @@ OPERATIONS = {
     },  # fmt: skip
     ("/api/reports/breakdown", "get"): {
         "summary": "Clicks, visitors, conversions and revenue per country, device, browser, OS,"
-        " referrer host, source (link or qr), link, campaign or channel; conversions and revenue"
-        " credited under the model to the clicks that carried the value",
+        " referrer host, source (link or qr), post tag, link, campaign or channel; conversions"
+        " and revenue credited under the model to the clicks that carried the value",
         "parameters": [
             {
                 **query(
@@ -289,6 +289,7 @@ OPERATIONS = {
                             "os",
                             "referrer",
                             "source",
+                            "post",
                             "link",
                             "campaign",
                             "channel",
