@@ -205,23 +205,28 @@ def init_db(path: str) -> list[str]:
 
     Under an exclusive lock on a file beside the database, so servers'
     workers starting together (and `init-db` run meanwhile) apply each
-    migration once: the others wait, then find nothing pending. A database
-    that is up to date is only read."""
-    db = connect(path)
-    try:
-        if not migrations.pending(db):
-            return []
-        with migration_lock(path):
+    migration once: the others wait, then find nothing pending. The lock is
+    taken before the first connection too: opening a new file switches it to
+    WAL, which a second process doing the same at that moment can find
+    locked. A database that is up to date is only read."""
+    with migration_lock(path):
+        db = connect(path)
+        try:
             pending = [m.name for m in migrations.pending(db)]
-            migrations.apply(db)
-        return pending
-    finally:
-        db.close()
+            if pending:
+                migrations.apply(db)
+            return pending
+        finally:
+            db.close()
 
 
 @contextlib.contextmanager
 def migration_lock(path: str):
-    fd = os.open(f"{path}-migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fd = os.open(f"{path}-migrate.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:  # a folder that refuses the lock file refuses a migration too
+        yield
+        return
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
