@@ -25,6 +25,7 @@ from shortener.db import get_db
 from shortener.journal import replay_all
 
 from .attribution import MODELS
+from .breakdown import COLUMNS as BREAKDOWN_COLUMNS
 from .money import format_minor
 from .reports import Period, conversions_number, ratio
 from .views import report_args, respond
@@ -32,17 +33,8 @@ from .views import report_args, respond
 bp = Blueprint("posts", __name__, url_prefix="/api")
 ALL_TIME = Period()
 
-POST_COLUMNS = [
-    "post",
-    "currency",
-    "clicks",
-    "human_clicks",
-    "unique_visitors",
-    "conversions",
-    "converted_visitors",
-    "conversion_rate",
-    "revenue",
-]
+# the breakdown report's figures, named by the post instead of `value`
+POST_COLUMNS = ["post", *BREAKDOWN_COLUMNS[1:]]
 
 
 def click_counts(db: Database, link_id: int, period: Period) -> dict[str, dict]:
