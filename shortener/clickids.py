@@ -51,10 +51,14 @@ def new_click_id(link_id: int, key: bytes) -> str:
     """A click id for a click on `link_id`. Never starts with "-": exported
     to CSV, a leading "-" would be escaped as a formula and no longer match."""
     while True:
-        nonce = random_bytes(RANDOM_BYTES)
-        token = urlsafe_b64encode(nonce + _tag(key, link_id, nonce)).decode("ascii")
+        token = click_id_from(link_id, key, random_bytes(RANDOM_BYTES))
         if not token.startswith("-"):
             return token
+
+
+def click_id_from(link_id: int, key: bytes, nonce: bytes) -> str:
+    """The click id for `link_id` made from these random bytes."""
+    return urlsafe_b64encode(nonce + _tag(key, link_id, nonce)).decode("ascii")
 
 
 def made_for(click_id: str, link_id: int, keys: list[bytes]) -> bool:
