@@ -16,12 +16,10 @@ is show that one request the "link loops" page.
 
 import hmac
 import re
+import secrets
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 
 from itsdangerous import Signer
-
-from .clicks import random_bytes
-from .cookie import hmac_sha1
 
 SALT = "clicktrail.click-id"
 RANDOM_BYTES = 10
@@ -44,14 +42,14 @@ def app_keys(app) -> list[bytes]:
 
 
 def _tag(key: bytes, link_id: int, nonce: bytes) -> bytes:
-    return hmac_sha1(key, link_id.to_bytes(8, "big", signed=True) + nonce)[:TAG_BYTES]
+    return hmac.digest(key, link_id.to_bytes(8, "big", signed=True) + nonce, "sha1")[:TAG_BYTES]
 
 
 def new_click_id(link_id: int, key: bytes) -> str:
     """A click id for a click on `link_id`. Never starts with "-": exported
     to CSV, a leading "-" would be escaped as a formula and no longer match."""
     while True:
-        token = click_id_from(link_id, key, random_bytes(RANDOM_BYTES))
+        token = click_id_from(link_id, key, secrets.token_bytes(RANDOM_BYTES))
         if not token.startswith("-"):
             return token
 

@@ -1,11 +1,9 @@
 """The click log: one row per followed link, written before the redirect
 is answered, so a click the visitor saw redirected is a click stored."""
 
-import base64
-import os
 import re
+import secrets
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -108,36 +106,11 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ip_network(f"{ip}/{prefix}", strict=False))
 
 
-class _RandomPool:
-    """os.urandom read 4 KiB at a time: each read is a system call that
-    releases the GIL, and taking it back on the redirect path waits behind
-    the click journal's replay thread. Refilled after a fork, so two
-    workers never share bytes."""
-
-    def __init__(self) -> None:
-        self.pid, self.buffer, self.at = 0, b"", 0
-        self.lock = threading.Lock()  # threaded servers: no two ids from the same bytes
-
-    def take(self, n: int) -> bytes:
-        with self.lock:
-            if self.pid != os.getpid() or self.at + n > len(self.buffer):
-                self.pid, self.buffer, self.at = os.getpid(), os.urandom(4096), 0
-            self.at += n
-            return self.buffer[self.at - n : self.at]
-
-
-_random = _RandomPool()
-
-
-def random_bytes(n: int) -> bytes:
-    return _random.take(n)
-
-
 def random_token(nbytes: int) -> str:
     """A URL-safe random id that never starts with "-": exported to CSV, a
     leading "-" would be escaped as a formula and no longer match."""
     while True:
-        token = base64.urlsafe_b64encode(_random.take(nbytes)).rstrip(b"=").decode("ascii")
+        token = secrets.token_urlsafe(nbytes)
         if not token.startswith("-"):
             return token
 

@@ -21,16 +21,12 @@ every LINK_CACHE_SECONDS: a link disabled or edited is followed in its old
 form for at most that long by a worker that had it cached.
 """
 
-import hmac
-import json
 import re
 import sqlite3
 import threading
 import time
 from typing import NamedTuple
 
-from itsdangerous import BadData
-from itsdangerous.encoding import base64_decode
 from werkzeug.http import dump_cookie
 
 from . import clickids, cookie, posts, previews, ratelimit
@@ -56,7 +52,7 @@ KNOWN_COLUMNS = {
 }  # fmt: skip
 # headers after which the Flask view decides (opt-outs, prefetches)
 FLASK_HEADERS = ("HTTP_SEC_GPC", "HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
-SIGNED_COOKIE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+COOKIE_VALUE = re.compile(r"[A-Za-z0-9_.-]*")  # what itsdangerous writes, read alike by all
 COOKIE_SLOT = "cookie-value-slot"  # stands in for the signed value: needs no quoting
 
 
@@ -159,7 +155,7 @@ class FastRedirect:
         self.sites: dict[str, Site] = {}
         self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
         self.cookie_parts: tuple | None = None
-        self._keys: list[bytes] | None = None
+        self.serializer = cookie.serializer(config)
         self._routes: frozenset | None = None
         self.schema_ready = False
 
@@ -172,14 +168,6 @@ class FastRedirect:
         return self._routes
 
     # -- per-app values, computed once ----------------------------------------------
-
-    def keys(self) -> list[bytes]:
-        """The cookie's HMAC keys, newest first (as itsdangerous tries them)."""
-        if self._keys is None:
-            with self.app.app_context():
-                signer = cookie._serializer().make_signer()
-                self._keys = [signer.derive_key(k) for k in reversed(signer.secret_keys)]
-        return self._keys
 
     def site(self, host: str) -> Site:
         """This installation as seen under the request's Host."""
@@ -222,35 +210,16 @@ class FastRedirect:
         if not header or "ct_vid" not in header:
             return None
         if '"' in header or "\\" in header:
-            return False
+            return False  # quoted values: werkzeug's cookie parser unquotes them
         value = None
         for part in header.split(";"):
             name, _, text = part.partition("=")
             if name.strip() == cookie.COOKIE_NAME:
                 value = text.strip()
                 break
-        if value is None:
-            return False
-        if not value or len(value) > 512:
-            return None
-        match = SIGNED_COOKIE.fullmatch(value)
-        if match is None:
-            return False  # compressed payloads and odd shapes: itsdangerous decides
-        try:
-            signature = base64_decode(match[3])
-            signed = value[: match.end(2)].encode()
-            if not any(hmac.compare_digest(cookie.hmac_sha1(k, signed), signature)
-                       for k in self.keys()):  # fmt: skip
-                return None
-            age = int(time.time()) - int.from_bytes(base64_decode(match[2]), "big")
-            if age > self.max_age or age < 0:
-                return None
-            visitor = json.loads(base64_decode(match[1]))
-        except (BadData, ValueError):
-            return None
-        if not isinstance(visitor, str) or not cookie.VISITOR_ID.fullmatch(visitor):
-            return None
-        return visitor
+        if value is None or not COOKIE_VALUE.fullmatch(value):
+            return False  # odd shapes: as werkzeug reads them
+        return cookie.verified_visitor(self.serializer, value, self.max_age)
 
     def __call__(self, environ, start_response):
         if not self.schema_ready:  # this process's first request: the schema first
@@ -280,7 +249,7 @@ class FastRedirect:
         ]
         visitor = decision.cookie_visitor
         if visitor:
-            signed = self.sign(visitor, decision.fresh_visitor)
+            signed = self.serializer.dumps(visitor)
             headers.append(("Set-Cookie", self.set_cookie(signed, self.https(environ))))
         headers.append(("Content-Length", "0"))
         headers.append(("Location", f"{template[0]}{click_id}{template[1]}"))
@@ -362,13 +331,6 @@ class FastRedirect:
             previews.record_unfurl(db, link_id, platform, now)
         except Exception:  # a lost count must never break a redirect
             self.app.logger.exception("could not count an unfurl of link %s", link_id)
-
-    def sign(self, visitor: str, random_id: bool) -> str:
-        signed = cookie.sign_with_key(visitor, self.keys()[0], random_id)
-        if signed is None:  # an id that compresses: itsdangerous signs it
-            with self.app.app_context():
-                signed = cookie.sign_visitor(visitor)
-        return signed
 
     def https(self, environ) -> bool:
         if environ.get("wsgi.url_scheme") == "https":
