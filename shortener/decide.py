@@ -11,8 +11,8 @@ Decision (record this click, count this expired follow, look up whether the
 destination's path is one of our short links).
 """
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from . import clickids, targeting
 from .clicks import Agent
@@ -26,8 +26,7 @@ EXPIRED = "expired"  # past expires_at or max_clicks: 302 to expired_url as it s
 REFUSED = "refused"  # 410: the destination may not be sent (blocked, or one of our names)
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the request says, gathered by the renderer."""
 
     agent: Agent  # shortener.clicks.classify of the User-Agent
@@ -42,8 +41,7 @@ class Facts:
     clicks_so_far: int | None = None  # human clicks on a link with max_clicks
 
 
-@dataclass(frozen=True)
-class Site:
+class Site(NamedTuple):
     """This installation, as far as a redirect is concerned."""
 
     own: tuple[str, ...]  # names a destination may not point at (shortener.destinations)
@@ -53,8 +51,7 @@ class Site:
     click_keys: tuple[bytes, ...]  # shortener.clickids keys, newest first
 
 
-@dataclass(frozen=True)
-class Click:
+class Click(NamedTuple):
     """The click to record."""
 
     link_id: int
@@ -66,8 +63,7 @@ class Click:
     limited: bool = False  # a person's click on a link with max_clicks: counted against it
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     outcome: str
     status: int
     url: str | None = None  # the checked destination, before UTM tags and click id
@@ -90,7 +86,7 @@ def decide(link: dict | None, facts: Facts, now: datetime, site: Site) -> Decisi
         return Decision(NOT_FOUND, 404)
     if link["disabled"]:
         return Decision(DISABLED, 410)
-    if any(clickids.made_for(c, link["id"], site.click_keys) for c in facts.click_ids):
+    if facts.click_ids and _came_round(link["id"], facts.click_ids, site.click_keys):
         return Decision(LOOP, 508)
     is_bot = facts.agent.is_bot or facts.prefetch
     person = not (facts.head or is_bot or facts.opted_out)
@@ -112,6 +108,12 @@ def decide(link: dict | None, facts: Facts, now: datetime, site: Site) -> Decisi
     click = Click(link["id"], visitor, is_bot, facts.opted_out, facts.post, variant, limited)
     fresh = visitor is not None and visitor != facts.visitor
     return Decision(REDIRECT, 302, url, utm, click, fresh, facts.crawler, looping_code=loop)
+
+
+def _came_round(link_id: int, click_ids: tuple, keys: tuple) -> bool:
+    """A click id this link's own redirect made: the visit has come round a
+    loop (shortener.clickids)."""
+    return any(clickids.made_for(c, link_id, keys) for c in click_ids)
 
 
 def _expired(target: str | None, site: Site, counted: bool) -> Decision:

@@ -156,6 +156,7 @@ class FastRedirect:
         self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
         self.cookie_parts: tuple | None = None
         self.serializer = cookie.serializer(config)
+        self.signer = cookie.DirectSigner(config)
         self._routes: frozenset | None = None
         self.schema_ready = False
 
@@ -219,7 +220,10 @@ class FastRedirect:
                 break
         if value is None or not COOKIE_VALUE.fullmatch(value):
             return False  # odd shapes: as werkzeug reads them
-        return cookie.verified_visitor(self.serializer, value, self.max_age)
+        visitor = self.signer.verify(value, int(time.time()), self.max_age)
+        if visitor is False:  # a compressed payload: itsdangerous reads it
+            return cookie.verified_visitor(self.serializer, value, self.max_age)
+        return visitor
 
     def __call__(self, environ, start_response):
         if not self.schema_ready:  # this process's first request: the schema first
@@ -249,7 +253,7 @@ class FastRedirect:
         ]
         visitor = decision.cookie_visitor
         if visitor:
-            signed = self.serializer.dumps(visitor)
+            signed = self.sign(visitor, decision.fresh_visitor)
             headers.append(("Set-Cookie", self.set_cookie(signed, self.https(environ))))
         headers.append(("Content-Length", "0"))
         headers.append(("Location", f"{template[0]}{click_id}{template[1]}"))
@@ -331,6 +335,10 @@ class FastRedirect:
             previews.record_unfurl(db, link_id, platform, now)
         except Exception:  # a lost count must never break a redirect
             self.app.logger.exception("could not count an unfurl of link %s", link_id)
+
+    def sign(self, visitor: str, fresh: bool = False) -> str:
+        signed = self.signer.sign(visitor, int(time.time()), fresh)
+        return self.serializer.dumps(visitor) if signed is None else signed
 
     def https(self, environ) -> bool:
         if environ.get("wsgi.url_scheme") == "https":
