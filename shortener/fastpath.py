@@ -15,6 +15,11 @@ string (so every hop that comes round a loop carrying a `ct_click`) --
 falls through to the Flask view (shortener/redirect.py), which remains the
 reference: the tests check both answer byte for byte the same.
 
+Both gather the request's facts and render the one decision of
+shortener/decide.py. What falls through is listed in two places: before
+deciding, what this module cannot gather (`code_path`, `gather`); after,
+the decisions it does not render (`renders`).
+
 Links are cached per worker and re-read once the `link_version` row
 (bumped by triggers on any change to links) has moved, checked at most
 every LINK_CACHE_SECONDS: a link disabled or edited is followed in its old
