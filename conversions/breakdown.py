@@ -133,15 +133,25 @@ def _credit_rows(db: Database, by: str, period: Period, filters: Filters, model,
     )
 
 
-def _totals(db: Database, by: str, period: Period, filters: Filters, model: str, link_id):
+def _distinct(blobs: list, visitors: bool) -> int | None:
+    """Visitors in the union of the day bitmaps; None when not asked for
+    (the union is most of the report's work over a long period)."""
+    return len(union(blobs)) if visitors else None
+
+
+def _totals(
+    db: Database, by: str, period: Period, filters: Filters, model: str, link_id, visitors=True
+):
     """{value: (clicks, human_clicks, unique_visitors)} and {(value,
-    currency): (conversions_ppm, revenue_minor, converted_visitors)}."""
+    currency): (conversions_ppm, revenue_minor, converted_visitors)}; the
+    visitor counts are None without `visitors`."""
     clicks = defaultdict(lambda: [0, 0, []])
     for value, n, human, blob in _click_rows(db, by, period, filters, link_id):
         c = clicks[value]
         c[0] += n
         c[1] += human
-        c[2].append(blob)
+        if visitors:
+            c[2].append(blob)
     credits = defaultdict(lambda: [0, 0, []])
     for value, currency, ppm, revenue, blob in _credit_rows(
         db, by, period, filters, model, link_id
@@ -149,10 +159,14 @@ def _totals(db: Database, by: str, period: Period, filters: Filters, model: str,
         c = credits[(value, currency)]
         c[0] += ppm
         c[1] += revenue
-        c[2].append(blob)
+        if visitors:
+            c[2].append(blob)
     return (
-        {value: (n, human, len(union(blobs))) for value, (n, human, blobs) in clicks.items()},
-        {key: (ppm, revenue, len(union(blobs))) for key, (ppm, revenue, blobs) in credits.items()},
+        {v: (n, human, _distinct(blobs, visitors)) for v, (n, human, blobs) in clicks.items()},
+        {
+            key: (ppm, revenue, _distinct(blobs, visitors))
+            for key, (ppm, revenue, blobs) in credits.items()
+        },
     )
 
 
@@ -179,11 +193,15 @@ def breakdown_rows(
     filters: Filters = NO_FILTERS,
     link: str | None = None,
     default_currency: str = "USD",
+    visitors: bool = True,
 ) -> list[dict]:
     """One row per value and currency of its revenue (click columns are the
     value's and repeat on each of its currency rows), most human clicks
     first. `link` (a code) narrows it to one link; `filters` to a channel,
-    campaign and goal (the goal narrows conversions only)."""
+    campaign and goal (the goal narrows conversions only). Without
+    `visitors`, the columns that count distinct visitors (unique_visitors,
+    converted_visitors, conversion_rate) are None and cost nothing; the
+    others are the same."""
     if by not in BY:
         raise BreakdownError(f"by must be one of {', '.join(BY)}", "by")
     if model not in MODELS:
@@ -193,7 +211,7 @@ def breakdown_rows(
     if by == "channel" and link_id is None:
         totals, credits = _channel_totals(db, period, filters, model)
     else:
-        totals, credits = _totals(db, by, period, filters, model, link_id)
+        totals, credits = _totals(db, by, period, filters, model, link_id, visitors)
     currencies = defaultdict(list)
     for value, currency in credits:
         currencies[value].append(currency)
@@ -203,19 +221,21 @@ def breakdown_rows(
     )
     rows = []
     for value in order:
-        n, human, visitors = totals.get(value, (0, 0, 0))
+        n, human, seen = totals.get(value, (0, 0, 0))
         for currency in sorted(currencies[value]) or [default_currency]:
             ppm, revenue, converted = credits.get((value, currency), (0, 0, 0))
+            if not visitors:
+                seen = converted = None
             rows.append(
                 {
                     "value": value,
                     "currency": currency,
                     "clicks": n,
                     "human_clicks": human,
-                    "unique_visitors": visitors,
+                    "unique_visitors": seen,
                     "conversions": conversions_number(ppm),
                     "converted_visitors": converted,
-                    "conversion_rate": ratio(converted, visitors),
+                    "conversion_rate": ratio(converted, seen) if visitors else None,
                     "revenue": format_minor(revenue, currency),
                 }
             )

@@ -16,6 +16,7 @@ from shortener.errors import ApiError
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
 from . import apiclient, charts, integrations, link_errors, linkquery, stats
+from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -289,6 +290,8 @@ def link_edit(code):
         variants=variant_urls(link),
         country_targets=country_targets(link),
         activity=charts.link_activity(series),
+        breakdowns=link_breakdowns(db, code, view.period, view.model, currency),
+        top=TOP,
         presets=PRESET_LABELS,
         models=MODEL_LABELS,
         values=values,
