@@ -245,7 +245,7 @@ def follow(code: str):
         country="" if private else country,
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=choice.variant,
-        target=stored_target(choice.target, private),
+        target=targeting.recorded_target(choice.target, private),
         post=post,
         journal=journal,
         click_id=clickids.new_click_id(link["id"], clickids.app_keys(current_app)[0]),
@@ -261,14 +261,6 @@ def follow(code: str):
         else:
             response.call_on_close(lambda: journal.replay_if_due(db))
     return response
-
-
-def stored_target(target: str | None, private: bool) -> str | None:
-    """The targeted destination as the click records it: "country:DE" would
-    tell an opted-out visitor's country, so theirs records none."""
-    if private and target and target.startswith("country:"):
-        return None
-    return target
 
 
 def _expired(db, link: dict, target: str | None, count: bool):

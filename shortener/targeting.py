@@ -132,6 +132,15 @@ def is_expired(link: dict, now: datetime, clicks_so_far: int | None = None) -> b
     return limit is not None and clicks_so_far is not None and clicks_so_far >= limit
 
 
+def recorded_target(target: str | None, opted_out: bool) -> str | None:
+    """The targeted destination as the click records it: "country:DE" would
+    tell the country of a visitor who opted out of tracking, so theirs
+    records none (they are sent there all the same)."""
+    if opted_out and target and target.startswith("country:"):
+        return None
+    return target
+
+
 def choose_destination(
     link: dict,
     agent,
