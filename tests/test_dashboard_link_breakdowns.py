@@ -33,12 +33,13 @@ half (15.00 EUR, 6.25 USD, 1 conversion) to each.
 
 import html
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
 from conftest import app_config
-from conversions.breakdown import breakdown_rows
+from conversions.breakdown import ALL_TIME, breakdown_rows
+from conversions.reports import Period
 from dashboard.link_breakdowns import ranked
 from dashboard_support import convert, insert_link, signed_in
 from shortener import create_app
@@ -228,9 +229,10 @@ def test_ranked_without_other_when_there_are_few_values():
 def test_skipping_visitor_counts_leaves_every_other_figure_the_same(app, by, model):
     db = connect(app.config["DATABASE"])
     try:
-        for link in ("promo", None):
-            full = breakdown_rows(db, by, model=model, link=link)
-            quick = breakdown_rows(db, by, model=model, link=link, visitors=False)
+        march_first = Period(date(2026, 3, 1), date(2026, 3, 1))
+        for link, period in (("promo", ALL_TIME), (None, ALL_TIME), ("promo", march_first)):
+            full = breakdown_rows(db, by, period, model=model, link=link)
+            quick = breakdown_rows(db, by, period, model=model, link=link, visitors=False)
             visitor_columns = ("unique_visitors", "converted_visitors", "conversion_rate")
             assert [{k: v for k, v in r.items() if k not in visitor_columns} for r in full] == [
                 {k: v for k, v in r.items() if k not in visitor_columns} for r in quick
