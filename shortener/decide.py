@@ -39,6 +39,9 @@ class Facts(NamedTuple):
     post: str | None = None  # the post tag of /CODE~POST
     click_ids: tuple[str, ...] = ()  # the ct_click values in the query: a loop brings them back
     clicks_so_far: int | None = None  # human clicks on a link with max_clicks
+    # the visitor's country (shortener.geo, "" unknown); None: not looked up, for
+    # the fast path, which serves no link with country destinations
+    country: str | None = None
 
 
 class Site(NamedTuple):
@@ -61,6 +64,8 @@ class Click(NamedTuple):
     post: str | None = None
     variant: str | None = None  # the A/B destination chosen
     limited: bool = False  # a person's click on a link with max_clicks: counted against it
+    target: str | None = None  # the targeted destination: "device:ios", "country:DE"
+    country: str | None = None  # as stored; None: click_row looks it up from the address
 
 
 class Decision(NamedTuple):
@@ -91,21 +96,28 @@ def decide(link: dict | None, facts: Facts, now: datetime, site: Site) -> Decisi
     is_bot = facts.agent.is_bot or facts.prefetch
     person = not (facts.head or is_bot or facts.opted_out)
     visitor = (facts.visitor or facts.new_visitor) if person else None
-    target, variant, outcome = targeting.choose_destination(
-        link, facts.agent, visitor, now, facts.clicks_so_far
+    # the country steers the redirect for everyone (a country destination is the
+    # page people there can use); like the address it comes from, it is stored
+    # only for visitors who did not opt out
+    choice = targeting.choose_destination(
+        link, facts.agent, visitor, now, facts.clicks_so_far, facts.country or ""
     )
-    if outcome == targeting.EXPIRED:
-        return _expired(target, site, counted=not (facts.head or is_bot))
+    if choice.outcome == targeting.EXPIRED:
+        return _expired(choice.url, site, counted=not (facts.head or is_bot))
     try:
-        url = checked_url(target, site.own, site.blocked)
+        url = checked_url(choice.url, site.own, site.blocked)
     except ValueError as e:
         return Decision(REFUSED, 410, reason=str(e))
     utm = tuple(utm_parameters(link, site.social_channels, facts.post).items())
     loop = looping_url_code(url, site.own, site.configured)
     if facts.head:
         return Decision(REDIRECT, 302, url, utm, looping_code=loop)
-    limited = link.get("max_clicks") is not None and not is_bot
-    click = Click(link["id"], visitor, is_bot, facts.opted_out, facts.post, variant, limited)
+    click = Click(
+        link["id"], visitor, is_bot, facts.opted_out, facts.post, choice.variant,
+        limited=link.get("max_clicks") is not None and not is_bot,
+        target=targeting.recorded_target(choice.target, facts.opted_out),
+        country="" if facts.opted_out else facts.country,
+    )  # fmt: skip
     fresh = visitor is not None and visitor != facts.visitor
     return Decision(REDIRECT, 302, url, utm, click, fresh, facts.crawler, looping_code=loop)
 

@@ -321,6 +321,7 @@ class FastRedirect:
             link_id=click.link_id, visitor_id=click.visitor_id, now=now,
             agent=gathered.facts.agent, is_bot=click.is_bot, user_agent=gathered.user_agent,
             referrer=environ.get("HTTP_REFERER"), ip=gathered.ip, post=click.post,
+            target=click.target, country=click.country,
             click_id=clickids.new_click_id(click.link_id, self.click_key()),
         )  # fmt: skip
         if journal is None:

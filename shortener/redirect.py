@@ -16,6 +16,7 @@ from .clock import utcnow
 from .db import get_db, is_ready, storage_failed
 from .decide import LOOP, NOT_FOUND, Decision, Facts, Site, decide, loops_back
 from .destinations import build_destination, configured_names, installation_names
+from .geo import country_of
 
 bp = Blueprint("redirect", __name__)
 
@@ -128,6 +129,7 @@ def request_facts(db, link: dict | None, post: str | None) -> Facts:
         post=post,
         click_ids=tuple(request.args.getlist("ct_click")),
         clicks_so_far=clicks_so_far,
+        country=country_of(client_ip()),
     )
 
 
@@ -180,8 +182,10 @@ def _click_redirect(db, facts: Facts, decision: Decision, now):
         user_agent="" if click.private else user_agent,
         referrer=request.headers.get("Referer"),
         ip=None if click.private else client_ip(),
+        country=click.country,
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
         variant=click.variant,
+        target=click.target,
         post=click.post,
         journal=journal,
         click_id=clickids.new_click_id(click.link_id, clickids.app_keys(current_app)[0]),

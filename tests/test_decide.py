@@ -113,8 +113,8 @@ def test_a_prefetch_is_a_bot_click():
 
 
 def test_an_opted_out_person_is_counted_privately_without_a_cookie():
-    decision = decide(link(), facts(opted_out=True, visitor=VISITOR), NOW, SITE)
-    assert decision.click == Click(7, None, is_bot=False, private=True)
+    decision = decide(link(), facts(opted_out=True, visitor=VISITOR, country="DE"), NOW, SITE)
+    assert decision.click == Click(7, None, is_bot=False, private=True, country="")
     assert decision.cookie_visitor is None
 
 
@@ -206,3 +206,32 @@ def test_decide_reads_nothing_but_its_arguments(agent):
     assert decide(link(), facts(agent=agent), NOW, SITE) == decide(
         link(), facts(agent=agent), NOW, SITE
     )
+
+
+COUNTRY_URLS = json.dumps({"DE": "https://shop.example/de", "FR": "https://shop.example/fr"})
+
+
+def test_a_country_destination_for_the_visitors_country():
+    decision = decide(link(country_urls=COUNTRY_URLS), facts(country="DE"), NOW, SITE)
+    assert decision.url == "https://shop.example/de"
+    assert (decision.click.target, decision.click.country) == ("country:DE", "DE")
+    other = decide(link(country_urls=COUNTRY_URLS), facts(country="IT"), NOW, SITE)
+    assert other.url == "https://shop.example/p?x=1"
+    assert (other.click.target, other.click.country) == (None, "IT")
+    # not looked up (the fast path's plain links): the click row looks it up
+    assert decide(link(), facts(), NOW, SITE).click.country is None
+
+
+def test_an_opted_out_visitor_is_sent_to_their_country_without_recording_it():
+    decision = decide(
+        link(country_urls=COUNTRY_URLS), facts(country="FR", opted_out=True), NOW, SITE
+    )
+    assert decision.url == "https://shop.example/fr"
+    assert (decision.click.target, decision.click.country) == (None, "")
+
+
+def test_a_device_destination_wins_over_a_country_and_is_recorded():
+    row = link(country_urls=COUNTRY_URLS, ios_url="https://apps.apple.com/app/1")
+    decision = decide(row, facts(agent=IPHONE, country="DE"), NOW, SITE)
+    assert decision.url == "https://apps.apple.com/app/1"
+    assert decision.click.target == "device:ios"
