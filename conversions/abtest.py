@@ -188,6 +188,24 @@ def end_test(db: Database, link: dict, variant, now) -> dict:
     return {"winner": variant, "url": url}
 
 
+def ab_answer(db, link: dict, rows: list[dict]) -> dict:
+    """The JSON body of GET /api/links/<code>/ab for `link` and its `rows`."""
+    return {
+        "code": link["code"],
+        "status": "running" if link["destinations"] else "ended" if rows else "none",
+        "model": "last_touch",
+        "control": rows[0]["variant"] if rows else None,
+        "rows": rows,
+        "history": history(db, link["id"]),
+    }
+
+
+def link_ab(db, link: dict) -> dict:
+    """The link's A/B report; the API view and the dashboard's link page
+    both call this."""
+    return ab_answer(db, link, ab_rows(db, link, current_app.config["DEFAULT_CURRENCY"]))
+
+
 @bp.get("/links/<code>/ab")
 @require_api_key
 def ab_report(code):
@@ -195,16 +213,7 @@ def ab_report(code):
     rows = ab_rows(get_db(), link, current_app.config["DEFAULT_CURRENCY"])
     if request.args.get("format", "json") != "json":
         return respond(f"ab-{code}", AB_COLUMNS, rows, Period(), "last_touch")
-    return jsonify(
-        {
-            "code": code,
-            "status": "running" if link["destinations"] else "ended" if rows else "none",
-            "model": "last_touch",
-            "control": rows[0]["variant"] if rows else None,
-            "rows": rows,
-            "history": history(get_db(), link["id"]),
-        }
-    )
+    return jsonify(ab_answer(get_db(), link, rows))
 
 
 @bp.post("/links/<code>/ab/end")

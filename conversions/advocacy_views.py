@@ -37,13 +37,15 @@ HELP = {
 }
 
 
-def run(name: str):
+def answer(db, name: str, args) -> tuple[list[str], dict]:
+    """(columns, JSON body) of advocate report `name` for query `args`; the
+    API views and the dashboard's report page both call this."""
     rows_of, columns, uses = REPORTS[name]
-    if request.args.get("format", "json") not in ("json", "csv"):
+    if args.get("format", "json") not in ("json", "csv"):
         raise ApiError("format must be json or csv", field="format")
-    q = query_args()
+    q = query_args(args)
     try:
-        rows = rows_of(get_db(), q, current_settings())
+        rows = rows_of(db, q, current_settings())
     except CustomerReportError as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {
@@ -54,7 +56,12 @@ def run(name: str):
     }
     if "as_of" in uses:
         meta["as_of"] = (q.as_of or q.now.date()).isoformat()
-    return respond(name, columns, rows, meta)
+    return columns, {**meta, "rows": rows}
+
+
+def run(name: str):
+    columns, body = answer(get_db(), name, request.args)
+    return respond(name, columns, body["rows"], {k: v for k, v in body.items() if k != "rows"})
 
 
 @bp.get("/reports/advocates")

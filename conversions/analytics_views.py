@@ -31,11 +31,12 @@ def current_settings() -> analytics.Settings:
     return current_app.extensions[SETTINGS_KEY]
 
 
-def query_args() -> Query:
-    period, model, filters = report_args()
-    as_of = parse_day("as_of")
-    by = request.args.get("by", "channel")
-    size = request.args.get("period", "day")
+def query_args(args=None) -> Query:
+    args = request.args if args is None else args
+    period, model, filters = report_args(args)
+    as_of = parse_day("as_of", args)
+    by = args.get("by", "channel")
+    size = args.get("period", "day")
     if by not in analytics.BY:
         raise ApiError("by must be channel or campaign", field="by")
     if size not in analytics.SIZES:
@@ -52,18 +53,18 @@ def respond(name: str, columns: list[str], rows: list[dict], meta: dict):
     return jsonify({**meta, "rows": rows})
 
 
-@bp.get("/reports/<name>")
-@require_api_key
-def report(name):
+def answer(db, name: str, args) -> tuple[list[str], dict]:
+    """(columns, JSON body) of report `name` for query `args`; the API view
+    and the dashboard's report page both call this."""
     spec = REPORTS.get(name)
     if spec is None:
         # /api/reports/channels is served by views.py; any other name is unknown
         raise ApiError(f"no report named {name!r}", 404, field="name")
-    if request.args.get("format", "json") not in ("json", "csv"):
+    if args.get("format", "json") not in ("json", "csv"):
         raise ApiError("format must be json or csv", field="format")
-    q = query_args()
+    q = query_args(args)
     try:
-        columns, rows = analytics.run(name, get_db(), q, current_settings())
+        columns, rows = analytics.run(name, db, q, current_settings())
     except (ReportError, CustomerReportError) as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {
@@ -78,7 +79,14 @@ def report(name):
         meta["period"] = q.size
     if "as_of" in spec.uses:
         meta["as_of"] = (q.as_of or q.now.date()).isoformat()
-    return respond(name, columns, rows, meta)
+    return columns, {**meta, "rows": rows}
+
+
+@bp.get("/reports/<name>")
+@require_api_key
+def report(name):
+    columns, body = answer(get_db(), name, request.args)
+    return respond(name, columns, body["rows"], {k: v for k, v in body.items() if k != "rows"})
 
 
 @bp.get("/reports/breakdown")

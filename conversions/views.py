@@ -20,8 +20,8 @@ from .reports import CHANNEL_COLUMNS, Filters, Period, channel_rows
 bp = Blueprint("reports", __name__, url_prefix="/api")
 
 
-def parse_day(name: str) -> date | None:
-    raw = request.args.get(name)
+def parse_day(name: str, args=None) -> date | None:
+    raw = (request.args if args is None else args).get(name)
     if not raw:
         return None
     try:
@@ -30,17 +30,20 @@ def parse_day(name: str) -> date | None:
         raise ApiError(f"{name} must be a date like 2026-03-31", field=name) from None
 
 
-def report_args() -> tuple[Period, str, Filters]:
-    period = Period(parse_day("from"), parse_day("to"))
+def report_args(args=None) -> tuple[Period, str, Filters]:
+    """Period, model and filters from `args` (the request's query unless
+    given: the dashboard passes its page's)."""
+    args = request.args if args is None else args
+    period = Period(parse_day("from", args), parse_day("to", args))
     if period.start and period.end and period.start > period.end:
         raise ApiError("from must not be after to", field="from")
-    model = request.args.get("model", "last_touch")
+    model = args.get("model", "last_touch")
     if model not in MODELS:
         raise ApiError(f"model must be one of {', '.join(MODELS)}", field="model")
     filters = Filters(
-        channel=request.args.get("channel") or None,
-        campaign=request.args.get("campaign") or None,
-        goal=request.args.get("goal") or None,
+        channel=args.get("channel") or None,
+        campaign=args.get("campaign") or None,
+        goal=args.get("goal") or None,
     )
     return period, model, filters
 
@@ -53,14 +56,15 @@ def respond(name: str, columns: list[str], rows: list[dict], period: Period, mod
         return response
     if fmt != "json":
         raise ApiError("format must be json or csv", field="format")
-    return jsonify(
-        {
-            "from": period.start.isoformat() if period.start else None,
-            "to": period.end.isoformat() if period.end else None,
-            "model": model,
-            "rows": rows,
-        }
-    )
+    return jsonify(channel_meta(period, model) | {"rows": rows})
+
+
+def channel_meta(period: Period, model: str) -> dict:
+    return {
+        "from": period.start.isoformat() if period.start else None,
+        "to": period.end.isoformat() if period.end else None,
+        "model": model,
+    }
 
 
 @bp.get("/exports/clicks")
@@ -77,15 +81,27 @@ def export_clicks():
     return response
 
 
-@bp.get("/reports/channels")
-@require_api_key
-def channels_report():
-    period, model, filters = report_args()
-    verified = {"true": True, "false": False, None: None}.get(request.args.get("verified"), "?")
+def channels(db, args) -> tuple[Period, str, list[dict]]:
+    """The channel report for query `args`: (period, model, rows); the API
+    view and the dashboard's page both call this."""
+    period, model, filters = report_args(args)
+    verified = {"true": True, "false": False, None: None}.get(args.get("verified"), "?")
     if verified == "?":
         raise ApiError("verified must be true (webhooks) or false (pixels)", field="verified")
     currency = current_app.config["DEFAULT_CURRENCY"]
-    rows = channel_rows(get_db(), period, model, filters, currency, verified)
+    return period, model, channel_rows(db, period, model, filters, currency, verified)
+
+
+def channels_answer(db, args) -> dict:
+    """The JSON body of GET /api/reports/channels for `args`."""
+    period, model, rows = channels(db, args)
+    return channel_meta(period, model) | {"rows": rows}
+
+
+@bp.get("/reports/channels")
+@require_api_key
+def channels_report():
+    period, model, rows = channels(get_db(), request.args)
     return respond("channels", CHANNEL_COLUMNS, rows, period, model)
 
 

@@ -16,7 +16,7 @@ from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
 from shortener.redirect import own_hosts
 
-from . import apiclient, charts, integrations, link_errors, linkquery, stats
+from . import charts, integrations, link_errors, linkquery, stats
 from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
@@ -338,11 +338,12 @@ def ab_summary(code: str) -> dict | None:
     """The link's A/B report as the API gives it, when it has a test."""
     if not integrations.api_rule("/api/links/<code>/ab"):
         return None
-    try:
-        body = apiclient.fetch(f"/api/links/{code}/ab")
-    except (ApiError, apiclient.ApiUnavailable):
-        return None
-    return body if body.get("rows") else None
+    from conversions.abtest import link_ab
+
+    db = get_db()
+    link = links.get_link(db, code)
+    body = link_ab(db, link) if link else None
+    return body if body and body.get("rows") else None
 
 
 @bp.post("/links/<code>/ab/end")

@@ -1,7 +1,9 @@
 """Every report of the API as a dashboard page: /dashboard/reports/<name>.
 
-The page asks the API (in-process) for the report with the page's period,
-model and filters, shows its rows as a table, and offers the API's CSV."""
+The page calls the same report function as `GET /api/reports/<name>` with
+the page's period, model and filters (so its figures are the API's by
+construction, and a report added to the API appears here with no code of
+its own), shows its rows as a table, and offers the API's CSV."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
@@ -9,12 +11,31 @@ from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 
-from . import apiclient, charts, stats
+from . import charts, integrations, stats
 from .formats import amount_text
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
 BY = ("channel", "campaign")
+# reports the channel report's own module serves; others are discovered
+BUILT_IN_REPORTS = ("channels",)
+LABELS = {
+    "channels": "Channels",
+    "attribution": "Attribution by model",
+    "roi": "Cost and return",
+    "earned": "Earned pay-per-click value",
+    "control": "Control group",
+    "growth": "Growth",
+    "retention": "Retention",
+    "tenure": "Tenure",
+    "saves": "Saves",
+    "cross-sell": "Cross-sell and upsell",
+    "goals": "Goals",
+    "journeys": "Journeys",
+    "advocates": "Advocates",
+    "referrals": "Referral chain",
+    "advocate-candidates": "Advocate candidates",
+}
 # what each report answers, in a marketer's words (the API's own help names
 # parameters and settings)
 DESCRIPTIONS = {
@@ -64,14 +85,68 @@ def report_args(view, name: str = "") -> dict:
     return args
 
 
+def report_names() -> list[str]:
+    """Every report `GET /api/reports/<name>` can give, channels first."""
+    names = list(BUILT_IN_REPORTS)
+    if not integrations.api_rule("/api/reports/<name>"):
+        return names
+    from conversions.analytics import REPORTS
+
+    return names + [n for n in REPORTS if n not in names] + advocacy_names()
+
+
+def advocacy_names() -> list[str]:
+    """The advocate reports, when this installation serves them."""
+    if not integrations.api_rule("/api/reports/advocates"):
+        return []
+    from conversions import advocacy_views
+
+    return list(advocacy_views.REPORTS)
+
+
+def api_description(name: str) -> str:
+    if name == "channels":
+        return "Clicks, visitors, conversions and revenue per channel."
+    if name in advocacy_names():
+        from conversions import advocacy_views
+
+        return advocacy_views.HELP[name]
+    from conversions.analytics import REPORTS
+
+    spec = REPORTS.get(name)
+    return getattr(spec, "help", "") or ""
+
+
+def label(name: str) -> str:
+    return LABELS.get(name, name.replace("_", " ").capitalize())
+
+
+def answer(name: str, args: dict) -> dict:
+    """The JSON body `GET /api/reports/<name>?args` answers, from the same
+    function the API view calls; raises the API's ApiError for bad input."""
+    db = get_db()
+    if name == "channels":
+        from conversions import views
+
+        return views.channels_answer(db, args)
+    if name in advocacy_names():
+        from conversions import advocacy_views
+
+        return advocacy_views.answer(db, name, args)[1]
+    from conversions import analytics_views
+
+    return analytics_views.answer(db, name, args)[1]
+
+
 def run(name: str, args: dict) -> tuple[dict | None, str | None]:
     """(the API's answer, None) or (None, why it could not answer)."""
+    if name not in report_names():
+        return None, "this report is not part of this installation"
+    query = {k: str(v) for k, v in args.items() if v is not None and v != ""}
     try:
-        return apiclient.fetch(f"/api/reports/{name}", args), None
+        return answer(name, query), None
     except ApiError as e:
         return None, e.message
-    except apiclient.ApiUnavailable:
-        return None, "this report is not part of this installation"
 
 
 # the columns a marketer reads first, per report: they fit a 1280 px screen
@@ -108,7 +183,7 @@ KEY_COUNT = 7  # a report this file does not know: its first columns
 
 
 def describe(name: str) -> str:
-    return DESCRIPTIONS.get(name) or apiclient.description(name)
+    return DESCRIPTIONS.get(name) or api_description(name)
 
 
 def columns_of(rows: list[dict]) -> list[str]:
@@ -129,8 +204,8 @@ def shown_columns(name: str, rows: list[dict], every: bool = False) -> tuple[lis
 def reports_index():
     return render_template(
         "dashboard/reports.html",
-        names=apiclient.report_names(),
-        label=apiclient.label,
+        names=report_names(),
+        label=label,
         describe=describe,
     )
 
@@ -165,7 +240,7 @@ def report_charts(name: str, rows: list[dict], answer: dict | None) -> tuple[lis
 
 @bp.get("/reports/<name>")
 def report_page(name):
-    if name not in apiclient.report_names():
+    if name not in report_names():
         abort(404, f"There is no report named '{name}'.")
     return render_report(name)
 
@@ -182,7 +257,7 @@ def render_report(name: str, status: int = 200, prices: dict | None = None):
     return render_template(
         "dashboard/report.html",
         name=name,
-        title=apiclient.label(name),
+        title=label(name),
         description=describe(name),
         view=view,
         presets=PRESET_LABELS,
