@@ -16,7 +16,7 @@ from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
 from shortener.redirect import own_hosts
 
-from . import charts, integrations, link_errors, linkquery, stats
+from . import charts, integrations, link_errors, stats
 from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
@@ -47,13 +47,15 @@ def links_index():
     view = read_view(default_preset="all")
     q = request.args.get("q", "").strip()[:200]
     status = request.args.get("status", "all")
-    status = status if status in linkquery.STATUSES else "all"
+    status = status if status in links.STATUSES else "all"
     picked = {k: request.args.get(k, "").strip() or None for k in ("channel", "campaign", "tag")}
     page = page_number()
     db = get_db()
-    rows, total = linkquery.search_links(
-        db, q or None, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **picked
-    )
+    # the links API's own listing and count, with the page's status filter
+    filters = {"q": q or None, "status": status, **picked}
+    rows = links.list_links(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
+    rows = [{**r, "tags": json.loads(r["tags"])} for r in rows]
+    total = links.count_links(db, **filters)
     numbers = stats.link_stats(db, [r["id"] for r in rows], view.period, view.model)
     base = base_url()
     return render_template(
@@ -67,7 +69,7 @@ def links_index():
         q=q,
         status=status,
         picked=picked,
-        choices=linkquery.choices(db),
+        choices=links.filter_choices(db),
         presets=PRESET_LABELS,
         models=MODEL_LABELS,
     )

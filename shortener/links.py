@@ -365,11 +365,18 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _filters(channel=None, campaign=None, tag=None, q=None) -> tuple[str, list]:
+STATUSES = ("all", "active", "disabled")
+
+
+def _filters(channel=None, campaign=None, tag=None, q=None, status="all") -> tuple[str, list]:
     """WHERE clause for the link list. A tag matches one element of the
     tags array exactly (json_each), never a substring of the JSON text; `q`
-    is a case-insensitive substring of code, url, campaign or title."""
+    is a case-insensitive substring of code, url, campaign or title;
+    `status` (the dashboard's filter) keeps active or disabled links."""
     where, params = [], []
+    if status in ("active", "disabled"):
+        where.append("disabled = ?")
+        params.append(int(status == "disabled"))
     if channel:
         where.append("channel = ?")
         params.append(channel.strip().lower())
@@ -390,12 +397,12 @@ def _filters(channel=None, campaign=None, tag=None, q=None) -> tuple[str, list]:
 
 def list_links(
     db: Database, limit=100, offset=0, channel=None, campaign=None, tag=None, q=None,
-    sort="newest",
+    sort="newest", status="all",
 ) -> list:  # fmt: skip
-    """A page of links. `sort="clicks"` orders by all-time human clicks as
-    kept in the link_day aggregate (ties: newest first), never by counting
-    the click log."""
-    where, params = _filters(channel, campaign, tag, q)
+    """A page of links (the API's listing and the dashboard's links page).
+    `sort="clicks"` orders by all-time human clicks as kept in the link_day
+    aggregate (ties: newest first), never by counting the click log."""
+    where, params = _filters(channel, campaign, tag, q, status)
     if sort == "clicks":
         sql = (
             f"SELECT {COLUMNS} FROM links{where} ORDER BY (SELECT coalesce(sum(human_clicks), 0)"
@@ -406,9 +413,27 @@ def list_links(
     return list(db.query(sql, [*params, limit, offset]))
 
 
-def count_links(db: Database, channel=None, campaign=None, tag=None, q=None) -> int:
-    where, params = _filters(channel, campaign, tag, q)
+def count_links(db: Database, channel=None, campaign=None, tag=None, q=None, status="all") -> int:
+    where, params = _filters(channel, campaign, tag, q, status)
     return next(db.query(f"SELECT count(*) AS n FROM links{where}", params))["n"]
+
+
+def filter_choices(db: Database) -> dict[str, list[str]]:
+    """Channels, campaigns and tags in use, for the dashboard's filter menus."""
+    return {
+        "channels": [
+            r["channel"] for r in db.query("SELECT DISTINCT channel FROM links ORDER BY channel")
+        ],
+        "campaigns": [
+            r["campaign"] for r in db.query("SELECT DISTINCT campaign FROM links ORDER BY campaign")
+        ],
+        "tags": [
+            r["value"]
+            for r in db.query(
+                "SELECT DISTINCT j.value FROM links, json_each(links.tags) j ORDER BY j.value"
+            )
+        ],
+    }
 
 
 def changes_for(fields, own_hosts=(), blocked_hosts=()) -> dict:

@@ -391,3 +391,20 @@ def test_a_links_page_charts_its_clicks_and_conversions(app):
                     "Conversions": [1, 0, 0]}  # fmt: skip
     assert 'data-chart="link-chart-1-data"' in page
     assert "/dashboard/static/vendor/chart.umd.min.js" in page
+
+
+def test_the_links_page_searches_as_the_api_does(app):
+    """The page lists through the links API's own listing: its text search
+    reads the title (not the channel), and its count is the API's total."""
+    build_dataset(app.config["DATABASE"])
+    client, _ = signed_in(app)
+    db = connect(app.config["DATABASE"])
+    db.execute("UPDATE links SET title = 'Winter boots' WHERE code = 'em-spring'")
+    db.close()
+    page = client.get("/dashboard/links?q=boots").get_data(as_text=True)
+    assert [p.split('"')[0] for p in page.split('data-code="')[1:]] == ["em-spring"]
+    api = app.test_client().get("/api/links?q=boots", headers=AUTH).get_json()
+    assert [link["code"] for link in api["links"]] == ["em-spring"]
+    page = client.get("/dashboard/links?q=twitter").get_data(as_text=True)
+    assert 'data-code="' not in page
+    assert app.test_client().get("/api/links?q=twitter", headers=AUTH).get_json()["total"] == 0
