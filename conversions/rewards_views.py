@@ -139,16 +139,20 @@ def ledger_response(name: str, f: rewards.LedgerFilter):
         )
         response.headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
         return response
-    limit = limit or MAX_PAGE
-    return jsonify(
-        {
-            "rewards": list(rewards.ledger_rows(db, f, limit, offset)),
-            "limit": limit,
-            "offset": offset,
-            "total": rewards.count_rows(db, f),
-            "totals": rewards.totals(db, f),
-        }
-    )
+    return jsonify(ledger_page(db, f, limit or MAX_PAGE, offset))
+
+
+def ledger_page(db, f: rewards.LedgerFilter, limit: int, offset: int = 0) -> dict:
+    """The JSON body of GET /api/rewards: a page of the ledger with its count
+    and totals; the API view and the dashboard's rewards page both call it
+    (after rewards.approve_due, as the view does)."""
+    return {
+        "rewards": list(rewards.ledger_rows(db, f, limit, offset)),
+        "limit": limit,
+        "offset": offset,
+        "total": rewards.count_rows(db, f),
+        "totals": rewards.totals(db, f),
+    }
 
 
 @bp.get("/rewards")

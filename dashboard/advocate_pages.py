@@ -4,10 +4,11 @@ who really brings customers (issue 7), both as the API answers them."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from shortener import advocates as records
+from shortener.advocates_api import listing as advocate_listing
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
 
-from . import apiclient, integrations, report_catalogue
+from . import integrations, report_catalogue
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -62,7 +63,7 @@ def _page(error):
     args = {**view.api_args(), "campaign": campaign}
     board, problem = report_catalogue.run("advocates", args)
     rows = by_return(board["rows"]) if board else []
-    listing = apiclient.fetch("/api/advocates", {"limit": 1000})
+    listing = advocate_listing(get_db(), 1000)
     handles = {a["id"]: a["handle"] for a in listing["advocates"]}
     return render_template(
         "dashboard/advocates.html",
@@ -87,6 +88,6 @@ def _page(error):
         reports={
             name: url_for("dashboard.report_page", name=name, **view.args())
             for name in ("advocates", "referrals", "advocate-candidates")
-            if name in apiclient.report_names()
+            if name in report_catalogue.report_names()
         },
     )

@@ -7,11 +7,11 @@ mark everything approved as paid (`conversions.rewards.mark_paid`)."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from conversions import rewards
+from conversions.rewards_views import ledger_page
 from conversions.goals import list_goals
 from shortener.clock import utcnow
 from shortener.db import get_db
 
-from . import apiclient
 from .formats import amount_text
 from .web import bp
 
@@ -57,7 +57,8 @@ def page(status: int = 200, error=None, values=None, editing=None):
     state = request.args.get("status") or None
     if state is not None and state not in rewards.STATUSES:
         abort(400, "There is no such reward status.")
-    ledger = apiclient.fetch("/api/rewards", {"status": state, "limit": PAGE_SIZE})
+    rewards.approve_due(db, utcnow())  # as GET /api/rewards does before it reads
+    ledger = ledger_page(db, rewards.LedgerFilter(status=state), PAGE_SIZE)
     html = render_template(
         "dashboard/rewards.html",
         status=state,

@@ -55,16 +55,19 @@ def index():
     limit = int_arg("limit", 100, 1, 1000)
     offset = int_arg("offset", 0, 0, 10**9)
     active = bool_arg("active")
-    db = get_db()
+    return jsonify(listing(get_db(), limit, offset, active))
+
+
+def listing(db, limit: int, offset: int = 0, active: bool | None = None) -> dict:
+    """The JSON body of GET /api/advocates; the API view and the dashboard's
+    advocates page both call it."""
     rows = advocates.list_advocates(db, limit=limit, offset=offset, active=active)
-    return jsonify(
-        {
-            "advocates": [advocates.as_dict(r) for r in rows],
-            "limit": limit,
-            "offset": offset,
-            "total": advocates.count_advocates(db, active),
-        }
-    )
+    return {
+        "advocates": [advocates.as_dict(r) for r in rows],
+        "limit": limit,
+        "offset": offset,
+        "total": advocates.count_advocates(db, active),
+    }
 
 
 @bp.get("/advocates/<key>")

@@ -97,3 +97,24 @@ def test_growth_picks_its_step_from_the_periods_length(client):
     # v1, v2 on 03-01 (a Sunday: the week of 02-23), v3's two clicks on 03-05 (week of 03-02)
     assert twitter["human_clicks"][data["labels"].index("2026-02-23")] == 2
     assert twitter["human_clicks"][data["labels"].index("2026-03-02")] == 2
+
+
+def test_every_report_page_gets_exactly_what_the_api_answers(client, app):
+    """The pages call the API views' own report functions: for every report
+    the catalogue lists, the answer the page renders equals the API's JSON
+    (the same values, already JSON-shaped: no date or Decimal objects)."""
+    from dashboard import report_catalogue
+
+    api = browser(app)
+    with app.test_request_context("/dashboard/reports"):
+        names = report_catalogue.report_names()
+        assert {"channels", "attribution", "growth", "advocates"} <= set(names)
+        for name in names:
+            args = {"from": "2026-01-01", "to": "2026-12-31", "model": "linear"}
+            answer, problem = report_catalogue.run(name, args)
+            expected = api.get(f"/api/reports/{name}", query_string=args, headers=AUTH)
+            assert expected.status_code == 200, (name, expected.get_json())
+            assert problem is None
+            assert answer == expected.get_json(), name
+        answer, problem = report_catalogue.run("growth", {"period": "fortnight"})
+        assert answer is None and problem == "period must be one of day, week, month"

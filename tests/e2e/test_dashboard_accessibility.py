@@ -110,10 +110,10 @@ def seed(tmp_path):
 
 def route_values(app) -> dict[str, list[str]]:
     """A seeded value for every parameter a dashboard page's route takes."""
-    from dashboard import apiclient
+    from dashboard import report_catalogue
 
     with app.test_request_context():
-        reports = apiclient.report_names()
+        reports = report_catalogue.report_names()
     return {"code": [AB_CODE], "channel": ["twitter"], "campaign": ["spring"], "name": reports}
 
 
