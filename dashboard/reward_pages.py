@@ -7,8 +7,8 @@ mark everything approved as paid (`conversions.rewards.mark_paid`)."""
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from conversions import rewards
-from conversions.rewards_views import ledger_page
 from conversions.goals import list_goals
+from conversions.rewards_views import ledger_page
 from shortener.clock import utcnow
 from shortener.db import get_db
 
