@@ -8,12 +8,13 @@ the API's figure for the same period, model and filters.
 """
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 from sqlite_utils import Database
 
 from conversions.aggregates import DIRECT, refresh, union
-from conversions.analytics import data_span
+from conversions.analytics import bucket_start as bucket_of
+from conversions.analytics import data_span, next_bucket
 from conversions.attribution import MODELS
 from conversions.money import format_minor
 from conversions.reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
@@ -186,14 +187,6 @@ def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTE
     }
 
 
-def bucket_of(day: date, size: str) -> date:
-    if size == "week":
-        return day - timedelta(days=day.weekday())
-    if size == "month":
-        return day.replace(day=1)
-    return day
-
-
 # the longest periods drawn (or listed) by day and by week: a chart of a
 # year by day is 365 points, a Growth table of it 365 rows per channel
 DAYS_BY_DAY = 62
@@ -220,15 +213,12 @@ def period_bucket(db: Database, period: Period, today: date) -> str:
 
 
 def buckets(start: date, end: date, size: str) -> list[date]:
+    """The first day of each step from start to end, stepped as the Growth
+    report steps (`conversions.analytics`), so a chart and the report agree."""
     out, current = [], bucket_of(start, size)
     while current <= end:
         out.append(current)
-        if size == "day":
-            current += timedelta(days=1)
-        elif size == "week":
-            current += timedelta(days=7)
-        else:
-            current = (current.replace(day=28) + timedelta(days=4)).replace(day=1)
+        current = next_bucket(current, size)
     return out
 
 
