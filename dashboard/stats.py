@@ -8,16 +8,25 @@ the API's figure for the same period, model and filters.
 """
 
 from collections import defaultdict
-from datetime import date
+from datetime import UTC, date, datetime, time
 
 from sqlite_utils import Database
 
 from conversions.aggregates import DIRECT, refresh, union
+from conversions.analytics import (
+    Query,
+    ReportError,
+    Settings,
+    data_span,
+    growth_rows,
+    next_bucket,
+)
 from conversions.analytics import bucket_start as bucket_of
-from conversions.analytics import data_span, next_bucket
 from conversions.attribution import MODELS
 from conversions.money import format_minor
 from conversions.reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
+
+from .charts import growth_from_rows
 
 # what a breakdown groups by -> the links column; fixed names, never input
 GROUPS = {"channel": "l.channel", "campaign": "l.campaign", "link": "l.id"}
@@ -223,40 +232,19 @@ def buckets(start: date, end: date, size: str) -> list[date]:
 
 
 def growth_series(db: Database, period: Period, model: str, filters: Filters, today: date) -> dict:
-    """Human clicks and attributed conversions per channel over time, with
-    empty days as zeros so the chart has no gaps. Days, weeks or months,
-    whichever keeps the chart readable for the period's length."""
-    refresh(db)
-    points = defaultdict(lambda: defaultdict(lambda: [0, 0]))
-    days = []
-    for r in click_rows(db, period, filters, "channel"):
-        points[r["key"]][r["day"]][0] += r["human_clicks"]
-        days.append(r["day"])
-    for r in credit_rows(db, period, filters, model, "channel"):
-        key = r["key"] if r["key"] is not None else DIRECT_CHANNEL
-        points[key][r["day"]][1] += r["conversions_ppm"]
-        days.append(r["day"])
-    start = period.start or (date.fromisoformat(min(days)) if days else today)
-    end = period.end or (max(today, date.fromisoformat(max(days))) if days else today)
-    size = bucket_size(start, end)
-    labels = buckets(start, end, size)
-    index = {b: i for i, b in enumerate(labels)}
-    series = []
-    for channel in sorted(points, key=lambda k: (k == DIRECT_CHANNEL, k)):
-        clicks, ppm = [0] * len(labels), [0] * len(labels)
-        for day, (h, p) in points[channel].items():
-            i = index.get(bucket_of(date.fromisoformat(day), size))
-            if i is not None:
-                clicks[i] += h
-                ppm[i] += p
-        series.append(
-            {
-                "channel": channel,
-                "human_clicks": clicks,
-                "conversions": [conversions_number(p) for p in ppm],
-            }
-        )
-    return {"bucket": size, "labels": [b.isoformat() for b in labels], "series": series}
+    """Human clicks and attributed conversions per channel over time, read
+    from the Growth report's rows (the API's GET /api/reports/growth) with
+    periods of nothing as zeros. Days, weeks or months, whichever keeps the
+    chart readable for the period's length."""
+    size = period_bucket(db, period, today)
+    now = datetime.combine(today, time(), tzinfo=UTC)
+    try:
+        rows = growth_rows(db, Query(period, model, filters, size=size, now=now), Settings())
+    except ReportError:
+        # the report refuses more than MAX_BUCKETS periods (a period from
+        # year 1): the page keeps its tables and draws no chart
+        rows = []
+    return growth_from_rows(rows, size)
 
 
 def link_series(db: Database, link_id: int, period: Period, model: str, today: date) -> dict:

@@ -175,3 +175,14 @@ def test_the_overview_leads_with_cost_roi_and_cac(app, client):
     first = text(client, f"/dashboard/?{ALL}&model=first_touch")
     assert kpi(first, "roi") == '<span class="nowrap">-100 %</span>'
     assert kpi(first, "cac") == "—"
+
+
+def test_a_period_from_year_one_keeps_the_overview(client):
+    """The growth chart comes from the Growth report, which refuses more than
+    a thousand periods; the overview still answers, with its tables."""
+    response = client.get("/dashboard/?period=custom&from=0001-01-01&to=2026-03-05")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    data = json.loads(re.search(r'id="growth-data">(.*?)</script>', page, re.S).group(1))
+    assert data["series"] == []
+    assert 'data-channel="twitter"' in page

@@ -225,3 +225,22 @@ def test_page_queries_do_not_grow_with_the_number_of_links(app, data):
 
     statements(list(ids.values()))  # the first call also folds the aggregates
     assert statements(list(ids.values())) == statements([*ids.values(), *more])
+
+
+def test_the_growth_chart_is_the_growth_reports_rows(data, app):
+    """The overview's chart and GET /api/reports/growth are one computation:
+    the chart is the report's rows per channel, conversions added across
+    currencies (twitter: v2's 0.00 USD signup and v3's 30.00 EUR purchase)."""
+    from conftest import AUTH, browser
+    from dashboard.charts import growth_from_rows
+
+    db, _ = data
+    got = stats.growth_series(
+        db, Period(date(2026, 3, 1), date(2026, 3, 5)), "last_touch", Filters(), date(2026, 3, 9)
+    )
+    api = browser(app).get(
+        "/api/reports/growth?from=2026-03-01&to=2026-03-05&period=day", headers=AUTH
+    )
+    assert got == growth_from_rows(api.get_json()["rows"], "day")
+    twitter = next(s for s in got["series"] if s["channel"] == "twitter")
+    assert twitter["conversions"] == [1, 0, 0, 0, 1]
