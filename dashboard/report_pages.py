@@ -3,6 +3,7 @@ and attribution model, with totals, a growth chart and recent journeys."""
 
 from flask import current_app, render_template, url_for
 
+from conversions.breakdown import breakdown_rows
 from conversions.reports import Filters, channel_rows
 from shortener.clock import utcnow
 from shortener.db import get_db
@@ -134,14 +135,16 @@ def overview():
 def channel_page(channel):
     view = read_view()
     filters = Filters(channel=channel.lower())
-    campaigns = stats.breakdown_rows(
+    # the breakdown report's rows by campaign (GET /api/reports/breakdown)
+    rows = breakdown_rows(
         get_db(),
+        "campaign",
         view.period,
         view.model,
-        "campaign",
         filters,
-        current_app.config["DEFAULT_CURRENCY"],
+        default_currency=current_app.config["DEFAULT_CURRENCY"],
     )
+    campaigns = [{"campaign": r["value"], **r} for r in rows]
     return render_template(
         "dashboard/overview.html",
         page="channel",

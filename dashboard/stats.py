@@ -74,59 +74,6 @@ def credit_rows(db: Database, period: Period, filters: Filters, model: str, by: 
     )
 
 
-def breakdown_rows(
-    db: Database,
-    period: Period,
-    model: str,
-    by: str,
-    filters: Filters = NO_FILTERS,
-    default_currency: str = "USD",
-) -> list[dict]:
-    """Rows like `channel_rows`, grouped by channel or campaign: one per key
-    and currency of its revenue (click columns repeat on each currency row)."""
-    refresh(db)
-    counts = ("clicks", "human_clicks", "unique_clicks", "qr_scans")
-    clicks = defaultdict(lambda: {**dict.fromkeys(counts, 0), "blobs": []})
-    for r in click_rows(db, period, filters, by):
-        c = clicks[r["key"]]
-        for count in counts:
-            c[count] += r[count]
-        c["blobs"].append(r["visitors"])
-    credits = defaultdict(lambda: {"ppm": 0, "revenue_minor": 0, "blobs": []})
-    for r in credit_rows(db, period, filters, model, by):
-        key = r["key"] if r["key"] is not None else DIRECT_CHANNEL
-        c = credits[(key, r["currency"])]
-        c["ppm"] += r["conversions_ppm"]
-        c["revenue_minor"] += r["revenue_minor"]
-        c["blobs"].append(r["converters"])
-    currencies = defaultdict(list)
-    for key, currency in credits:
-        currencies[key].append(currency)
-    rows = []
-    for key in sorted(set(clicks) | set(currencies), key=lambda k: (k == DIRECT_CHANNEL, k)):
-        c = clicks.get(key)
-        visitors = len(union(c["blobs"])) if c else 0
-        for currency in sorted(currencies[key]) or [default_currency]:
-            credit = credits.get((key, currency))
-            converted = len(union(credit["blobs"])) if credit else 0
-            rows.append(
-                {
-                    by: key,
-                    "currency": currency,
-                    "clicks": c["clicks"] if c else 0,
-                    "human_clicks": c["human_clicks"] if c else 0,
-                    "unique_clicks": c["unique_clicks"] if c else 0,
-                    "qr_scans": c["qr_scans"] if c else 0,
-                    "unique_visitors": visitors,
-                    "conversions": conversions_number(credit["ppm"] if credit else 0),
-                    "converted_visitors": converted,
-                    "conversion_rate": ratio(converted, visitors),
-                    "revenue": format_minor(credit["revenue_minor"] if credit else 0, currency),
-                }
-            )
-    return rows
-
-
 def link_stats(db: Database, link_ids, period: Period, model: str) -> dict[int, dict]:
     """Clicks, visitors, conversions and revenue (per currency) per link, for
     a page of links in two queries."""
