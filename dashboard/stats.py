@@ -23,6 +23,8 @@ from conversions.analytics import (
 )
 from conversions.analytics import bucket_start as bucket_of
 from conversions.attribution import MODELS
+from conversions.journeys import EVERY_TOUCH_MODEL as JOURNEY_MODEL
+from conversions.journeys import conversion_where
 from conversions.money import format_minor
 from conversions.reports import DIRECT_CHANNEL, Filters, Period, conversions_number, ratio
 
@@ -31,7 +33,6 @@ from .charts import growth_from_rows
 # what a breakdown groups by -> the links column; fixed names, never input
 GROUPS = {"channel": "l.channel", "campaign": "l.campaign", "link": "l.id"}
 NO_FILTERS = Filters()
-JOURNEY_MODEL = "linear"  # every touch of a journey gets some credit under it
 
 
 def _link_clause(filters: Filters, link_ids) -> tuple[str, list]:
@@ -240,25 +241,13 @@ def conversion_list(
     offset: int = 0,
 ) -> list[dict]:
     """The latest conversions; with a channel or campaign, those whose
-    journey touched it."""
-    day_sql, day_params = period.where("substr(c.occurred_at, 1, 10)")
-    where, params = [day_sql], list(day_params)
-    if filters.goal:
-        where.append("c.goal = ?")
-        params.append(filters.goal)
-    if filters.channel or filters.campaign:
-        link_sql, link_params = filters.link_where()
-        where.append(
-            "EXISTS (SELECT 1 FROM credits cr JOIN links l ON l.id = cr.link_id"
-            f" WHERE cr.conversion_id = c.id AND cr.model = ? AND {link_sql})"
-        )
-        params += [JOURNEY_MODEL, *link_params]
+    journey touched it (the Journeys report's own selection)."""
+    where, params = conversion_where(period, filters)
     return list(
         db.query(
             "SELECT c.id, c.goal, c.value_minor, c.currency, c.order_id, c.source, c.verified,"
-            " c.customer_id, c.occurred_at FROM conversions c"
-            f" WHERE {' AND '.join(where)} ORDER BY c.occurred_at DESC, c.id DESC"
-            " LIMIT ? OFFSET ?",
+            f" c.customer_id, c.occurred_at FROM conversions c WHERE {where}"
+            " ORDER BY c.occurred_at DESC, c.id DESC LIMIT ? OFFSET ?",
             [*params, limit, offset],
         )
     )
