@@ -3,11 +3,10 @@ and the journey of clicks that led to each."""
 
 from flask import render_template, request
 
-from conversions import goals
+from conversions import goals, overview
 from conversions.reports import Filters
 from shortener.db import get_db
 
-from . import stats
 from .link_pages import page_number
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
@@ -21,7 +20,7 @@ def conversions_page():
     goal = request.args.get("goal", "").strip() or None
     page = page_number()
     db = get_db()
-    rows = stats.conversion_list(
+    rows = overview.conversion_list(
         db, view.period, Filters(goal=goal), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )
     more = len(rows) > PAGE_SIZE
@@ -32,7 +31,7 @@ def conversions_page():
         presets=PRESET_LABELS,
         models=MODEL_LABELS,
         rows=rows,
-        journeys=stats.journeys(db, [r["id"] for r in rows], view.model),
+        journeys=overview.journeys(db, [r["id"] for r in rows], view.model),
         goal=goal,
         goals=[g["name"] for g in goals.list_goals(db)],
         page=page,

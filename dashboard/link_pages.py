@@ -7,6 +7,7 @@ import re
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
+from conversions import overview
 from conversions.posts import post_rows
 from shortener import advocates, countries, links, posts, previews
 from shortener.api import base_url
@@ -16,7 +17,7 @@ from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
 from shortener.redirect import own_hosts
 
-from . import charts, integrations, link_errors, stats
+from . import charts, integrations, link_errors
 from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
@@ -56,7 +57,7 @@ def links_index():
     rows = links.list_links(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
     rows = [{**r, "tags": json.loads(r["tags"])} for r in rows]
     total = links.count_links(db, **filters)
-    numbers = stats.link_stats(db, [r["id"] for r in rows], view.period, view.model)
+    numbers = overview.link_stats(db, [r["id"] for r in rows], view.period, view.model)
     base = base_url()
     return render_template(
         "dashboard/links.html",
@@ -283,9 +284,9 @@ def link_edit(code):
             "country_urls": country_lines(link["country_urls"]),
         }
     view = read_view(default_preset="all")
-    numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
+    numbers = overview.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
     currency = current_app.config["DEFAULT_CURRENCY"]
-    series = stats.link_series(db, link["id"], view.period, view.model, utcnow().date())
+    series = overview.link_series(db, link["id"], view.period, view.model, utcnow().date())
     page = render_template(
         "dashboard/link_form.html",
         link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},

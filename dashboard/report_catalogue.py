@@ -7,11 +7,12 @@ its own), shows its rows as a table, and offers the API's CSV."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from conversions.overview import period_bucket
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 
-from . import charts, integrations, stats
+from . import charts, integrations
 from .formats import amount_text
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
@@ -77,7 +78,7 @@ def report_args(view, name: str = "") -> dict:
     if bucket in BUCKETS:
         args["period"] = bucket  # the API's growth buckets are its `period`
     elif name == "growth":
-        args["period"] = stats.period_bucket(get_db(), view.period, utcnow().date())
+        args["period"] = period_bucket(get_db(), view.period, utcnow().date())
     for key in ("channel", "campaign", "goal", "as_of"):
         value = request.args.get(key, "").strip()
         if value:

@@ -3,6 +3,7 @@ and attribution model, with totals, a growth chart and recent journeys."""
 
 from flask import current_app, render_template, url_for
 
+from conversions import overview as figures
 from conversions.breakdown import breakdown_rows
 from conversions.reports import Filters, channel_rows
 from shortener.clock import utcnow
@@ -105,12 +106,12 @@ def report_context(view, filters: Filters) -> dict:
     currency = current_app.config["DEFAULT_CURRENCY"]
     rows = channel_rows(db, view.period, view.model, filters, currency)
     growth = stats.growth_series(db, view.period, view.model, filters, utcnow().date())
-    recent = stats.conversion_list(db, view.period, filters, limit=JOURNEY_ROWS)
+    recent = figures.conversion_list(db, view.period, filters, limit=JOURNEY_ROWS)
     return {
         "view": view,
         "presets": PRESET_LABELS,
         "models": MODEL_LABELS,
-        "totals": stats.totals(db, view.period, view.model, filters),
+        "totals": figures.totals(db, view.period, view.model, filters),
         "money": money_totals(view, filters),
         "rows": rows,
         "channels_csv": export_url(
@@ -118,7 +119,7 @@ def report_context(view, filters: Filters) -> dict:
         ),
         "growth": growth,
         "recent": recent,
-        "journeys": stats.journeys(db, [c["id"] for c in recent], view.model),
+        "journeys": figures.journeys(db, [c["id"] for c in recent], view.model),
         "panels": analytics_panels(view, filters),
     }
 

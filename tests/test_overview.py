@@ -1,10 +1,12 @@
-"""dashboard.stats against the hand-worked data set of dashboard_support:
+"""conversions.overview (and the dashboard's growth chart) against the
+hand-worked data set of dashboard_support:
 every figure below is worked out from the story in build_dataset."""
 
 from datetime import date
 
 import pytest
 
+from conversions import overview
 from conversions.breakdown import breakdown_rows
 from conversions.reports import Filters, Period, channel_rows
 from dashboard import stats
@@ -22,7 +24,7 @@ def data(app):
 
 def test_link_numbers_under_last_touch(data):
     db, ids = data
-    got = stats.link_stats(db, ids.values(), Period(), "last_touch")
+    got = overview.link_stats(db, ids.values(), Period(), "last_touch")
     # tw-spring: v1, v2 and the bot = 3 clicks, 2 human, 2 visitors; its only
     # last-touch conversion is v2's signup (0.00 USD); v1's purchase went to email
     assert got[ids["tw-spring"]] == {
@@ -40,12 +42,12 @@ def test_link_numbers_under_last_touch(data):
 
 def test_link_numbers_move_with_the_model(data):
     db, ids = data
-    first = stats.link_stats(db, ids.values(), Period(), "first_touch")
+    first = overview.link_stats(db, ids.values(), Period(), "first_touch")
     # first touch: v1's purchase goes to tw-spring (its first click) -> 1 + 1
     assert first[ids["tw-spring"]]["conversions"] == 2
     assert first[ids["tw-spring"]]["revenue"] == {"USD": "100.00"}  # 100.00 + 0.00
     assert first[ids["em-spring"]]["conversions"] == 0
-    linear = stats.link_stats(db, ids.values(), Period(), "linear")
+    linear = overview.link_stats(db, ids.values(), Period(), "linear")
     # linear: v1's two touches share 1 conversion and 100.00 -> 0.5 and 50.00
     assert linear[ids["tw-spring"]]["conversions"] == 1.5  # 0.5 + v2's 1
     assert linear[ids["tw-spring"]]["revenue"] == {"USD": "50.00"}
@@ -55,7 +57,7 @@ def test_link_numbers_move_with_the_model(data):
 
 def test_a_period_narrows_clicks_and_conversions(data):
     db, ids = data
-    got = stats.link_stats(
+    got = overview.link_stats(
         db, ids.values(), Period(date(2026, 3, 1), date(2026, 3, 1)), "last_touch"
     )
     assert got[ids["tw-spring"]]["clicks"] == 3  # all on 03-01
@@ -90,7 +92,7 @@ def test_campaign_breakdown_within_a_channel(data):
 
 def test_totals(data):
     db, _ = data
-    got = stats.totals(db, Period(), "last_touch")
+    got = overview.totals(db, Period(), "last_touch")
     assert got == {
         "clicks": 6,  # 3 + 2 + 1
         "human_clicks": 5,  # less the bot
@@ -100,7 +102,7 @@ def test_totals(data):
         "conversion_rate": 1.0,  # v1, v2, v3 all converted: 3 / 3
         "revenue": {"EUR": "30.00", "USD": "100.00"},  # never summed across currencies
     }
-    email = stats.totals(db, Period(), "first_touch", Filters(channel="email"))
+    email = overview.totals(db, Period(), "first_touch", Filters(channel="email"))
     # under first touch email earns nothing; its one visitor (v1) converted
     # through twitter, and the rate counts only conversions credited here
     assert (email["unique_visitors"], email["conversions"], email["revenue"]) == (1, 0, {})
@@ -125,19 +127,19 @@ def test_growth_series_has_every_day_with_zeros(data):
 
 def test_long_periods_are_drawn_by_week_or_month():
     # two months by day, a year by week, longer by month
-    assert stats.bucket_size(date(2026, 3, 1), date(2026, 3, 30)) == "day"  # 30 days
-    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 3)) == "day"  # 62 days
-    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 4)) == "week"  # 63 days
-    assert stats.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "week"  # 90 days
-    assert stats.bucket_size(date(2025, 3, 10), date(2026, 3, 9)) == "week"  # 365 days
-    assert stats.bucket_size(date(2024, 1, 1), date(2024, 12, 31)) == "week"  # 366 days
-    assert stats.bucket_size(date(2024, 1, 1), date(2025, 1, 1)) == "month"  # 367 days
-    assert stats.bucket_size(date(2024, 1, 1), date(2026, 12, 31)) == "month"
+    assert overview.bucket_size(date(2026, 3, 1), date(2026, 3, 30)) == "day"  # 30 days
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 3)) == "day"  # 62 days
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 4)) == "week"  # 63 days
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "week"  # 90 days
+    assert overview.bucket_size(date(2025, 3, 10), date(2026, 3, 9)) == "week"  # 365 days
+    assert overview.bucket_size(date(2024, 1, 1), date(2024, 12, 31)) == "week"  # 366 days
+    assert overview.bucket_size(date(2024, 1, 1), date(2025, 1, 1)) == "month"  # 367 days
+    assert overview.bucket_size(date(2024, 1, 1), date(2026, 12, 31)) == "month"
     # weeks start on Monday; 2026-03-05 is a Thursday
-    assert stats.buckets(date(2026, 3, 5), date(2026, 3, 16), "week") == [
+    assert overview.buckets(date(2026, 3, 5), date(2026, 3, 16), "week") == [
         date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16),
     ]  # fmt: skip
-    assert stats.buckets(date(2025, 12, 15), date(2026, 2, 1), "month") == [
+    assert overview.buckets(date(2025, 12, 15), date(2026, 2, 1), "month") == [
         date(2025, 12, 1), date(2026, 1, 1), date(2026, 2, 1),
     ]  # fmt: skip
 
@@ -146,7 +148,7 @@ def test_a_links_series_by_day_and_by_week(data):
     db, ids = data
     # tw-spring: v1 10:00, v2 11:00 and a bot 13:00 on 03-01; last touch credits it with
     # v2's signup (03-01); v1's purchase went to em-spring, his last click
-    got = stats.link_series(
+    got = overview.link_series(
         db, ids["tw-spring"], Period(date(2026, 3, 1), date(2026, 3, 3)), "last_touch",
         date(2026, 3, 9),
     )  # fmt: skip
@@ -160,14 +162,14 @@ def test_a_links_series_by_day_and_by_week(data):
         "conversions": [1, 0, 0],
     }
     # first touch: v1's purchase is tw-spring's too (his first click), on 03-02
-    first = stats.link_series(
+    first = overview.link_series(
         db, ids["tw-spring"], Period(date(2026, 3, 1), date(2026, 3, 3)), "first_touch",
         date(2026, 3, 9),
     )  # fmt: skip
     assert first["conversions"] == [1, 1, 0]
     # tw-autumn over 70 days is drawn by week (Mondays): v3's two clicks of Thursday
     # 03-05 fall in the week of 03-02, one visitor; his purchase with them
-    weekly = stats.link_series(
+    weekly = overview.link_series(
         db, ids["tw-autumn"], Period(date(2026, 2, 1), date(2026, 4, 11)), "last_touch",
         date(2026, 4, 11),
     )  # fmt: skip
@@ -183,26 +185,26 @@ def test_the_growth_step_of_an_open_period_starts_at_the_first_data(data):
     db, _ = data
     # the data set's first day is 2026-03-01: to 2026-03-20 is 20 days, to 2026-09-01
     # 185 days, to 2027-06-01 458 days
-    assert stats.period_bucket(db, Period(), date(2026, 3, 20)) == "day"
-    assert stats.period_bucket(db, Period(), date(2026, 9, 1)) == "week"
-    assert stats.period_bucket(db, Period(), date(2027, 6, 1)) == "month"
-    assert stats.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 3, 20)) == "week"
+    assert overview.period_bucket(db, Period(), date(2026, 3, 20)) == "day"
+    assert overview.period_bucket(db, Period(), date(2026, 9, 1)) == "week"
+    assert overview.period_bucket(db, Period(), date(2027, 6, 1)) == "month"
+    assert overview.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 3, 20)) == "week"
 
 
 def test_conversions_with_their_journeys(data):
     db, _ = data
-    rows = stats.conversion_list(db, Period(), Filters())
+    rows = overview.conversion_list(db, Period(), Filters())
     assert [r["goal"] for r in rows] == ["purchase", "lead", "purchase", "signup"]  # newest first
-    journeys = stats.journeys(db, [r["id"] for r in rows], "last_touch")
+    journeys = overview.journeys(db, [r["id"] for r in rows], "last_touch")
     v1_purchase = journeys[rows[2]["id"]]
     assert [t["code"] for t in v1_purchase["touches"]] == ["tw-spring", "em-spring"]
     assert v1_purchase["credit"] == [{"channel": "email", "share": 1.0}]
     lead = journeys[rows[1]["id"]]
     assert lead == {"touches": [], "credit": [{"channel": "(direct)", "share": 1.0}]}
     # a channel's conversions are those whose journey touched it
-    email = stats.conversion_list(db, Period(), Filters(channel="email"))
+    email = overview.conversion_list(db, Period(), Filters(channel="email"))
     assert [r["order_id"] for r in email] == ["A-1"]
-    spring = stats.conversion_list(db, Period(), Filters(campaign="spring"))
+    spring = overview.conversion_list(db, Period(), Filters(campaign="spring"))
     assert [r["goal"] for r in spring] == ["purchase", "signup"]  # v1's and v2's
 
 
@@ -215,7 +217,7 @@ def test_page_queries_do_not_grow_with_the_number_of_links(app, data):
         seen = []
         db.conn.set_trace_callback(seen.append)
         try:
-            stats.link_stats(db, link_ids, Period(), "last_touch")
+            overview.link_stats(db, link_ids, Period(), "last_touch")
         finally:
             db.conn.set_trace_callback(None)
         return len([s for s in seen if s.lstrip().upper().startswith("SELECT")])
