@@ -6,6 +6,7 @@ functions behind `/api/costs`), so a cost entered here is the API's cost."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from conversions import costs
+from shortener import advocates
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
 
@@ -59,7 +60,7 @@ def page(view, status=200, error=None, values=None, editing=None, imported=None)
 
 def advocate_handles() -> list[str]:
     """The handles the form's advocate field suggests (the first thousand)."""
-    return [r[0] for r in get_db().execute("SELECT handle FROM advocates ORDER BY id LIMIT 1000")]
+    return [a["handle"] for a in advocates.list_advocates(get_db(), limit=1000)]
 
 
 def row_values(row: dict) -> dict:

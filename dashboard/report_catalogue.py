@@ -8,6 +8,7 @@ its own), shows its rows as a table, and offers the API's CSV."""
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from conversions.overview import period_bucket
+from shortener import links
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
@@ -293,6 +294,7 @@ def earned_prices(error: dict | None = None, values: dict | None = None) -> dict
 
     db = get_db()
     s = current_settings()
+    choices = links.filter_choices(db)
     return {
         "currency": s.cpc_currency,
         "stored": [prices.public(r) for r in prices.list_prices(db)],
@@ -304,8 +306,8 @@ def earned_prices(error: dict | None = None, values: dict | None = None) -> dict
             }
             for k, v in sorted(s.cpc.items(), key=lambda kv: str(kv[0]))
         ],  # fmt: skip
-        "channels": [r[0] for r in db.execute("SELECT DISTINCT channel FROM links ORDER BY 1")],
-        "campaigns": [r[0] for r in db.execute("SELECT DISTINCT campaign FROM links ORDER BY 1")],
+        "channels": choices["channels"],
+        "campaigns": choices["campaigns"],
         "error": error,
         "form": values or {},
     }

@@ -9,6 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from conversions import rewards
 from conversions.goals import list_goals
 from conversions.rewards_views import ledger_page
+from shortener import links
 from shortener.clock import utcnow
 from shortener.db import get_db
 
@@ -66,7 +67,7 @@ def page(status: int = 200, error=None, values=None, editing=None):
         ledger=ledger,
         rules=[rewards.public_rule(r) for r in rewards.list_rules(db)],
         goals=[g["name"] for g in list_goals(db)],
-        campaigns=[r[0] for r in db.execute("SELECT DISTINCT campaign FROM links ORDER BY 1")],
+        campaigns=links.filter_choices(db)["campaigns"],
         kinds=KINDS,
         error=error,
         values=values
