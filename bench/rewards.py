@@ -23,7 +23,7 @@ sys.path.insert(0, str(BENCH.parent))
 
 from common import machine, print_table  # noqa: E402
 
-from conversions import rewards  # noqa: E402
+from advocates import rewards  # noqa: E402
 from conversions.csvout import csv_lines  # noqa: E402
 from conversions.intake import Conversion, Policy, record_conversion  # noqa: E402
 from shortener.clicks import classify, record_click  # noqa: E402

@@ -12,7 +12,7 @@ import io
 import pytest
 from advocate_fixture import build_programme
 
-from conversions.advocacy import candidate_score
+from advocates.reports import candidate_score
 
 Z2 = 1.959963984540054**2  # 3.841459
 

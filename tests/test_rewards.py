@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import AUTH
-from conversions.rewards import (
+from advocates.rewards import (
     Facts,
     RewardError,
     assess,
@@ -18,6 +17,7 @@ from conversions.rewards import (
     percent_of,
     reward_amount,
 )
+from conftest import AUTH
 
 # -- the maths -----------------------------------------------------------------
 
@@ -291,8 +291,8 @@ RULES = [
 def programme_with_rules(tmp_path):
     from advocate_fixture import build_programme
 
+    from advocates.rewards import create_rule, parse_rule
     from conftest import app_config
-    from conversions.rewards import create_rule, parse_rule
     from shortener.clock import utcnow
     from shortener.db import connect, init_db
 
@@ -344,7 +344,7 @@ def ledger(db):
 
 
 def test_every_reward_of_the_programme_by_hand(tmp_path):
-    from conversions import rewards
+    from advocates import rewards
     from shortener.clock import parse_moment
     from shortener.db import connect
 
