@@ -1,4 +1,4 @@
-"""The advocate reports (conversions/advocacy.py) on the hand-built programme
+"""The advocate reports (advocates/reports.py) on the hand-built programme
 of tests/advocate_fixture.py; every figure is worked out in the comments.
 
 Z2 below is z^2 for the two-sided 95 % normal quantile (1.959964^2). The

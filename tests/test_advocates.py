@@ -1,4 +1,4 @@
-"""Advocates and personal share links (shortener/advocates.py and its API)."""
+"""Advocates and personal share links (advocates/people.py and its API)."""
 
 from conftest import AUTH, BROWSER_UA, make_link, post_webhook
 from shortener.clicks import classify, record_click
