@@ -5,8 +5,8 @@ functions behind `/api/costs`), so a cost entered here is the API's cost."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from advocates import people
 from conversions import costs
-from shortener import advocates
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
 
@@ -60,7 +60,7 @@ def page(view, status=200, error=None, values=None, editing=None, imported=None)
 
 def advocate_handles() -> list[str]:
     """The handles the form's advocate field suggests (the first thousand)."""
-    return [a["handle"] for a in advocates.list_advocates(get_db(), limit=1000)]
+    return [a["handle"] for a in people.list_advocates(get_db(), limit=1000)]
 
 
 def row_values(row: dict) -> dict:

@@ -101,18 +101,18 @@ def advocacy_names() -> list[str]:
     """The advocate reports, when this installation serves them."""
     if not integrations.api_rule("/api/reports/advocates"):
         return []
-    from conversions import advocacy_views
+    from advocates import reports_api
 
-    return list(advocacy_views.REPORTS)
+    return list(reports_api.REPORTS)
 
 
 def api_description(name: str) -> str:
     if name == "channels":
         return "Clicks, visitors, conversions and revenue per channel."
     if name in advocacy_names():
-        from conversions import advocacy_views
+        from advocates import reports_api
 
-        return advocacy_views.HELP[name]
+        return reports_api.HELP[name]
     from conversions.analytics import REPORTS
 
     spec = REPORTS.get(name)
@@ -132,9 +132,9 @@ def answer(name: str, args: dict) -> dict:
 
         return views.channels_answer(db, args)
     if name in advocacy_names():
-        from conversions import advocacy_views
+        from advocates import reports_api
 
-        return advocacy_views.answer(db, name, args)[1]
+        return reports_api.answer(db, name, args)[1]
     from conversions import analytics_views
 
     return analytics_views.answer(db, name, args)[1]
