@@ -8,8 +8,8 @@ shortener an open redirect or a loop.
 import json
 import re
 
+from .destinations import check_destination
 from .errors import ApiError
-from .links import check_destination
 
 DEVICE_URL_FIELDS = ("ios_url", "android_url", "desktop_url")
 FEATURE_FIELDS = {"destinations", "expired_url", "max_clicks", *DEVICE_URL_FIELDS}
