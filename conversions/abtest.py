@@ -23,6 +23,7 @@ from shortener.auth import require_api_key
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from .cli import emit, report_cli
 from .money import format_minor
@@ -192,7 +193,7 @@ def end_test(db: Database, link: dict, variant, now) -> dict:
 @require_api_key
 def ab_report(code):
     link = found(code)
-    rows = ab_rows(get_db(), link, current_app.config["DEFAULT_CURRENCY"])
+    rows = ab_rows(catch_up(get_db()), link, current_app.config["DEFAULT_CURRENCY"])
     if request.args.get("format", "json") != "json":
         return respond(f"ab-{code}", AB_COLUMNS, rows, Period(), "last_touch")
     return jsonify(
@@ -227,7 +228,7 @@ def ab_command(code, csv_path):
 
     Example: flask --app shortener report ab spring-sale --csv ab.csv
     """
-    db = get_db()
+    db = catch_up(get_db())
     row = next(db.query("SELECT id, url, destinations FROM links WHERE code = ?", [code]), None)
     if row is None:
         raise click.ClickException(f"no link with code '{code}'")

@@ -10,6 +10,7 @@ from flask import Blueprint, request
 from shortener.auth import require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from . import advocacy
 from .analytics_views import current_settings, query_args, respond
@@ -43,7 +44,7 @@ def run(name: str):
         raise ApiError("format must be json or csv", field="format")
     q = query_args()
     try:
-        rows = rows_of(get_db(), q, current_settings())
+        rows = rows_of(catch_up(get_db()), q, current_settings())
     except CustomerReportError as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {

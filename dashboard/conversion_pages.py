@@ -6,6 +6,7 @@ from flask import render_template, request
 from conversions import goals
 from conversions.reports import Filters
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import stats
 from .link_pages import page_number
@@ -20,7 +21,7 @@ def conversions_page():
     view = read_view(default_preset="all")
     goal = request.args.get("goal", "").strip() or None
     page = page_number()
-    db = get_db()
+    db = catch_up(get_db())
     rows = stats.conversion_list(
         db, view.period, Filters(goal=goal), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )

@@ -13,6 +13,7 @@ from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
 from . import apiclient, charts, integrations, link_errors, linkquery, stats
@@ -46,7 +47,7 @@ def links_index():
     status = status if status in linkquery.STATUSES else "all"
     picked = {k: request.args.get(k, "").strip() or None for k in ("channel", "campaign", "tag")}
     page = page_number()
-    db = get_db()
+    db = catch_up(get_db())
     rows, total = linkquery.search_links(
         db, q or None, status=status, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **picked
     )
@@ -203,7 +204,7 @@ def link_new():
 
 @bp.route("/links/<code>", methods=["GET", "POST"])
 def link_edit(code):
-    db = get_db()
+    db = catch_up(get_db())
     link = links.get_link(db, code)
     if link is None:
         abort(404, f"There is no link with the code '{code}'.")

@@ -6,6 +6,7 @@ from flask import current_app, render_template, url_for
 from conversions.reports import Filters, channel_rows
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import charts, integrations, report_catalogue, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
@@ -100,7 +101,7 @@ def money_totals(view, filters: Filters) -> list[dict]:
 
 
 def report_context(view, filters: Filters) -> dict:
-    db = get_db()
+    db = catch_up(get_db())
     currency = current_app.config["DEFAULT_CURRENCY"]
     rows = channel_rows(db, view.period, view.model, filters, currency)
     growth = stats.growth_series(db, view.period, view.model, filters, utcnow().date())
@@ -135,7 +136,7 @@ def channel_page(channel):
     view = read_view()
     filters = Filters(channel=channel.lower())
     campaigns = stats.breakdown_rows(
-        get_db(),
+        catch_up(get_db()),
         view.period,
         view.model,
         "campaign",

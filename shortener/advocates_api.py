@@ -7,6 +7,7 @@ from .api import base_url, int_arg, json_body
 from .auth import require_api_key
 from .db import get_db, immediate
 from .errors import ApiError
+from .journal import catch_up
 from .links import as_dict as link_dict
 
 bp = Blueprint("advocates_api", __name__, url_prefix="/api")
@@ -43,7 +44,7 @@ def create():
     records a friend who came through another advocate's personal link as
     that advocate's child in the referral tree."""
     body = json_body()
-    db = get_db()
+    db = catch_up(get_db())  # a referral is found among the friend's clicks
     with immediate(db):
         advocate = advocates.create_advocate(db, body)
     return jsonify(with_links(advocate)), 201

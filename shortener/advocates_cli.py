@@ -11,6 +11,7 @@ from . import advocates
 from .cli import clean_errors, cli_base_url
 from .db import get_db, immediate
 from .errors import ApiError
+from .journal import catch_up
 from .links import as_dict as link_dict
 
 advocates_cli = AppGroup("advocates", help="Advocates and their personal share links.")
@@ -46,7 +47,7 @@ def create_command(name, email, customer_id, handle, referred_by_conversion, ref
         "referred_by_conversion": referred_by_conversion,
         "referred_by_visitor": referred_by_visitor,
     }
-    db = get_db()
+    db = catch_up(get_db())  # a referral is found among the friend's clicks
     with clean_errors(), immediate(db):
         advocate = advocates.create_advocate(db, {k: v for k, v in fields.items() if v is not None})
     click.echo(_line(advocate))
