@@ -9,10 +9,10 @@ import json
 import os
 
 import pytest
+from lagging import answer, stored_click_ids
 
 from conftest import AUTH, IPHONE_UA, browser, make_link, post_webhook
 from dashboard_support import signed_in
-from lagging import answer, lagging_app, stored_click_ids  # noqa: F401
 from shortener.db import connect
 from shortener.journal import directory, replay_all
 

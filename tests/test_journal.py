@@ -13,10 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from lagging import answer, journalled_lines, stored_click_ids
 
 from conftest import AUTH, BROWSER_UA, WEBHOOK_SECRET, app_config, browser, make_link
 from conversions.signing import sign
-from lagging import answer, journalled_lines, lagging_app, stored_click_ids  # noqa: F401
 from servers import running
 from shortener import journal as journal_module
 from shortener import links
