@@ -19,7 +19,13 @@ from shortener.journal import directory
 
 @pytest.fixture
 def lagging_app(tmp_path):
-    config = app_config(tmp_path, CLICK_JOURNAL_BATCH=10**9, CLICK_JOURNAL_MAX_DELAY_MS=10**9)
+    return make_lagging_app(tmp_path)
+
+
+def make_lagging_app(tmp_path, **settings):
+    config = app_config(
+        tmp_path, CLICK_JOURNAL_BATCH=10**9, CLICK_JOURNAL_MAX_DELAY_MS=10**9, **settings
+    )
     init_db(config["DATABASE"])
     app = create_app(config)
     journal = app.extensions["clicktrail.journal"]

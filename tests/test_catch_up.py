@@ -7,12 +7,15 @@ import csv
 import io
 import json
 import os
+from datetime import timedelta
 
 import pytest
-from lagging import answer, stored_click_ids
+from lagging import answer, make_lagging_app, stored_click_ids
 
 from conftest import AUTH, IPHONE_UA, browser, make_link, post_webhook
 from dashboard_support import signed_in
+from shop_payloads import STRIPE_SECRET, checkout_session, post_stripe, stripe_event
+from shortener.clock import utcnow
 from shortener.db import connect
 from shortener.journal import directory, replay_all
 
@@ -132,6 +135,20 @@ def test_the_visit_pixel_finds_the_journalled_clicks_visitor(journalled):
         assert [r[0] for r in db.execute("SELECT visitor_id FROM visits")] == [line["visitor_id"]]
     finally:
         db.close()
+
+
+def test_a_shop_sale_is_credited_to_the_journalled_click(tmp_path):
+    app = make_lagging_app(tmp_path, STRIPE_WEBHOOK_SECRET=STRIPE_SECRET)
+    client = browser(app)
+    click_id = answer(client, make_link(client)["code"])
+    assert stored_click_ids(app) == []
+    # Stripe's times are whole seconds: the next one is after the click
+    now = (utcnow() + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    session = checkout_session(client_reference_id=click_id)
+    event = stripe_event("checkout.session.completed", session, "evt_journal", now)
+    response = post_stripe(client, event)
+    assert response.status_code == 201, response.get_json()
+    assert credited_clicks(app) == [click_id]
 
 
 # -- dashboard pages ----------------------------------------------------------------
