@@ -8,7 +8,7 @@ shortener an open redirect or a loop.
 import json
 import re
 
-from .destinations import check_destination
+from .destination_checks import check_destination
 from .errors import ApiError
 
 DEVICE_URL_FIELDS = ("ios_url", "android_url", "desktop_url")

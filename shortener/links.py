@@ -1,6 +1,6 @@
 """Short links: validating what a marketer asks for, storing and finding it.
 
-Destinations are checked by shortener.destinations, when a link is
+Destinations are checked by shortener.destination_checks, when a link is
 written and again at redirect time; the link features (A/B and device
 destinations, expiry, click limits) by shortener.linkoptions.
 """
@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from .clock import parse_moment, to_db, utcnow
-from .destinations import check_destination, looping_code, normalise_destination
+from .destination_checks import check_destination, looping_code, normalise_destination
 from .errors import ApiError
 from .linkoptions import as_json, feature_columns
 
