@@ -211,6 +211,30 @@ def test_a_new_webhook_endpoint_starts_after_the_journalled_click(lagging_app):
     assert after == [later]  # the click before it is behind its cursor
 
 
+def test_a_delivery_round_sends_the_journalled_click(lagging_app):
+    """`webhooks deliver --once` queues the click event of a click still in
+    a journal (the receiver here refuses the connection: it stays pending)."""
+    lagging_app.config["WEBHOOK_ALLOW_PRIVATE_TARGETS"] = True
+    client = browser(lagging_app)
+    code = make_link(client)["code"]
+    response = client.post(
+        "/api/webhooks",
+        json={"url": "http://127.0.0.1:9/hook", "events": ["click.created"]},
+        headers=AUTH,
+    )
+    assert response.status_code == 201, response.get_json()
+    answer(client, code)
+    result = lagging_app.test_cli_runner().invoke(args=["webhooks", "deliver", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "queued: 1" in result.output
+    db = connect(lagging_app.config["DATABASE"])
+    try:
+        events = [r[0] for r in db.execute("SELECT event_type FROM webhook_deliveries")]
+    finally:
+        db.close()
+    assert events == ["click.created"]
+
+
 def test_an_erasure_takes_the_journalled_clicks_too(journalled):
     """Erased now, the visitor's click must not come back when a worker
     replays its journal later."""
