@@ -235,6 +235,22 @@ def test_a_delivery_round_sends_the_journalled_click(lagging_app):
     assert events == ["click.created"]
 
 
+def test_an_advocate_is_found_as_referrer_by_a_journalled_click(journalled):
+    """A friend's click on Ada's personal link, still in a journal, makes
+    Ada the friend's referrer."""
+    app, client, code, _ = journalled
+    ada = client.post("/api/advocates", json={"name": "Ada"}, headers=AUTH).get_json()
+    shared = client.post(f"/api/links/{code}/share", json={"advocate": "ada"}, headers=AUTH)
+    assert shared.status_code == 201, shared.get_json()
+    friend = browser(app, IPHONE_UA)
+    answer(friend, shared.get_json()["code"])
+    visitor = journal_rows(app)[-1]["visitor_id"]
+    body = {"name": "Bea", "referred_by_visitor": visitor}
+    response = client.post("/api/advocates", json=body, headers=AUTH)
+    assert response.status_code == 201, response.get_json()
+    assert response.get_json()["parent_advocate_id"] == ada["id"]
+
+
 def test_an_erasure_takes_the_journalled_clicks_too(journalled):
     """Erased now, the visitor's click must not come back when a worker
     replays its journal later."""
