@@ -81,8 +81,16 @@ LINK_FIELDS = {
         )
     },
     "max_clicks": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**12},
+    "country_urls": {
+        "type": ["object", "null"],
+        "description": "destinations per visitor country (ISO 3166-1 alpha-2 code: URL);"
+        " after device destinations, before A/B destinations; {} or null clears",
+        "propertyNames": {"pattern": "^[A-Za-z]{2}$"},
+        "additionalProperties": {"type": "string", "maxLength": 2048},
+    },
 }
-FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks")
+FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
+            "country_urls")  # fmt: skip
 ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
                           {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
 MONEY = {"oneOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
