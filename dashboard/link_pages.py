@@ -12,9 +12,10 @@ from shortener import advocates, countries, links, posts, previews
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
 from shortener.journal import catch_up
-from shortener.redirect import build_destination, own_hosts, utm_parameters
+from shortener.redirect import own_hosts
 
 from . import apiclient, charts, integrations, link_errors, linkquery, stats
 from .link_breakdowns import TOP, link_breakdowns
