@@ -17,6 +17,7 @@ from .clock import parse_moment, to_db, utcnow
 from .destination_checks import check_destination, looping_code, normalise_destination
 from .errors import ApiError
 from .linkoptions import as_json, feature_columns
+from .signals import link_updated, send
 
 CODE_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 7  # 57**7 is about 2e12 codes: not worth guessing
@@ -344,4 +345,5 @@ def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=())
     changes["updated_at"] = to_db(utcnow())
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE links SET {assignments} WHERE code = ?", [*changes.values(), code])
+    send(link_updated, db=db, code=code, changed=fields)  # links shared from it follow
     return get_link(db, code)
