@@ -1,0 +1,670 @@
+"""The JSON API declared once: every operation under /api with its query
+parameters and JSON body as JSON Schema (OpenAPI 3.1 schemas are JSON
+Schema 2020-12), and what it can answer.
+
+Two things are made from these declarations: the OpenAPI document
+(`openapi.py`, served at /api/openapi.json) and the input checks every API
+view runs before its own code (`check_request`, called by
+`auth.require_api_key` once the caller is known). A parameter or field the
+document allows is therefore one the API accepts, and the other way round.
+Checks that need the database (an unknown advocate, a code already taken)
+and rules JSON Schema cannot say (from not after to, a time not in the
+future) stay in the services.
+"""
+
+import json
+import re
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+
+from flask import request
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import best_match
+
+from conversions.costs import KINDS
+from conversions.goals import GOAL_NAME
+from conversions.money import EXPONENTS
+
+from .errors import ApiError
+
+DATE = {"type": "string", "format": "date"}
+# the services normalise case and surrounding spaces, so the document allows them
+CHANNEL = {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\s*$"}
+CURRENCY_PATTERN = (  # an ISO 4217 code the money module knows, any case
+    r"^\s*("
+    + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in sorted(EXPONENTS))
+    + r")\s*$"
+)
+CURRENCY = {"type": "string", "pattern": CURRENCY_PATTERN}
+# ISO 8601 as datetime.fromisoformat reads it; no offset means UTC
+# ISO 8601 as the services read it (datetime.fromisoformat); no offset means UTC
+MOMENT = {"type": "string", "format": "date-time"}
+MODELS = ["last_touch", "first_touch", "linear", "position_based", "time_decay"]
+_PLAIN = r"[^\x00-\x1f\x7f\ud800-\udfff]"  # no control characters, no lone surrogates
+NO_CONTROL = f"^{_PLAIN}*$"
+TEXT = {"type": "string", "maxLength": 200, "pattern": NO_CONTROL}
+# required text: something left once the services strip the spaces
+REQUIRED_TEXT = {**TEXT, "pattern": rf"^{_PLAIN}*[^\s\x00-\x1f\x7f\ud800-\udfff]{_PLAIN}*$"}
+# an http(s) URL with a host name or address (the services refuse this host and blocked ones)
+HTTP_URL = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?\s*$"
+NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 200}
+WEBHOOK_EVENTS = ["click.created", "conversion.created", "link.created"]
+
+
+def query(name: str, schema: dict, description: str = "") -> dict:
+    if schema is TEXT:  # a filter takes any text: at worst it matches nothing
+        schema = {"type": "string", "maxLength": 200}
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}  # fmt: skip
+
+
+REPORT_QUERY = [
+    query("from", DATE, "first day (UTC), inclusive; none: from the beginning"),
+    query("to", DATE, "last day (UTC), inclusive; none: up to today"),
+    query("model", {"type": "string", "enum": MODELS}, "attribution model"),
+    query("channel", {"type": "string", "maxLength": 40}),
+    query("campaign", TEXT),
+    query("goal", {"type": "string", "maxLength": 40}),
+    query("format", {"type": "string", "enum": ["json", "csv"]}),
+]
+LINK_FIELDS = {
+    "url": {
+        "type": "string",
+        "maxLength": 2048,
+        "pattern": HTTP_URL,
+        "description": "http(s) destination",
+    },
+    "channel": CHANNEL,
+    "campaign": REQUIRED_TEXT,
+    "medium": NULLABLE_TEXT,
+    "content": NULLABLE_TEXT,
+    "term": NULLABLE_TEXT,
+    "code": {
+        "type": ["string", "null"],
+        "pattern": "^(|[A-Za-z0-9][A-Za-z0-9_-]{2,63})$",
+        "description": "empty or absent: a random one",
+    },
+    "expires_at": {
+        "anyOf": [{"type": "null"}, {"const": ""}, MOMENT],  # "" or null: never
+        "description": "ISO 8601; no offset means UTC",
+    },
+    "tags": {
+        "type": ["array", "null"],
+        "maxItems": 20,
+        "items": {"type": "string", "maxLength": 50},
+    },
+    "disabled": {"type": "boolean"},
+    "title": NULLABLE_TEXT,
+    "description": {"type": ["string", "null"], "maxLength": 500},
+    "image": {"type": ["string", "null"], "maxLength": 2048, "description": "http(s) URL"},
+    "destinations": {
+        "type": "array",
+        "maxItems": 10,
+        "description": "A/B destinations: [] or 2-10 variants, each visitor kept on one",
+        "items": {
+            "type": "object",
+            "properties": {
+                "url": {"type": "string", "maxLength": 2048, "pattern": HTTP_URL},
+                "weight": {"type": "integer", "minimum": 1, "maximum": 10000},
+                "name": {
+                    "type": "string",
+                    "pattern": "^[A-Za-z0-9](?:[A-Za-z0-9_. -]{0,30}[A-Za-z0-9_.-])?$",
+                },
+            },
+            "required": ["url"],
+            "additionalProperties": False,
+        },
+    },
+    **{
+        f: {"type": ["string", "null"], "maxLength": 2048, "description": d}
+        for f, d in (
+            ("ios_url", "destination for iPhones and iPads"),
+            ("android_url", "destination for Android devices"),
+            ("desktop_url", "destination for desktop computers"),
+            ("expired_url", "where visitors go after expiry or max_clicks (none: 410)"),
+        )
+    },
+    "max_clicks": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**12},
+}
+FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks")
+ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
+                          {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
+MONEY = {"anyOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
+                   {"type": "number", "minimum": 0, "maximum": 10**13},
+                   {"type": "integer", "minimum": 0}]}  # fmt: skip
+
+
+def body(properties: dict, required=()) -> dict:
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    if required:
+        schema["required"] = list(required)
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def pick(*names) -> dict:
+    return {n: LINK_FIELDS[n] for n in names}
+
+
+REWARD_RULE_FIELDS = {
+    "campaign": TEXT,
+    "beneficiary": {"type": "string", "enum": ["advocate", "friend"]},
+    "goal": {"type": "string", "maxLength": 40},
+    "amount": MONEY,
+    "percent": {"oneOf": [{"type": "string", "pattern": r"^\d{1,3}(\.\d{1,2})?$"},
+                          {"type": "number", "exclusiveMinimum": 0, "maximum": 100}]},
+    "currency": CURRENCY,
+    "valid_from": {"type": ["string", "null"], "format": "date"},
+    "valid_to": {"type": ["string", "null"], "format": "date"},
+    "holding_days": {"type": "integer", "minimum": 0, "maximum": 3650},
+    "cap_count": {"type": ["integer", "null"], "minimum": 1},
+    "cap_amount": {"anyOf": [*MONEY["anyOf"], {"type": "null"}]},
+    "note": {"type": ["string", "null"], "maxLength": 500},
+    "active": {"type": "boolean"},
+    "verified_only": {"type": "boolean"},
+}  # fmt: skip
+REWARD_STATUSES = ["pending", "approved", "paid", "voided", "refused"]
+BOOLEAN_TEXT = {"type": "string", "enum": ["true", "false"]}
+ID = {"type": "integer", "minimum": 1}
+LEDGER_QUERY = [
+    query("beneficiary", {"type": "string", "enum": ["advocate", "friend"]}),
+    query("advocate_id", ID),
+    query("rule_id", ID),
+    query("conversion_id", ID),
+    query("campaign", TEXT),
+    query("currency", CURRENCY),
+    query("payout_batch", TEXT),
+    query("from", DATE, "first conversion day (UTC), inclusive"),
+    query("to", DATE, "last conversion day (UTC), inclusive"),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+    query("format", {"type": "string", "enum": ["json", "csv"]}),
+]
+
+# (path template, method) -> what is known beyond the URL map
+OPERATIONS = {
+    ("/api/links", "post"): {
+        "summary": "Create a short link",
+        "requestBody": body(
+            pick(
+                "url",
+                "channel",
+                "campaign",
+                "medium",
+                "content",
+                "term",
+                "code",
+                "expires_at",
+                "tags",
+                "title",
+                "description",
+                "image",
+                *FEATURES,
+            ),
+            required=("url", "channel", "campaign"),
+        ),  # fmt: skip
+    },
+    ("/api/links", "get"): {
+        "summary": "Search and list links, newest first or by clicks",
+        "parameters": [
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+            query("channel", {"type": "string", "maxLength": 40}),
+            query("campaign", TEXT),
+            query("tag", {"type": "string", "maxLength": 50}, "links carrying exactly this tag"),
+            query("q", TEXT, "text in the code, url, campaign or title"),
+            query("sort", {"type": "string", "enum": ["newest", "clicks"]}),
+        ],
+    },
+    ("/api/links/{code}", "get"): {"summary": "One link"},
+    ("/api/links/{code}", "patch"): {
+        "summary": "Change a link's destination, tags, expiry or disabled flag",
+        "requestBody": body(
+            pick(
+                "url",
+                "medium",
+                "content",
+                "term",
+                "expires_at",
+                "tags",
+                "disabled",
+                "title",
+                "description",
+                "image",
+                *FEATURES,
+            )
+        ),
+    },  # fmt: skip
+    ("/api/links/{code}", "delete"): {"summary": "Disable a link (its data is kept)"},
+    ("/api/links/{code}/share", "post"): {
+        "summary": "An advocate's personal link for this link (idempotent); bulk with advocates",
+        "requestBody": body(
+            {
+                "advocate": ADVOCATE_KEY,
+                "advocates": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "items": ADVOCATE_KEY,
+                },
+            }
+        ),
+    },  # fmt: skip
+    ("/api/advocates", "post"): {
+        "summary": "Create an advocate (optionally referred by a conversion or visitor)",
+        "requestBody": body(
+            {
+                "name": TEXT,
+                "handle": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,39}$"},
+                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "customer_id": NULLABLE_TEXT,
+                "referred_by_conversion": {"type": "integer", "minimum": 1},
+                "referred_by_visitor": {"type": "string", "maxLength": 100},
+                "share": {"type": "boolean"},
+            },
+            required=("name",),
+        ),
+    },
+    ("/api/advocates", "get"): {
+        "summary": "List advocates, oldest first",
+        "parameters": [
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+            query("active", {"type": "string", "enum": ["true", "false"]}),
+        ],
+    },
+    ("/api/advocates/{key}", "get"): {"summary": "One advocate (id or handle) and their links"},
+    ("/api/advocates/{key}", "patch"): {
+        "summary": "Change an advocate's name, email, customer id or active flag",
+        "requestBody": body(
+            {
+                "name": TEXT,
+                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "customer_id": NULLABLE_TEXT,
+                "active": {"type": "boolean"},
+            }
+        ),
+    },
+    ("/api/advocates/{key}", "delete"): {"summary": "Deactivate an advocate (data is kept)"},
+    ("/api/links/{code}/qr", "get"): {
+        "summary": "A QR code of the link's scan URL (short URL + ?qr=1), SVG or PNG",
+        "parameters": [
+            query("format", {"type": "string", "enum": ["svg", "png"]}),
+            query("size", {"type": "integer", "minimum": 64, "maximum": 4096}, "width in pixels"),
+        ],
+    },
+    ("/api/links/{code}/ab", "get"): {
+        "summary": "The A/B test of a link: per variant visitors, conversions, significance",
+        "parameters": [query("format", {"type": "string", "enum": ["json", "csv"]})],
+    },
+    ("/api/links/{code}/ab/end", "post"): {
+        "summary": "End the A/B test keeping one variant as the link's url",
+        "requestBody": body(
+            {"variant": {"type": "string", "maxLength": 32}}, required=("variant",)
+        ),
+    },
+    ("/api/links/{code}/posts", "get"): {
+        "summary": "A link's posts (clicks through /CODE~POST): clicks, visitors, conversions,"
+        " revenue per post",
+        "parameters": [*REPORT_QUERY[:3], REPORT_QUERY[5], REPORT_QUERY[6]],
+    },
+    ("/api/reports/channels", "get"): {
+        "summary": "Per-channel clicks, visitors, conversions and revenue",
+        "parameters": [
+            *REPORT_QUERY,
+            query(
+                "verified",
+                {"type": "string", "enum": ["true", "false"]},
+                "only webhook (true) or only pixel (false) conversions",
+            ),
+        ],
+    },  # fmt: skip
+    ("/api/reports/breakdown", "get"): {
+        "summary": "Clicks, visitors, conversions and revenue per country, device, browser, OS,"
+        " referrer host, source (link or qr), post tag, link, campaign or channel; conversions"
+        " and revenue credited under the model to the clicks that carried the value",
+        "parameters": [
+            {
+                **query(
+                    "by",
+                    {
+                        "enum": [
+                            "country",
+                            "device",
+                            "browser",
+                            "os",
+                            "referrer",
+                            "source",
+                            "post",
+                            "link",
+                            "campaign",
+                            "channel",
+                        ]
+                    },
+                    "what to break the clicks down by",
+                ),
+                "required": True,
+            },
+            *REPORT_QUERY,
+            query("link", {"type": "string", "maxLength": 64}, "one link's breakdown (its code)"),
+        ],
+    },
+    ("/api/exports/clicks", "get"): {
+        "summary": "The click log as CSV, streamed",
+        "parameters": [*REPORT_QUERY[:2], query("format", {"type": "string", "enum": ["csv"]})],
+    },
+    ("/api/reports/advocates", "get"): {
+        "summary": "Per advocate: reach, new visitors, converted friends, revenue, rewards,"
+        " conversion rate against the campaign average (95 % interval)",
+        "parameters": REPORT_QUERY,
+    },
+    ("/api/reports/referrals", "get"): {
+        "summary": "Referral chain per campaign and generation: invitations, friends, k",
+        "parameters": REPORT_QUERY,
+    },
+    ("/api/reports/advocate-candidates", "get"): {
+        "summary": "Customers ranked by what they are worth as advocates",
+        "parameters": [*REPORT_QUERY, query("as_of", DATE)],
+    },
+    ("/api/reports/unfurls", "get"): {
+        "summary": "Preview fetches by link-preview crawlers, per link and platform",
+        "parameters": [
+            *REPORT_QUERY[:2],
+            query("channel", {"type": "string", "maxLength": 40}),
+            query("campaign", TEXT),
+            query("platform", {"type": "string", "maxLength": 40}),
+            query("format", {"type": "string", "enum": ["json", "csv"]}),
+        ],
+    },
+    ("/api/webhooks", "post"): {
+        "summary": "Register an outbound webhook endpoint (its secret is shown once)",
+        "requestBody": body(
+            {
+                "url": {"type": "string", "maxLength": 2048, "pattern": HTTP_URL},
+                "events": {"type": "array", "minItems": 1, "items": {"enum": WEBHOOK_EVENTS}},
+                "description": {"type": ["string", "null"], "maxLength": 200},
+            },
+            required=("url", "events"),
+        ),
+    },
+    ("/api/webhooks", "get"): {"summary": "Outbound webhook endpoints"},
+    ("/api/webhooks/{endpoint_id}", "get"): {"summary": "One outbound webhook endpoint"},
+    ("/api/webhooks/{endpoint_id}", "patch"): {
+        "summary": "Change an endpoint's URL, events, description or disabled flag",
+        "requestBody": body(
+            {
+                "url": {"type": "string", "maxLength": 2048, "pattern": HTTP_URL},
+                "events": {"type": "array", "minItems": 1, "items": {"enum": WEBHOOK_EVENTS}},
+                "description": {"type": ["string", "null"], "maxLength": 200},
+                "disabled": {"type": "boolean"},
+            }
+        ),
+    },
+    ("/api/webhooks/{endpoint_id}", "delete"): {"summary": "Disable an endpoint (its log is kept)"},
+    ("/api/webhooks/{endpoint_id}/deliveries", "get"): {
+        "summary": "An endpoint's delivery log, newest first",
+        "parameters": [
+            query("status", {"type": "string", "enum": ["pending", "delivered", "failed"]}),
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+        ],
+    },
+    ("/api/reports/{name}", "get"): {
+        "summary": "An analytics report by name",
+        "parameters": [
+            *REPORT_QUERY,
+            query("by", {"type": "string", "enum": ["channel", "campaign"]}),
+            query("period", {"type": "string", "enum": ["day", "week", "month"]}),
+            query("as_of", DATE),
+        ],
+    },
+    ("/api/conversions/{conversion_id}/journey", "get"): {
+        "summary": "A conversion's journey: every click before it and the credit each got"
+    },
+    ("/api/costs/{cost_id}", "delete"): {"summary": "Remove a cost row"},
+    ("/api/goals", "get"): {"summary": "The goal catalogue"},
+    ("/api/goals/{name}", "put"): {
+        "summary": "Add a goal or change its default value",
+        "requestBody": body(
+            {
+                "value": MONEY,
+                "currency": CURRENCY,
+                "description": {"type": "string", "maxLength": 200},
+            }
+        ),
+    },  # fmt: skip
+    ("/api/earned-prices", "get"): {
+        "summary": "Prices per click for the earned-value report, and the EARNED_CPC defaults"
+    },
+    ("/api/earned-prices", "post"): {
+        "summary": "Set a channel's or a campaign's price per click (replaces its own)",
+        "requestBody": body(
+            {
+                "channel": LINK_FIELDS["channel"],
+                "campaign": NULLABLE_TEXT,
+                "price": {"type": "string", "pattern": r"^\d{1,7}(\.\d{1,6})?$"},
+                "currency": CURRENCY,
+            },
+            required=("channel", "price"),
+        ),
+    },
+    ("/api/earned-prices/{price_id}", "delete"): {
+        "summary": "Remove a stored price per click (the EARNED_CPC default applies again)"
+    },
+    ("/api/costs", "get"): {"summary": "Costs overlapping a period", "parameters": REPORT_QUERY},
+    ("/api/costs", "post"): {
+        "summary": "Record what a channel or campaign cost over some days",
+        "requestBody": body(
+            {
+                "from": DATE,
+                "to": DATE,
+                "channel": LINK_FIELDS["channel"],
+                "campaign": NULLABLE_TEXT,
+                "kind": {"enum": list(KINDS)},
+                "amount": MONEY,
+                "currency": CURRENCY,
+                "note": {"type": "string", "maxLength": 500},
+                "advocate": ADVOCATE_KEY,  # a creator's fee
+            },
+            required=("from", "to", "channel", "kind", "amount", "currency"),
+        ),
+    },  # fmt: skip
+    ("/api/costs/{cost_id}", "patch"): {
+        "summary": "Change a cost row (null clears campaign, note or advocate)",
+        "requestBody": body(
+            {
+                "from": DATE,
+                "to": DATE,
+                "channel": LINK_FIELDS["channel"],
+                "campaign": NULLABLE_TEXT,
+                "kind": {"enum": list(KINDS)},
+                "amount": MONEY,
+                "currency": CURRENCY,
+                "note": {"type": ["string", "null"], "maxLength": 500},
+                "advocate": {"oneOf": [*ADVOCATE_KEY["oneOf"], {"type": "null"}]},
+            }
+        ),
+    },  # fmt: skip
+    ("/api/reward-rules", "post"): {
+        "summary": "Add a reward rule to a campaign (for the advocate or the friend)",
+        "requestBody": body(REWARD_RULE_FIELDS, required=("campaign", "beneficiary")),
+    },
+    ("/api/reward-rules", "get"): {
+        "summary": "Reward rules",
+        "parameters": [query("campaign", TEXT), query("active", BOOLEAN_TEXT)],
+    },
+    ("/api/reward-rules/{rule_id}", "get"): {"summary": "One reward rule"},
+    ("/api/reward-rules/{rule_id}", "patch"): {
+        "summary": "Change a reward rule (applies to conversions from now on)",
+        "requestBody": body(REWARD_RULE_FIELDS),
+    },
+    ("/api/reward-rules/{rule_id}", "delete"): {"summary": "Deactivate a reward rule"},
+    ("/api/rewards", "get"): {
+        "summary": "The rewards ledger (format=csv for a payout run)",
+        "parameters": [*LEDGER_QUERY, query("status", {"type": "string", "enum": REWARD_STATUSES})],
+    },
+    ("/api/rewards/refusals", "get"): {
+        "summary": "Conversions a reward rule refused, with the reason",
+        "parameters": LEDGER_QUERY,
+    },
+    ("/api/rewards/mark-paid", "post"): {
+        "summary": "Mark a payout batch paid: reward ids, or every approved reward",
+        "requestBody": body(
+            {
+                "ids": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 10000,
+                    "items": {"type": "integer", "minimum": 1},
+                },
+                "all_approved": {"type": "boolean"},
+                "up_to": MOMENT,
+            }
+        ),
+    },  # fmt: skip
+    ("/api/conversions/{conversion_id}/refund", "post"): {
+        "summary": "Mark a conversion refunded; voids its rewards still pending (idempotent)",
+        "requestBody": {
+            "required": False,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "reason": {"type": "string", "maxLength": 500},
+                            "refunded_at": MOMENT,
+                        },
+                        "additionalProperties": False,
+                    }
+                }
+            },
+        },
+    },
+}
+
+
+def _body_schema(path: str, method: str) -> dict:
+    return OPERATIONS[(path, method)]["requestBody"]["content"]["application/json"]["schema"]
+
+
+# what one field says about another
+_body_schema("/api/links/{code}/share", "post").update(minProperties=1, maxProperties=1)
+# path variables narrower than "any text without a slash"
+OPERATIONS[("/api/goals/{name}", "put")]["path"] = {
+    "name": {"type": "string", "pattern": "^" + GOAL_NAME.pattern[2:-2] + "$"}
+}
+
+PATH_VARIABLE = re.compile(r"<(?:[a-zA-Z_]+(?:\([^)]*\))?:)?([a-zA-Z_]+)>")
+
+
+def template(rule: str) -> str:
+    """`/api/links/<code>` as the document writes it: `/api/links/{code}`."""
+    return PATH_VARIABLE.sub(r"{\1}", rule)
+
+
+def declared(rule: str, method: str) -> dict | None:
+    return OPERATIONS.get((template(rule), method.lower()))
+
+
+# -- checking a request against its declaration ------------------------------------
+
+
+FORMATS = FormatChecker()  # jsonschema's formats, with date-time as the services read it
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def _moment(value) -> bool:
+    return not isinstance(value, str) or datetime.fromisoformat(value) is not None
+
+
+@cache
+def _validator(key: tuple[str, str], where: str, name: str = "") -> Draft202012Validator:
+    operation = OPERATIONS[key]
+    if where == "body":
+        schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    else:
+        schema = next(p["schema"] for p in operation["parameters"] if p["name"] == name)
+    return Draft202012Validator(schema, format_checker=FORMATS)
+
+
+def check_request() -> None:
+    """Refuse (400, naming the field) a query or body the declaration of
+    this request's operation does not allow."""
+    if request.url_rule is None:
+        return
+    key = (template(request.url_rule.rule), request.method.lower())
+    if key not in OPERATIONS:
+        return
+    for parameter in OPERATIONS[key].get("parameters", []):
+        _check_parameter(key, parameter)
+    if "requestBody" in OPERATIONS[key]:
+        _check_body(key, OPERATIONS[key]["requestBody"])
+
+
+INTEGER = re.compile(r"-?[0-9]+")
+
+
+def _check_parameter(key, parameter: dict) -> None:
+    name = parameter["name"]
+    raw = request.args.get(name)
+    if raw is None:
+        if parameter.get("required"):
+            raise ApiError(f"{name} is required", field=name)
+        return
+    integer = parameter["schema"].get("type") == "integer" and INTEGER.fullmatch(raw)
+    value = int(raw) if integer else raw
+    error = best_match(_validator(key, "query", name).iter_errors(value))
+    if error is not None:
+        raise ApiError(_message(name, error), field=name)
+
+
+def _check_body(key, declaration: dict) -> None:
+    raw = request.get_data(cache=True)
+    if not raw.strip() and not declaration.get("required"):
+        return
+    try:  # numbers as Decimal, as the views read them: 25.1 is not a binary float
+        body = json.loads(raw, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        body = None
+    if not isinstance(body, dict):
+        return  # each view refuses a body that is no object, in its own words
+    error = best_match(_validator(key, "body").iter_errors(body))
+    if error is not None:
+        name = _field(error)
+        raise ApiError(_message(name, error), field=name)
+
+
+def _field(error) -> str:
+    """The top-level field at fault: the one the error sits in, the one
+    missing, or the one not allowed."""
+    if error.absolute_path:
+        return str(error.absolute_path[0])
+    if error.validator == "required":
+        return next(f for f in error.validator_value if f not in error.instance)
+    if error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        return sorted(f for f in error.instance if f not in allowed)[0]
+    return "body"
+
+
+def _message(name: str, error) -> str:
+    schema, value = error.schema, error.validator_value
+    if error.validator == "required":
+        return f"{name} is required"
+    if error.validator == "additionalProperties":
+        allowed = ", ".join(sorted(schema.get("properties", {})))
+        return f"unknown field {name}; allowed: {allowed}"
+    if error.validator == "enum":
+        return f"{name} must be one of {', '.join(map(str, value))}"
+    if error.validator in ("minimum", "maximum") and "minimum" in schema and "maximum" in schema:
+        return f"{name} must be between {schema['minimum']} and {schema['maximum']}"
+    if error.validator == "type" and value == "integer":
+        return f"{name} must be a whole number"
+    if error.validator == "format" and value == "date":
+        return f"{name} must be a date like 2026-03-31"
+    if error.validator == "pattern":
+        form = f" ({value})" if len(value) <= 80 else ""
+        return f"{name} does not have the expected form{form}"
+    if error.validator == "maxLength":
+        return f"{name} must be at most {value} characters"
+    return f"{name}: {error.message}"
