@@ -4,6 +4,7 @@ the two endpoints anyone on the internet can hit -- with hypothesis."""
 
 import json
 import time
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 import pytest
@@ -11,13 +12,16 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
 
 from conftest import AUTH, WEBHOOK_SECRET, app_config, browser, make_link
 from conversions.pixel import GIF
 from conversions.signing import sign
 from shortener import create_app
 from shortener.db import connect, init_db
+
+load_all_checks()  # the registry fills when schemathesis loads its checks
+ALL_CHECKS = CHECKS.get_all()
 
 # -- the JSON API, from /api/openapi.json ---------------------------------------------
 
@@ -27,7 +31,78 @@ def api_schema(tmp_path):
     init_db(config["DATABASE"])
     app = create_app(config)
     make_link(browser(app), code="fuzz1")  # a real code for the {code} routes to find
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    # The key is sent with every case (below), so the security scheme is not
+    # generated as a parameter: a mutated key would be replaced by the real one
+    # and the case counted as "invalid data accepted". `ignored_auth` still
+    # checks that requests without the key are refused. Unknown query
+    # parameters are ignored on purpose (caches and trackers add them) and
+    # OpenAPI cannot say so, hence no extra parameters either.
+    schema.config.generation.update(allow_extra_parameters=False, with_security_parameters=False)
+    schema.hook("filter_query")(days_in_order)
+    schema.hook("filter_body")(days_in_order)
+    schema.hook("filter_body")(times_possible)
+    schema.hook("filter_body")(no_integral_fractions)
+    return schema
+
+
+def days_in_order(ctx, value) -> bool:
+    """JSON Schema cannot say "from is not after to": a valid case keeps them
+    in order (the API refuses the other order with 400 naming `from`)."""
+    if not isinstance(value, dict):
+        return True
+    days = [value.get(k) for k in ("from", "as_of", "to")]
+    days = [d for d in days if isinstance(d, str)]
+    return days == sorted(days)  # and as_of, when given, between them
+
+
+def no_integral_fractions(ctx, value) -> bool:
+    """JSON Schema counts 10.0 as an integer; the API reads JSON numbers as
+    decimals and refuses a fraction where a whole number (an id, a weight, a
+    count of days) is due. Cases with such numbers are left out."""
+    return not any(isinstance(v, float) and v.is_integer() for v in leaves(value))
+
+
+def leaves(value):
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+def times_possible(ctx, value) -> bool:
+    """Nor "in the future" (an expiry) or "not in the future" (a refund), nor
+    the years a stored timestamp can hold: cases outside them are left out."""
+    if not isinstance(value, dict):
+        return True
+    now = datetime.now(UTC).isoformat()
+    expires, refunded = value.get("expires_at"), value.get("refunded_at")
+    if isinstance(expires, str) and not ("2000" <= expires[:4] <= "9999" and expires > now):
+        return False
+    return not (isinstance(refunded, str) and not "2000" <= refunded[:4] <= now[:4])
+
+
+def exercise(operation, mode, seen: set) -> None:
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(case=operation.as_strategy(mode))
+    def run(case):
+        seen.add((case.method, case.path))
+        response = case.call(headers=AUTH)
+        case.validate_response(response, checks=ALL_CHECKS, headers=AUTH)
+        assert response.status_code < 500
+        if response.status_code >= 400 and "json" in response.headers.get("Content-Type", ""):
+            assert response.json()["error"]
+
+    run()
+
+
+def operations(schema) -> set[tuple[str, str]]:
+    return {(method.upper(), path) for path, ops in schema.raw_schema["paths"].items()
+            for method in ops}  # fmt: skip
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -49,6 +124,25 @@ def test_no_api_request_is_a_server_error(tmp_path, mode):
 
     run()
     assert len(seen) >= 8  # every operation got cases, not just one
+
+
+@pytest.mark.xfail(
+    reason="schemathesis with every check still finds disagreements: database checks answered"
+    " 400 (an unknown referred_by_visitor, a goal not in the catalogue), fields one of which"
+    " is required (reward rules, mark-paid), a NEGATIVE operation with nothing to negate",
+    strict=False,
+)
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
+def test_every_api_operation_conforms_to_the_document(tmp_path, mode):
+    """Cases for every operation in the document: valid ones (positive) must
+    be accepted, ones that break the schema on purpose (negative) refused with
+    a 4xx; every answer's status, content type, headers and body must be the
+    documented ones (schemathesis, every check it has)."""
+    schema = api_schema(tmp_path)
+    seen = set()
+    for result in schema.get_all_operations():
+        exercise(result.ok(), mode, seen)
+    assert seen == operations(schema)  # every operation got cases, not just some
 
 
 # -- the pixel -----------------------------------------------------------------------------

@@ -59,3 +59,25 @@ def test_path_variables_are_typed(client):
     assert cost_id == {"name": "cost_id", "in": "path", "required": True, "schema": integer}
     [code] = paths["/api/links/{code}"]["get"]["parameters"]
     assert code["schema"]["type"] == "string" and code["required"] is True
+
+
+def test_what_the_document_forbids_is_refused_naming_the_field(client):
+    """The views check input against the same declarations the document is
+    made from: an empty day and a tag over its maximum length are refused."""
+    from conftest import AUTH
+
+    empty_day = client.get("/api/reports/channels?to=", headers=AUTH)
+    assert empty_day.status_code == 400 and empty_day.get_json()["field"] == "to"
+    long_tag = client.get("/api/links?tag=" + "t" * 51, headers=AUTH)
+    assert long_tag.status_code == 400 and long_tag.get_json()["field"] == "tag"
+    assert client.get("/api/links?tag=" + "t" * 50, headers=AUTH).status_code == 200
+    kind = client.post("/api/costs", json={"kind": "coffee"}, headers=AUTH)
+    assert kind.status_code == 400 and kind.get_json()["field"] in ("kind", "from")
+
+
+def test_every_answer_the_api_gives_is_documented(client):
+    paths = client.get(DOC_PATH).get_json()["paths"]
+    assert {"201", "400", "401", "404", "405", "409", "503"} <= set(
+        paths["/api/links"]["post"]["responses"]
+    )
+    assert "text/csv" in paths["/api/reports/channels"]["get"]["responses"]["200"]["content"]
