@@ -20,7 +20,6 @@ from functools import cache
 
 from flask import request
 from jsonschema import Draft202012Validator, FormatChecker
-from jsonschema.exceptions import best_match
 
 from conversions.costs import KINDS
 from conversions.goals import GOAL_NAME
@@ -29,6 +28,7 @@ from conversions.money import EXPONENTS
 from .errors import ApiError
 
 DATE = {"type": "string", "format": "date"}
+COST_DAY = {**DATE, "pattern": "^[2-9]"}  # a cost row's days are years 2000 to 9999
 # the services normalise case and surrounding spaces, so the document allows them
 CHANNEL = {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\s*$"}
 CURRENCY_PATTERN = (  # an ISO 4217 code the money module knows, any case
@@ -41,14 +41,41 @@ CURRENCY = {"type": "string", "pattern": CURRENCY_PATTERN}
 # ISO 8601 as the services read it (datetime.fromisoformat); no offset means UTC
 MOMENT = {"type": "string", "format": "date-time"}
 MODELS = ["last_touch", "first_touch", "linear", "position_based", "time_decay"]
-_PLAIN = r"[^\x00-\x1f\x7f\ud800-\udfff]"  # no control characters, no lone surrogates
+_PLAIN = r"[^\x00-\x1f\x7f]"  # no control characters (lone surrogates: the services)
 NO_CONTROL = f"^{_PLAIN}*$"
 TEXT = {"type": "string", "maxLength": 200, "pattern": NO_CONTROL}
 # required text: something left once the services strip the spaces
-REQUIRED_TEXT = {**TEXT, "pattern": rf"^{_PLAIN}*[^\s\x00-\x1f\x7f\ud800-\udfff]{_PLAIN}*$"}
+REQUIRED_TEXT = {**TEXT, "pattern": rf"^{_PLAIN}*[^\s\x00-\x1f\x7f]{_PLAIN}*$"}
 # an http(s) URL with a host name or address (the services refuse this host and blocked ones)
-HTTP_URL = r"^\s*[Hh][Tt][Tt][Pp][Ss]?://[^\s/?#]+([/?#]\S*)?\s*$"
-NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 200}
+# printable ASCII or word characters (international names are IDNA- or
+# percent-encoded by the services), without spaces or control characters
+_URL_CHAR = r"(?:[!-~]|\w)"
+# a host: names of word characters and hyphens, or an IPv6 address in
+# brackets; a port up to 65535; no user name or password
+_H = "[0-9A-Fa-f]{1,4}"
+_IPV4 = r"(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])(?:\.(?:25[0-5]|(?:2[0-4]|1?[0-9])?[0-9])){3}"
+_IPV6 = "|".join([
+    f"(?:{_H}:){{7}}{_H}", f"(?:{_H}:){{1,7}}:", f"(?:{_H}:){{1,6}}:{_H}",
+    *(f"(?:{_H}:){{1,{n}}}(?::{_H}){{1,{7 - n}}}" for n in range(1, 6)),
+    f":(?:(?::{_H}){{1,7}}|:)",
+    f"::(?:[Ff]{{4}}(?::0{{1,4}})?:)?{_IPV4}", f"(?:{_H}:){{1,4}}:{_IPV4}",
+])  # fmt: skip
+_PORT = "(?:[0-9]{1,4}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# a name's last label does not start with a digit: a browser reads a host
+# ending in a number as an IPv4 address, in any of the forms below
+_NAME = r"(?:\w(?:[\w-]*\w)?\.)*[^\W\d](?:[\w-]*\w)?\.?"
+_D = "[0-9０-９]"  # full-width digits are digits to a browser too
+_BYTE = (  # one part of a dotted address: up to 255 as hex, octal or decimal
+    rf"(?:0[xX][0-9A-Fa-f]{{1,2}}|0[0-3]?[0-7]{{0,2}}|[1-9１-９]{_D}?"
+    rf"|[1１]{_D}{_D}|[2２][0-4０-４]{_D}|[2２][5５][0-5０-５])"
+)
+_WHOLE = "(?:0[xX][0-9A-Fa-f]{1,8}|0[0-7]{0,10}|[1-9][0-9]{0,8}|[1-3][0-9]{9})"  # 32 bits
+_NUMBERS = rf"(?:(?:{_BYTE}\.){{1,3}}{_BYTE}|{_WHOLE})\.?"
+_HOST = rf"(?:\[(?:{_IPV6})\]|{_NAME}|{_NUMBERS})(?::{_PORT})?"
+HTTP_URL = rf"^[Hh][Tt][Tt][Pp][Ss]?://{_HOST}(?:[/?#]{_URL_CHAR}*)?$"
+URL = {"type": "string", "maxLength": 2048, "pattern": HTTP_URL}
+URL_OR_NONE = {"anyOf": [{"type": "null"}, {"const": ""}, URL]}  # "" or null: none
+NULLABLE_TEXT = {"type": ["string", "null"], "maxLength": 200, "pattern": NO_CONTROL}
 WEBHOOK_EVENTS = ["click.created", "conversion.created", "link.created"]
 
 
@@ -92,12 +119,12 @@ LINK_FIELDS = {
     "tags": {
         "type": ["array", "null"],
         "maxItems": 20,
-        "items": {"type": "string", "maxLength": 50},
+        "items": {**REQUIRED_TEXT, "maxLength": 50},
     },
     "disabled": {"type": "boolean"},
     "title": NULLABLE_TEXT,
     "description": {"type": ["string", "null"], "maxLength": 500},
-    "image": {"type": ["string", "null"], "maxLength": 2048, "description": "http(s) URL"},
+    "image": {**URL_OR_NONE, "description": "http(s) URL"},
     "destinations": {
         "type": "array",
         "maxItems": 10,
@@ -117,7 +144,7 @@ LINK_FIELDS = {
         },
     },
     **{
-        f: {"type": ["string", "null"], "maxLength": 2048, "description": d}
+        f: {**URL_OR_NONE, "description": d}
         for f, d in (
             ("ios_url", "destination for iPhones and iPads"),
             ("android_url", "destination for Android devices"),
@@ -130,9 +157,9 @@ LINK_FIELDS = {
 FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks")
 ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
                           {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
-MONEY = {"anyOf": [{"type": "string", "pattern": r"^\d{1,13}(\.\d{1,3})?$"},
-                   {"type": "number", "minimum": 0, "maximum": 10**13},
-                   {"type": "integer", "minimum": 0}]}  # fmt: skip
+MONEY = {"anyOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,3})?$"},
+                   {"type": "number", "minimum": 0, "maximum": 10**12},
+                   {"type": "integer", "minimum": 0, "maximum": 10**12}]}  # fmt: skip
 
 
 def body(properties: dict, required=()) -> dict:
@@ -147,15 +174,18 @@ def pick(*names) -> dict:
 
 
 REWARD_RULE_FIELDS = {
-    "campaign": TEXT,
+    "campaign": REQUIRED_TEXT,
     "beneficiary": {"type": "string", "enum": ["advocate", "friend"]},
     "goal": {"type": "string", "maxLength": 40},
     "amount": MONEY,
-    "percent": {"oneOf": [{"type": "string", "pattern": r"^\d{1,3}(\.\d{1,2})?$"},
-                          {"type": "number", "exclusiveMinimum": 0, "maximum": 100}]},
+    "percent": {"oneOf": [  # more than 0, at most 100, to the hundredth
+        {"type": "string",
+         "pattern": r"^(100(\.00?)?|0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]?(\.[0-9]{1,2})?)$"},
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": 0.01},
+    ]},
     "currency": CURRENCY,
-    "valid_from": {"type": ["string", "null"], "format": "date"},
-    "valid_to": {"type": ["string", "null"], "format": "date"},
+    "valid_from": {"type": ["string", "null"], "format": "date", "pattern": "^[2-9]"},
+    "valid_to": {"type": ["string", "null"], "format": "date", "pattern": "^[2-9]"},
     "holding_days": {"type": "integer", "minimum": 0, "maximum": 3650},
     "cap_count": {"type": ["integer", "null"], "minimum": 1},
     "cap_amount": {"anyOf": [*MONEY["anyOf"], {"type": "null"}]},
@@ -165,7 +195,7 @@ REWARD_RULE_FIELDS = {
 }  # fmt: skip
 REWARD_STATUSES = ["pending", "approved", "paid", "voided", "refused"]
 BOOLEAN_TEXT = {"type": "string", "enum": ["true", "false"]}
-ID = {"type": "integer", "minimum": 1}
+ID = {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}  # 18 digits, as the filters read them
 LEDGER_QUERY = [
     query("beneficiary", {"type": "string", "enum": ["advocate", "friend"]}),
     query("advocate_id", ID),
@@ -254,7 +284,7 @@ OPERATIONS = {
         "summary": "Create an advocate (optionally referred by a conversion or visitor)",
         "requestBody": body(
             {
-                "name": TEXT,
+                "name": REQUIRED_TEXT,
                 "handle": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,39}$"},
                 "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
                 "customer_id": NULLABLE_TEXT,
@@ -278,7 +308,7 @@ OPERATIONS = {
         "summary": "Change an advocate's name, email, customer id or active flag",
         "requestBody": body(
             {
-                "name": TEXT,
+                "name": REQUIRED_TEXT,
                 "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
                 "customer_id": NULLABLE_TEXT,
                 "active": {"type": "boolean"},
@@ -456,8 +486,8 @@ OPERATIONS = {
         "summary": "Record what a channel or campaign cost over some days",
         "requestBody": body(
             {
-                "from": DATE,
-                "to": DATE,
+                "from": COST_DAY,
+                "to": COST_DAY,
                 "channel": LINK_FIELDS["channel"],
                 "campaign": NULLABLE_TEXT,
                 "kind": {"enum": list(KINDS)},
@@ -473,8 +503,8 @@ OPERATIONS = {
         "summary": "Change a cost row (null clears campaign, note or advocate)",
         "requestBody": body(
             {
-                "from": DATE,
-                "to": DATE,
+                "from": COST_DAY,
+                "to": COST_DAY,
                 "channel": LINK_FIELDS["channel"],
                 "campaign": NULLABLE_TEXT,
                 "kind": {"enum": list(KINDS)},
@@ -515,7 +545,7 @@ OPERATIONS = {
                     "type": "array",
                     "minItems": 1,
                     "maxItems": 10000,
-                    "items": {"type": "integer", "minimum": 1},
+                    "items": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
                 },
                 "all_approved": {"type": "boolean"},
                 "up_to": MOMENT,
@@ -548,11 +578,61 @@ def _body_schema(path: str, method: str) -> dict:
 
 
 # what one field says about another
-_body_schema("/api/links/{code}/share", "post").update(minProperties=1, maxProperties=1)
+_body_schema("/api/links/{code}/share", "post").update(
+    minProperties=1,
+    maxProperties=1,
+    **{
+        "x-field": "advocate",
+        "x-message": "give either advocate (id or handle) or advocates (a list)",
+    },
+)
+_body_schema("/api/reward-rules", "post").update(
+    oneOf=[{"required": ["amount"]}, {"required": ["percent"]}],  # flat, or a share of revenue
+    **{
+        "x-field": "amount",
+        "x-message": "give either amount (flat) or percent (of the attributed revenue)",
+    },
+)
+_body_schema("/api/rewards/mark-paid", "post").update(
+    oneOf=[
+        {"required": ["ids"], "not": {"required": ["all_approved"]}},
+        {"required": ["all_approved"], "properties": {"all_approved": {"const": True}},
+         "not": {"required": ["ids"]}},
+    ],
+    dependentRequired={"up_to": ["all_approved"]},  # a cut-off only for "every approved"
+    **{"x-field": "ids", "x-message": 'give either "ids": [...] or "all_approved": true'},
+)  # fmt: skip
+_body_schema("/api/advocates", "post")["not"] = {
+    "required": ["referred_by_conversion", "referred_by_visitor"]
+}
+_body_schema("/api/advocates", "post").update(
+    {
+        "x-field": "referred_by_conversion",
+        "x-message": "give referred_by_conversion or referred_by_visitor, not both",
+    }
+)
 # path variables narrower than "any text without a slash"
 OPERATIONS[("/api/goals/{name}", "put")]["path"] = {
     "name": {"type": "string", "pattern": "^" + GOAL_NAME.pattern[2:-2] + "$"}
 }
+
+
+def _no_control_characters(schema) -> None:
+    """Text fields of a body refuse control characters (the services do);
+    said once here rather than beside every field."""
+    if not isinstance(schema, dict):
+        return
+    if "maxLength" in schema and "pattern" not in schema and "string" in schema.get("type", ""):
+        schema["pattern"] = NO_CONTROL
+    for value in schema.values():
+        for child in value if isinstance(value, list) else [value]:
+            _no_control_characters(child)
+
+
+for _operation in OPERATIONS.values():
+    if "requestBody" in _operation:
+        _no_control_characters(_operation["requestBody"])
+
 
 PATH_VARIABLE = re.compile(r"<(?:[a-zA-Z_]+(?:\([^)]*\))?:)?([a-zA-Z_]+)>")
 
@@ -613,7 +693,7 @@ def _check_parameter(key, parameter: dict) -> None:
         return
     integer = parameter["schema"].get("type") == "integer" and INTEGER.fullmatch(raw)
     value = int(raw) if integer else raw
-    error = best_match(_validator(key, "query", name).iter_errors(value))
+    error = _first(_validator(key, "query", name).iter_errors(value))
     if error is not None:
         raise ApiError(_message(name, error), field=name)
 
@@ -628,10 +708,21 @@ def _check_body(key, declaration: dict) -> None:
         body = None
     if not isinstance(body, dict):
         return  # each view refuses a body that is no object, in its own words
-    error = best_match(_validator(key, "body").iter_errors(body))
+    error = _first(_validator(key, "body").iter_errors(body))
     if error is not None:
         name = _field(error)
         raise ApiError(_message(name, error), field=name)
+
+
+ABOUT_FIELDS = ("required", "additionalProperties", "dependentRequired")
+
+
+def _first(errors):
+    """The error to report: one inside a field first (in the order the
+    fields are declared), then a missing, unknown or dependent field, then a
+    rule about the body as a whole."""
+    return min(errors, default=None, key=lambda e: (
+        0 if e.absolute_path else 1 if e.validator in ABOUT_FIELDS else 2))  # fmt: skip
 
 
 def _field(error) -> str:
@@ -644,13 +735,19 @@ def _field(error) -> str:
     if error.validator == "additionalProperties":
         allowed = error.schema.get("properties", {})
         return sorted(f for f in error.instance if f not in allowed)[0]
-    return "body"
+    if error.validator == "dependentRequired":
+        return next(f for f in error.validator_value if f in error.instance)
+    return error.schema.get("x-field", "body")
 
 
 def _message(name: str, error) -> str:
     schema, value = error.schema, error.validator_value
     if error.validator == "required":
         return f"{name} is required"
+    if error.validator == "dependentRequired":
+        return f"{name} needs {', '.join(error.validator_value[name])}"
+    if not error.absolute_path and "x-message" in schema:  # a rule about the whole body
+        return schema["x-message"]
     if error.validator == "additionalProperties":
         allowed = ", ".join(sorted(schema.get("properties", {})))
         return f"unknown field {name}; allowed: {allowed}"
