@@ -25,16 +25,29 @@ from conversions.costs import KINDS
 from conversions.goals import GOAL_NAME
 from conversions.money import EXPONENTS
 
+from .advocates import EMAIL as EMAIL_FORM
 from .errors import ApiError
 
 DATE = {"type": "string", "format": "date"}
 COST_DAY = {**DATE, "pattern": "^[2-9]"}  # a cost row's days are years 2000 to 9999
+# Python's whitespace, spelled out: regex engines (the fuzzer's among them)
+# disagree on what \s covers beyond ASCII
+_WS = r" \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+_S = f"[{_WS}]"
+# the advocates' e-mail form, without control characters; blank means none
+EMAIL = {
+    "type": ["string", "null"],
+    "maxLength": 254,
+    "pattern": f"^{_S}*(?:"
+    + EMAIL_FORM.pattern.replace(r"\s", _WS + r"\x00-\x1f\x7f")
+    + f")?{_S}*$",
+}
 # the services normalise case and surrounding spaces, so the document allows them
-CHANNEL = {"type": "string", "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_.-]{0,39}\s*$"}
+CHANNEL = {"type": "string", "pattern": f"^{_S}*[A-Za-z0-9][A-Za-z0-9_.-]{{0,39}}{_S}*$"}
 CURRENCY_PATTERN = (  # an ISO 4217 code the money module knows, any case
-    r"^\s*("
+    f"^{_S}*("
     + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in sorted(EXPONENTS))
-    + r")\s*$"
+    + f"){_S}*$"
 )
 CURRENCY = {"type": "string", "pattern": CURRENCY_PATTERN}
 # ISO 8601 as datetime.fromisoformat reads it; no offset means UTC
@@ -45,7 +58,7 @@ _PLAIN = r"[^\x00-\x1f\x7f]"  # no control characters (lone surrogates: the serv
 NO_CONTROL = f"^{_PLAIN}*$"
 TEXT = {"type": "string", "maxLength": 200, "pattern": NO_CONTROL}
 # required text: something left once the services strip the spaces
-REQUIRED_TEXT = {**TEXT, "pattern": rf"^{_PLAIN}*[^\s\x00-\x1f\x7f]{_PLAIN}*$"}
+REQUIRED_TEXT = {**TEXT, "pattern": rf"^{_PLAIN}*[^{_WS}\x00-\x1f\x7f]{_PLAIN}*$"}
 # an http(s) URL with a host name or address (the services refuse this host and blocked ones)
 # printable ASCII or word characters (international names are IDNA- or
 # percent-encoded by the services), without spaces or control characters
@@ -67,7 +80,7 @@ _NAME = r"(?:\w(?:[\w-]*\w)?\.)*[^\W\d](?:[\w-]*\w)?\.?"
 _D = "[0-9０-９]"  # full-width digits are digits to a browser too
 _BYTE = (  # one part of a dotted address: up to 255 as hex, octal or decimal
     rf"(?:0[xX][0-9A-Fa-f]{{1,2}}|0[0-3]?[0-7]{{0,2}}|[1-9１-９]{_D}?"
-    rf"|[1１]{_D}{_D}|[2２][0-4０-４]{_D}|[2２][5５][0-5０-５])"
+    rf"|[1１]{_D}{_D}|[2２][0-4０-４]{_D}|[2２][5５][0-5０-５]|０)"
 )
 _WHOLE = "(?:0[xX][0-9A-Fa-f]{1,8}|0[0-7]{0,10}|[1-9][0-9]{0,8}|[1-3][0-9]{9})"  # 32 bits
 _NUMBERS = rf"(?:(?:{_BYTE}\.){{1,3}}{_BYTE}|{_WHOLE})\.?"
@@ -126,8 +139,9 @@ LINK_FIELDS = {
     "description": {"type": ["string", "null"], "maxLength": 500},
     "image": {**URL_OR_NONE, "description": "http(s) URL"},
     "destinations": {
-        "type": "array",
+        "type": ["array", "null"],
         "maxItems": 10,
+        "anyOf": [{"maxItems": 0}, {"minItems": 2}],  # none, or a test of two or more
         "description": "A/B destinations: [] or 2-10 variants, each visitor kept on one",
         "items": {
             "type": "object",
@@ -181,13 +195,13 @@ REWARD_RULE_FIELDS = {
     "percent": {"oneOf": [  # more than 0, at most 100, to the hundredth
         {"type": "string",
          "pattern": r"^(100(\.00?)?|0\.(0[1-9]|[1-9][0-9]?)|[1-9][0-9]?(\.[0-9]{1,2})?)$"},
-        {"type": "number", "exclusiveMinimum": 0, "maximum": 100, "multipleOf": 0.01},
+        {"type": "number", "exclusiveMinimum": 0, "maximum": 100},
     ]},
     "currency": CURRENCY,
     "valid_from": {"type": ["string", "null"], "format": "date", "pattern": "^[2-9]"},
     "valid_to": {"type": ["string", "null"], "format": "date", "pattern": "^[2-9]"},
     "holding_days": {"type": "integer", "minimum": 0, "maximum": 3650},
-    "cap_count": {"type": ["integer", "null"], "minimum": 1},
+    "cap_count": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**9},
     "cap_amount": {"anyOf": [*MONEY["anyOf"], {"type": "null"}]},
     "note": {"type": ["string", "null"], "maxLength": 500},
     "active": {"type": "boolean"},
@@ -286,7 +300,7 @@ OPERATIONS = {
             {
                 "name": REQUIRED_TEXT,
                 "handle": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{1,39}$"},
-                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "email": EMAIL,
                 "customer_id": NULLABLE_TEXT,
                 "referred_by_conversion": {"type": "integer", "minimum": 1},
                 "referred_by_visitor": {"type": "string", "maxLength": 100},
@@ -309,7 +323,7 @@ OPERATIONS = {
         "requestBody": body(
             {
                 "name": REQUIRED_TEXT,
-                "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+                "email": EMAIL,
                 "customer_id": NULLABLE_TEXT,
                 "active": {"type": "boolean"},
             }
