@@ -1,5 +1,7 @@
 """No input reaches a 5xx: the JSON API fuzzed from its own OpenAPI document
-(schemathesis, in process through WSGI), and the pixel and the webhook --
+(schemathesis, in process through WSGI, with every check it has: the answers
+are the documented ones, valid input is accepted and invalid refused), and
+the pixel and the webhook --
 the two endpoints anyone on the internet can hit -- with hypothesis."""
 
 import json
@@ -12,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import CHECKS, load_all_checks, not_a_server_error
+from schemathesis.checks import CHECKS, load_all_checks
 
 from conftest import AUTH, WEBHOOK_SECRET, app_config, browser, make_link
 from conversions.money import EXPONENTS
@@ -163,7 +165,7 @@ def exercise(operation, mode, seen: set) -> None:
     try:
         run()
     except Exception as e:
-        e.add_note(f"operation: {operation.label}")
+        e.add_note(f"operation: {operation.label}")  # hypothesis names only `run`
         raise
 
 
@@ -176,27 +178,6 @@ def operations(schema, mode) -> set[tuple[str, str]]:
         for method, op in ops.items()
         if mode == GenerationMode.POSITIVE or op["parameters"] or "requestBody" in op
     }
-
-
-@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
-def test_no_api_request_is_a_server_error(tmp_path, mode):
-    """Cases for every operation in the document: valid ones (positive) and
-    ones that break the schema on purpose (negative), all with the API key."""
-    schema = api_schema(tmp_path)
-    seen = set()
-
-    @settings(max_examples=250, deadline=None, suppress_health_check=list(HealthCheck))
-    @given(case=schema.as_strategy(mode))
-    def run(case):
-        seen.add((case.method, case.path))
-        response = case.call(headers=AUTH)
-        case.validate_response(response, checks=[not_a_server_error])
-        assert response.status_code < 500
-        if response.status_code >= 400 and "json" in response.headers.get("Content-Type", ""):
-            assert response.json()["error"]
-
-    run()
-    assert len(seen) >= 8  # every operation got cases, not just one
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
