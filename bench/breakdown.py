@@ -64,7 +64,8 @@ REFERRERS = ["https://t.co/x", "https://www.facebook.com/", "https://l.instagram
 MONTH = Period(date(2025, 6, 1), date(2025, 6, 30))
 
 
-def generate(path: str, n_clicks: int, seed: int = 7) -> dict:
+def generate(path: str, n_clicks: int, seed: int = 7, busy_share: float = 0.5) -> dict:
+    """A year of traffic; the busy link takes `busy_share` of the clicks."""
     rng = random.Random(seed)
     init_db(path)
     db = connect(path)
@@ -87,7 +88,7 @@ def generate(path: str, n_clicks: int, seed: int = 7) -> dict:
     while written < n_clicks:
         rows = []
         for n in range(written, min(n_clicks, written + CHUNK)):
-            if rng.random() < 0.5:  # the busy link: clicked all year round
+            if rng.random() < busy_share:  # the busy link: clicked all year round
                 link_id, seconds = BUSY, rng.randrange(365 * 86400)
             else:  # the others: decaying over the days after each was posted
                 link_id = rng.randrange(2, N_LINKS + 1)

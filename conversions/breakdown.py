@@ -51,6 +51,16 @@ COLUMNS = [
 ALL_TIME = Period()
 NO_FILTERS = Filters()
 LINK_VALUES = {"link": "l.code", "campaign": "l.campaign", "channel": "l.channel"}
+# the columns read after the value: with the visitor bitmaps, a row per
+# day; without them, summed per value (and currency) in SQL -- fixed text
+FIGURES = {
+    True: ("d.clicks, d.human_clicks, d.visitors", ""),
+    False: ("sum(d.clicks), sum(d.human_clicks), NULL", " GROUP BY 1"),
+}
+CREDIT_FIGURES = {
+    True: ("c.currency, c.conversions_ppm, c.revenue_minor, c.converters", ""),
+    False: ("c.currency, sum(c.conversions_ppm), sum(c.revenue_minor), NULL", " GROUP BY 1, 2"),
+}
 
 
 class BreakdownError(ValueError):
@@ -91,68 +101,88 @@ def _where(period: Period, filters: Filters, link_id: int | None, alias: str):
     return "", f"{alias}.link_id = {ALL_LINKS} AND {day_sql}", params
 
 
-def _click_rows(db: Database, by: str, period: Period, filters: Filters, link_id):
-    """(value, clicks, human_clicks, visitors bitmap) rows."""
+def _click_rows(db: Database, by: str, period: Period, filters: Filters, link_id, visitors=True):
+    """(value, clicks, human_clicks, visitors bitmap) rows: per day, or
+    without `visitors` already summed per value, with no bitmap (none is
+    read from disk, and SQLite adds up the days)."""
+    figures, group = FIGURES[visitors]
     if by in LINK_VALUES:
         day_sql, params = period.where("d.day")
         link_sql, link_params = filters.link_where()
         one = "d.link_id = ?" if link_id is not None else "1"
         return db.conn.execute(
-            f"SELECT {LINK_VALUES[by]}, d.clicks, d.human_clicks, d.visitors FROM link_day d"
-            f" JOIN links l ON l.id = d.link_id WHERE {one} AND {day_sql} AND {link_sql}",
+            f"SELECT {LINK_VALUES[by]}, {figures} FROM link_day d"
+            f" JOIN links l ON l.id = d.link_id WHERE {one} AND {day_sql} AND {link_sql}{group}",
             [*([link_id] if link_id is not None else []), *params, *link_params],
         )
     join, where, params = _where(period, filters, link_id, "d")
     return db.conn.execute(
-        f"SELECT d.value, d.clicks, d.human_clicks, d.visitors FROM breakdown_day d {join}"
-        f" WHERE d.dimension = ? AND {where}",
+        f"SELECT d.value, {figures} FROM breakdown_day d {join}"
+        f" WHERE d.dimension = ? AND {where}{group}",
         [by, *params],
     )
 
 
-def _credit_rows(db: Database, by: str, period: Period, filters: Filters, model, link_id):
-    """(value, currency, conversions_ppm, revenue_minor, converters bitmap) rows."""
+def _credit_rows(
+    db: Database, by: str, period: Period, filters: Filters, model, link_id, visitors=True
+):
+    """(value, currency, conversions_ppm, revenue_minor, converters bitmap)
+    rows: per day, or without `visitors` summed per value and currency."""
+    figures, group = CREDIT_FIGURES[visitors]
     goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("1", [])
     if by in LINK_VALUES:
         day_sql, params = period.where("c.day")
         link_sql, link_params = filters.link_where()
         one = "c.link_id = ?" if link_id is not None else "1"
         return db.conn.execute(
-            f"SELECT {LINK_VALUES[by]}, c.currency, c.conversions_ppm, c.revenue_minor,"
-            " c.converters FROM credit_day c JOIN links l ON l.id = c.link_id"
-            f" WHERE c.model = ? AND {one} AND {day_sql} AND {link_sql} AND {goal_sql}",
+            f"SELECT {LINK_VALUES[by]}, {figures} FROM credit_day c"
+            " JOIN links l ON l.id = c.link_id"
+            f" WHERE c.model = ? AND {one} AND {day_sql} AND {link_sql} AND {goal_sql}{group}",
             [model, *([link_id] if link_id is not None else []), *params, *link_params,
              *goal_params],
         )  # fmt: skip
     join, where, params = _where(period, filters, link_id, "c")
     return db.conn.execute(
-        "SELECT c.value, c.currency, c.conversions_ppm, c.revenue_minor, c.converters"
-        f" FROM breakdown_credit_day c {join}"
-        f" WHERE c.dimension = ? AND c.model = ? AND {where} AND {goal_sql}",
+        f"SELECT c.value, {figures} FROM breakdown_credit_day c {join}"
+        f" WHERE c.dimension = ? AND c.model = ? AND {where} AND {goal_sql}{group}",
         [by, model, *params, *goal_params],
     )
 
 
-def _totals(db: Database, by: str, period: Period, filters: Filters, model: str, link_id):
+def _distinct(blobs: list, visitors: bool) -> int | None:
+    """Visitors in the union of the day bitmaps; None when not asked for
+    (the union is most of the report's work over a long period)."""
+    return len(union(blobs)) if visitors else None
+
+
+def _totals(
+    db: Database, by: str, period: Period, filters: Filters, model: str, link_id, visitors=True
+):
     """{value: (clicks, human_clicks, unique_visitors)} and {(value,
-    currency): (conversions_ppm, revenue_minor, converted_visitors)}."""
+    currency): (conversions_ppm, revenue_minor, converted_visitors)}; the
+    visitor counts are None without `visitors`."""
     clicks = defaultdict(lambda: [0, 0, []])
-    for value, n, human, blob in _click_rows(db, by, period, filters, link_id):
+    for value, n, human, blob in _click_rows(db, by, period, filters, link_id, visitors):
         c = clicks[value]
         c[0] += n
         c[1] += human
-        c[2].append(blob)
+        if visitors:
+            c[2].append(blob)
     credits = defaultdict(lambda: [0, 0, []])
     for value, currency, ppm, revenue, blob in _credit_rows(
-        db, by, period, filters, model, link_id
+        db, by, period, filters, model, link_id, visitors
     ):
         c = credits[(value, currency)]
         c[0] += ppm
         c[1] += revenue
-        c[2].append(blob)
+        if visitors:
+            c[2].append(blob)
     return (
-        {value: (n, human, len(union(blobs))) for value, (n, human, blobs) in clicks.items()},
-        {key: (ppm, revenue, len(union(blobs))) for key, (ppm, revenue, blobs) in credits.items()},
+        {v: (n, human, _distinct(blobs, visitors)) for v, (n, human, blobs) in clicks.items()},
+        {
+            key: (ppm, revenue, _distinct(blobs, visitors))
+            for key, (ppm, revenue, blobs) in credits.items()
+        },
     )
 
 
@@ -179,11 +209,15 @@ def breakdown_rows(
     filters: Filters = NO_FILTERS,
     link: str | None = None,
     default_currency: str = "USD",
+    visitors: bool = True,
 ) -> list[dict]:
     """One row per value and currency of its revenue (click columns are the
     value's and repeat on each of its currency rows), most human clicks
     first. `link` (a code) narrows it to one link; `filters` to a channel,
-    campaign and goal (the goal narrows conversions only)."""
+    campaign and goal (the goal narrows conversions only). Without
+    `visitors`, the columns that count distinct visitors (unique_visitors,
+    converted_visitors, conversion_rate) are None and cost nothing; the
+    others are the same."""
     if by not in BY:
         raise BreakdownError(f"by must be one of {', '.join(BY)}", "by")
     if model not in MODELS:
@@ -193,7 +227,7 @@ def breakdown_rows(
     if by == "channel" and link_id is None:
         totals, credits = _channel_totals(db, period, filters, model)
     else:
-        totals, credits = _totals(db, by, period, filters, model, link_id)
+        totals, credits = _totals(db, by, period, filters, model, link_id, visitors)
     currencies = defaultdict(list)
     for value, currency in credits:
         currencies[value].append(currency)
@@ -203,19 +237,21 @@ def breakdown_rows(
     )
     rows = []
     for value in order:
-        n, human, visitors = totals.get(value, (0, 0, 0))
+        n, human, seen = totals.get(value, (0, 0, 0))
         for currency in sorted(currencies[value]) or [default_currency]:
             ppm, revenue, converted = credits.get((value, currency), (0, 0, 0))
+            if not visitors:
+                seen = converted = None
             rows.append(
                 {
                     "value": value,
                     "currency": currency,
                     "clicks": n,
                     "human_clicks": human,
-                    "unique_visitors": visitors,
+                    "unique_visitors": seen,
                     "conversions": conversions_number(ppm),
                     "converted_visitors": converted,
-                    "conversion_rate": ratio(converted, visitors),
+                    "conversion_rate": ratio(converted, seen) if visitors else None,
                     "revenue": format_minor(revenue, currency),
                 }
             )

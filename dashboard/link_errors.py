@@ -27,6 +27,7 @@ LABELS = {
     "android_url": "address for Android visitors",
     "desktop_url": "address for desktop visitors",
     "destinations": "A/B destinations",
+    "country_urls": "country destinations",
     "title": "preview title",
     "description": "preview description",
     "image": "preview image URL",
@@ -66,6 +67,8 @@ def for_marketer(error: ApiError) -> str:
         return _first(URL_PROBLEMS, message, label) or message
     if field == "destinations":
         return _first(DESTINATION_PROBLEMS, message, "") or message
+    if field == "country_urls":
+        return _country_problem(message)
     if field == "channel":
         return (
             "Enter the channel in lower-case letters, digits, '.', '-' or '_',"
@@ -81,6 +84,20 @@ def for_marketer(error: ApiError) -> str:
         return "Enter the click limit as a whole number of 1 or more, or leave it empty"
     if field in LABELS:
         return _text_problem(field, message)
+    return message
+
+
+def _country_problem(message: str) -> str:
+    if message.startswith("url "):
+        return _first(URL_PROBLEMS, message, "URL of each country destination") or message
+    if "one per line" in message:
+        return "Write one country destination per line: a two-letter country code and a URL," \
+               " e.g. DE https://www.example.com/de"  # fmt: skip
+    code = re.search(r"'([^']*)' is not", message)
+    if code:
+        return f"{code.group(1)} is not a country code: use two letters, e.g. DE, FR or US"
+    if "twice" in message:
+        return "Give each country one destination"
     return message
 
 

@@ -8,7 +8,7 @@ import re
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from conversions.posts import post_rows
-from shortener import advocates, links, posts, previews
+from shortener import advocates, countries, links, posts, previews
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
@@ -16,6 +16,7 @@ from shortener.errors import ApiError
 from shortener.redirect import build_destination, own_hosts, utm_parameters
 
 from . import apiclient, charts, integrations, link_errors, linkquery, stats
+from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -25,7 +26,9 @@ FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code"
 EDITABLE = ("url", "medium", "content", "term", "expires_at", "title", "description", "image")
 # targeting and limits: sent on every save, an empty box clears the option
 FEATURE_FORM = ("ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
-                "destinations")  # fmt: skip
+                "destinations", "country_urls")  # fmt: skip
+# the boxes whose text is not the stored value as it stands
+SPECIAL_FORM = ("max_clicks", "destinations", "country_urls")
 # boxes a new link cannot do without: all of them are named at once, where
 # the API's rules would stop at the first
 REQUIRED = ("url", "channel", "campaign")
@@ -101,6 +104,34 @@ def destination_line(line: str) -> dict | None:
     return variant
 
 
+# one country destination: `DE https://...` (a colon or comma after the code
+# is forgiven: people copy them from lists)
+COUNTRY_LINE = re.compile(r"(?P<code>[A-Za-z]{2})\s*[:,]?\s+(?P<url>\S+)")
+COUNTRY_FORMAT = "country_urls: one per line, a two-letter country code and a URL"
+
+
+def country_urls(text: str) -> dict | None:
+    """The country box as the API takes it, {"DE": url}, or None when empty;
+    a line that is not `CODE URL` is refused (ApiError), as is a code given
+    twice (the second would silently win)."""
+    urls = {}
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        found = COUNTRY_LINE.fullmatch(line.strip())
+        if found is None:
+            raise ApiError(COUNTRY_FORMAT, field="country_urls")
+        code = found["code"].upper()
+        if code in urls:
+            raise ApiError(f"country_urls names {code} twice", field="country_urls")
+        urls[code] = found["url"]
+    return urls or None
+
+
+def country_lines(stored: str | None) -> str:
+    return "\n".join(f"{code} {url}" for code, url in json.loads(stored or "{}").items())
+
+
 def feature_fields(values: dict) -> dict:
     """The targeting boxes as the API takes them. A/B destinations are one
     per line, `URL, weight, name`, which a marketer can type and read."""
@@ -109,6 +140,7 @@ def feature_fields(values: dict) -> dict:
     fields["max_clicks"] = int(clicks) if clicks.isascii() and clicks.isdigit() else clicks or None
     variants = [v for v in map(destination_line, values["destinations"].splitlines()) if v]
     fields["destinations"] = variants or None
+    fields["country_urls"] = country_urls(values["country_urls"])
     return fields
 
 
@@ -131,6 +163,17 @@ def variant_urls(link: dict) -> list[dict]:
         }
         for v in variants
     ]
+
+
+def country_targets(link: dict) -> list[dict]:
+    """Where a click from each country with a destination of its own lands,
+    UTM tags included, by the country's name."""
+    utm = utm_parameters(link, current_app.config["SOCIAL_CHANNELS"])
+    return [
+        {"code": code, "name": countries.NAMES.get(code, code), "destination": url,
+         "url": build_destination(url, utm, "CLICK_ID")}
+        for code, url in json.loads(link["country_urls"] or "{}").items()
+    ]  # fmt: skip
 
 
 def tag_list(text: str) -> list[str]:
@@ -231,9 +274,10 @@ def link_edit(code):
             "code": link["code"],
             "expires_at": expiry_input(link["expires_at"]),
             "tags": ", ".join(json.loads(link["tags"])),
-            **{k: link[k] or "" for k in FEATURE_FORM if k not in ("max_clicks", "destinations")},
+            **{k: link[k] or "" for k in FEATURE_FORM if k not in SPECIAL_FORM},
             "max_clicks": "" if link["max_clicks"] is None else str(link["max_clicks"]),
             "destinations": destination_lines(link["destinations"]),
+            "country_urls": country_lines(link["country_urls"]),
         }
     view = read_view(default_preset="all")
     numbers = stats.link_stats(db, [link["id"]], view.period, view.model)[link["id"]]
@@ -244,7 +288,10 @@ def link_edit(code):
         link={**link, "short_url": f"{base_url().rstrip('/')}/{code}"},
         final_url=final_url(link),
         variants=variant_urls(link),
+        country_targets=country_targets(link),
         activity=charts.link_activity(series),
+        breakdowns=link_breakdowns(db, code, view.period, view.model, currency),
+        top=TOP,
         presets=PRESET_LABELS,
         models=MODEL_LABELS,
         values=values,

@@ -393,7 +393,7 @@ def share(db: Database, source: dict, advocate: dict, now=None) -> tuple[dict, b
         "tags": source["tags"],
         "expires_at": source["expires_at"],
         **{f: source[f] for f in links.PREVIEW_FIELDS},  # the same social preview
-        # and the same device and after-expiry destinations; not its A/B test
+        # and the same device, country and after-expiry destinations; not its A/B test
         # (a test is one link's) nor its click cap (a cap per copy multiplies it)
         **{f: source[f] for f in DEVICE_FIELDS},
         "created_at": to_db(now),
@@ -472,7 +472,7 @@ def _json_list(values) -> str:
     return json.dumps(sorted({v for v in values if v is not None}))
 
 
-DEVICE_FIELDS = ("ios_url", "android_url", "desktop_url", "expired_url")
+DEVICE_FIELDS = ("ios_url", "android_url", "desktop_url", "country_urls", "expired_url")
 FOLLOWED = (
     "url", "medium", "term", "tags", "expires_at", "disabled", *links.PREVIEW_FIELDS,
     *DEVICE_FIELDS,
@@ -482,7 +482,7 @@ FOLLOWED = (
 def follow_source(db: Database, code: str, changed) -> int:
     """Give the personal links of a source link the changes just made to it
     (destination, utm_medium/term, tags, expiry, disabled, social preview,
-    device and after-expiry destinations -- the fields in `changed`), so
+    device, country and after-expiry destinations -- the fields in `changed`), so
     "the same destination and campaign" stays true after the marketer fixes
     a URL or ends a campaign. utm_content stays personal.
     Returns how many personal links changed."""

@@ -26,6 +26,7 @@ from conversions.goals import GOAL_NAME
 from conversions.money import EXPONENTS
 
 from .advocates import EMAIL as EMAIL_FORM
+from .countries import NAMES as COUNTRIES
 from .errors import ApiError
 
 DATE = {"type": "string", "format": "date"}
@@ -50,6 +51,11 @@ CURRENCY_PATTERN = (  # an ISO 4217 code the money module knows, any case
     + f"){_S}*$"
 )
 CURRENCY = {"type": "string", "pattern": CURRENCY_PATTERN}
+COUNTRY_PATTERN = (  # an assigned ISO 3166-1 alpha-2 code, any case (stored upper-case)
+    f"^{_S}*("
+    + "|".join(f"[{a}{a.lower()}][{b}{b.lower()}]" for a, b in sorted(COUNTRIES))
+    + f"){_S}*$"
+)
 # ISO 8601 as datetime.fromisoformat reads it; no offset means UTC
 # ISO 8601 as the services read it (datetime.fromisoformat); no offset means UTC
 MOMENT = {"type": "string", "format": "date-time"}
@@ -167,8 +173,16 @@ LINK_FIELDS = {
         )
     },
     "max_clicks": {"type": ["integer", "null"], "minimum": 1, "maximum": 10**12},
+    "country_urls": {
+        "type": ["object", "null"],
+        "description": "destinations per visitor country (ISO 3166-1 alpha-2 code: URL);"
+        " after device destinations, before A/B destinations; {} or null clears",
+        "propertyNames": {"pattern": COUNTRY_PATTERN},
+        "additionalProperties": URL,
+    },
 }
-FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks")
+FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
+            "country_urls")  # fmt: skip
 ADVOCATE_KEY = {"oneOf": [{"type": "integer", "minimum": 1},
                           {"type": "string", "minLength": 1, "maxLength": 40}]}  # fmt: skip
 MONEY = {"anyOf": [{"type": "string", "pattern": r"^\d{1,12}(\.\d{1,3})?$"},

@@ -215,6 +215,7 @@ def click_row(
     variant: str | None = None,
     post: str | None = None,
     country: str | None = None,
+    target: str | None = None,
 ) -> dict:
     """The clicks row, column by column: the one place a click's columns are
     built, whether it is inserted at once or journalled (shortener/journal.py
@@ -237,6 +238,7 @@ def click_row(
         "variant": variant,  # the A/B destination the visitor was sent to
         "post": post,  # the post tag of /CODE~POST (shortener.posts)
         "country": country_of(ip) if country is None else country,  # "" when unknown
+        "target": target,  # the targeted destination it was sent to: "device:ios", "country:DE"
     }
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 OWN_COLUMNS = ("url", "channel", "campaign", "code", "tags", "medium", "content", "term",
-               "title", "description", "image", "expires_at")  # fmt: skip
+               "title", "description", "image", "expires_at", "country_urls")  # fmt: skip
 # a Bitly export names the destination long_url and the short link link
 BITLY_COLUMNS = {
     "long_url": "url",

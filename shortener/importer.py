@@ -10,6 +10,7 @@ clicks, never turned into click rows. Rows are inserted in write
 transactions of `BATCH` rows.
 """
 
+import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -50,9 +51,20 @@ def fields_of(row: dict, channel: str | None, campaign: str | None) -> dict:
         tags = [t.strip() for t in TAG_SEPARATORS.split(tags) if t.strip()]
     if tags:
         fields["tags"] = tags
+    if isinstance(fields.get("country_urls"), str):
+        fields["country_urls"] = json_cell(fields["country_urls"])
     fields.setdefault("channel", channel)
     fields.setdefault("campaign", campaign)
     return {k: v for k, v in fields.items() if v is not None and v != ""}
+
+
+def json_cell(text: str):
+    """A cell holding JSON ({"DE": "https://..."}) as its value; text that is
+    not JSON stays text, for the field's own check to refuse by name."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def imported_clicks(value) -> int | None:

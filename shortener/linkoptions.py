@@ -1,5 +1,6 @@
-"""Validating a link's optional features: A/B destinations, device
-destinations, expired_url and max_clicks (what shortener.targeting acts on).
+"""Validating a link's optional features: A/B destinations, device and
+country destinations, expired_url and max_clicks (what shortener.targeting
+acts on).
 
 Every destination is checked like the main url, so no option can make the
 shortener an open redirect or a loop.
@@ -8,11 +9,12 @@ shortener an open redirect or a loop.
 import json
 import re
 
+from .countries import is_country
 from .errors import ApiError
 from .links import check_destination
 
 DEVICE_URL_FIELDS = ("ios_url", "android_url", "desktop_url")
-FEATURE_FIELDS = {"destinations", "expired_url", "max_clicks", *DEVICE_URL_FIELDS}
+FEATURE_FIELDS = {"destinations", "expired_url", "max_clicks", "country_urls", *DEVICE_URL_FIELDS}
 # 1-32 characters; spaces inside a name ("Hero video"), never at its ends.
 # Nothing reads a name but people: it is stored on each click (`variant`)
 # and shown in reports, CSVs and outbound webhooks as it is.
@@ -79,6 +81,31 @@ def check_destinations(value, own_hosts=(), blocked_hosts=()) -> str | None:
     return json.dumps(variants)
 
 
+def check_country_urls(value, own_hosts=(), blocked_hosts=()) -> str | None:
+    """The country destinations as stored (JSON {"DE": url}, codes in
+    order), or None for none: an object of ISO 3166-1 alpha-2 codes (any
+    case, stored upper-case) to destinations checked like the main url."""
+    if value is None or value == {}:
+        return None
+    if not isinstance(value, dict):
+        raise ApiError(
+            'country_urls must be an object of country codes to URLs, e.g. {"DE": "https://..."}',
+            field="country_urls",
+        )
+    urls = {}
+    for key, url in value.items():
+        code = key.strip().upper() if isinstance(key, str) else ""
+        if not is_country(code):
+            raise ApiError(
+                f"country_urls: {key!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE, US)",
+                field="country_urls",
+            )
+        if code in urls:
+            raise ApiError(f"country_urls names {code} twice", field="country_urls")
+        urls[code] = check_destination(url, own_hosts, blocked_hosts, field="country_urls")
+    return json.dumps(dict(sorted(urls.items())))
+
+
 def feature_columns(fields: dict, own_hosts=(), blocked_hosts=(), only_given=False) -> dict:
     """Column values for the feature fields in a create (every column) or
     PATCH (`only_given`: just the fields sent) body."""
@@ -86,6 +113,7 @@ def feature_columns(fields: dict, own_hosts=(), blocked_hosts=(), only_given=Fal
         "destinations": lambda v: check_destinations(v, own_hosts, blocked_hosts),
         "expired_url": lambda v: _optional_url(v, "expired_url", own_hosts, blocked_hosts),
         "max_clicks": check_max_clicks,
+        "country_urls": lambda v: check_country_urls(v, own_hosts, blocked_hosts),
         **{
             f: (lambda v, f=f: _optional_url(v, f, own_hosts, blocked_hosts))
             for f in DEVICE_URL_FIELDS
@@ -98,4 +126,5 @@ def feature_columns(fields: dict, own_hosts=(), blocked_hosts=(), only_given=Fal
 def as_json(link: dict) -> dict:
     """The feature fields as the API shows them."""
     link["destinations"] = json.loads(link["destinations"]) if link.get("destinations") else []
+    link["country_urls"] = json.loads(link["country_urls"]) if link.get("country_urls") else {}
     return link

@@ -31,7 +31,7 @@ CHANNEL = re.compile(r"[a-z0-9][a-z0-9_.-]{0,39}")
 MAX_URL_LENGTH = 2048
 # every column that holds a destination (destinations: JSON of {name, url, weight})
 DESTINATION_COLUMNS = ("url", "destinations", "ios_url", "android_url", "desktop_url",
-                       "expired_url")  # fmt: skip
+                       "expired_url", "country_urls")  # fmt: skip
 SHORT_LINK_PATH = re.compile(r"/([^/]+)/?")  # as GET /<code> routes it
 MAX_TAG_LENGTH = 50
 MAX_TAGS = 20
@@ -40,9 +40,10 @@ TEXT_CONTROL = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")  # and lone surrogate
 NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 TAG_FIELDS = ("medium", "content", "term")
 PREVIEW_FIELDS = ("title", "description", "image")
-# link features (A/B and device destinations, expired_url, max_clicks): shortener.linkoptions
+# link features (A/B, device and country destinations, expired_url, max_clicks):
+# shortener.linkoptions
 FEATURE_FIELDS = {"destinations", "ios_url", "android_url", "desktop_url", "expired_url",
-                  "max_clicks"}  # fmt: skip
+                  "max_clicks", "country_urls"}  # fmt: skip
 CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS,
                  *PREVIEW_FIELDS, *FEATURE_FIELDS}  # fmt: skip
 PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_FIELDS,
@@ -51,7 +52,7 @@ COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
     "disabled, expires_at, created_at, updated_at, title, description, image, "
     "destinations, ios_url, android_url, desktop_url, expired_url, max_clicks, expired_hits, "
-    "imported_clicks"
+    "imported_clicks, country_urls"
 )
 MAX_TITLE = 200
 MAX_DESCRIPTION = 500
@@ -143,6 +144,16 @@ def looping_code(url: str, own_hosts=(), resolved=None) -> str | None:
     return code if 1 <= len(code) <= 64 else None
 
 
+def stored_urls(column: str, value: str) -> list[str]:
+    """The destinations a column holds: A/B destinations and country
+    destinations are JSON (a list of {url, ...}, an object of code: url)."""
+    if column == "destinations":
+        return [v["url"] for v in json.loads(value)]
+    if column == "country_urls":
+        return list(json.loads(value).values())
+    return [value]
+
+
 def refuse_loops(db: Database, columns: dict, own_hosts=(), codes=()) -> None:
     """Refuse a row whose destinations lead back to one of our short links
     (an existing one, or one of `codes`, being written now): every visit
@@ -155,7 +166,7 @@ def refuse_loops(db: Database, columns: dict, own_hosts=(), codes=()) -> None:
         value = columns.get(column)
         if not value:
             continue
-        urls = [v["url"] for v in json.loads(value)] if column == "destinations" else [value]
+        urls = stored_urls(column, value)
         for url in urls:
             code = looping_code(url, own_hosts)
             if code is not None and (code in codes or get_link(db, code) is not None):

@@ -16,6 +16,7 @@ from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
 from .db import get_db, is_ready, storage_failed
+from .geo import country_of
 from .links import looping_code, normalise_destination
 
 bp = Blueprint("redirect", __name__)
@@ -213,11 +214,15 @@ def follow(code: str):
     if limited:
         so_far = targeting.human_clicks_so_far(db, config["DATABASE"], link["id"])
     journal = current_app.extensions["clicktrail.journal"]
-    target, variant, outcome = targeting.choose_destination(link, agent, visitor_id, now, so_far)
-    if outcome == targeting.EXPIRED:
-        return _expired(db, link, target, count=not (head or is_bot))
+    # the country steers the redirect for everyone (a country destination is
+    # the page people there can use); like the address it comes from, it is
+    # stored only for visitors who did not opt out
+    country = country_of(client_ip())
+    choice = targeting.choose_destination(link, agent, visitor_id, now, so_far, country)
+    if choice.outcome == targeting.EXPIRED:
+        return _expired(db, link, choice.url, count=not (head or is_bot))
     try:
-        url = checked_destination(db, target)
+        url = checked_destination(db, choice.url)
     except ValueError as e:
         current_app.logger.warning("link %s refused at redirect: %s", code, e)
         return unavailable(410)
@@ -237,8 +242,10 @@ def follow(code: str):
         user_agent="" if private else user_agent,
         referrer=request.headers.get("Referer"),
         ip=None if private else client_ip(),
+        country="" if private else country,
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
-        variant=variant,
+        variant=choice.variant,
+        target=targeting.recorded_target(choice.target, private),
         post=post,
         journal=journal,
         click_id=clickids.new_click_id(link["id"], clickids.app_keys(current_app)[0]),

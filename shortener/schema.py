@@ -853,3 +853,14 @@ def m015_earned_prices(db):
         " CHECK (price_micros >= 0), currency TEXT NOT NULL, updated_at TEXT NOT NULL,"
         " UNIQUE (channel, campaign))"
     )
+
+
+@migrations()
+def m015_geo_targeting(db):
+    # Country destinations beside the device ones: JSON {"DE": url}, NULL
+    # for none (so the WSGI fast path, which serves only links whose
+    # options are all NULL, leaves these links to the Flask view). A click
+    # says which targeted destination it was sent to ("device:ios",
+    # "country:DE"); NULL for the main url or an A/B variant (`variant`).
+    db.execute("ALTER TABLE links ADD COLUMN country_urls TEXT")
+    db.execute("ALTER TABLE clicks ADD COLUMN target TEXT")

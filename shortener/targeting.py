@@ -1,5 +1,6 @@
-"""Where one follow of a link goes: A/B variants, device targeting, expiry
-and click limits, decided from the link row the redirect already read.
+"""Where one follow of a link goes: A/B variants, device and country
+targeting, expiry and click limits, decided from the link row the redirect
+already read.
 
 `choose_destination` is pure (no Flask, no database, `now` passed in), so
 the redirect calls it once and the rules are tested without a server.
@@ -12,6 +13,7 @@ import secrets
 import time
 from datetime import datetime
 from functools import lru_cache
+from typing import NamedTuple
 
 from .clock import to_db
 
@@ -25,7 +27,21 @@ LINK_FEATURE_COLUMNS = (
     "desktop_url",
     "expired_url",
     "max_clicks",
+    "country_urls",
 )
+
+
+class Choice(NamedTuple):
+    url: str | None
+    variant: str | None  # the A/B destination's name
+    outcome: str  # CLICK or EXPIRED
+    target: str | None = None  # "device:ios", "country:DE": a targeted destination
+
+
+@lru_cache(maxsize=4096)
+def parse_country_urls(text: str | None) -> dict[str, str]:
+    """The stored JSON object {"DE": url}, parsed once per text."""
+    return json.loads(text) if text else {}
 
 
 @lru_cache(maxsize=4096)
@@ -116,32 +132,49 @@ def is_expired(link: dict, now: datetime, clicks_so_far: int | None = None) -> b
     return limit is not None and clicks_so_far is not None and clicks_so_far >= limit
 
 
+def recorded_target(target: str | None, opted_out: bool) -> str | None:
+    """The targeted destination as the click records it: "country:DE" would
+    tell the country of a visitor who opted out of tracking, so theirs
+    records none (they are sent there all the same)."""
+    if opted_out and target and target.startswith("country:"):
+        return None
+    return target
+
+
 def choose_destination(
     link: dict,
     agent,
     visitor_id: str | None,
     now: datetime,
     clicks_so_far: int | None = None,
-) -> tuple[str | None, str | None, str]:
-    """(url, variant, outcome) for one follow of `link`.
+    country: str = "",
+) -> Choice:
+    """(url, variant, outcome, target) for one follow of `link` by a
+    visitor in `country` (shortener.geo; "" unknown).
 
     - Past `expires_at`, or with `clicks_so_far` at `max_clicks`: the
       `expired_url` (None: the caller answers 410) and outcome "expired".
     - Crawlers and bots (`agent.is_bot`) get the main url: a link preview
       shows the canonical page and never takes an A/B slot.
     - A device destination (iOS, Android, desktop) set for the visitor's
-      device wins over A/B variants: an app store link is not an experiment.
+      device wins over the rest: an app store link is the only page an app
+      user can act on, wherever they are.
+    - Then a country destination set for the visitor's country: the page
+      in their language, shop or currency.
     - With A/B destinations, a visitor is placed by a hash of link and
       visitor id over the weights (stable across clicks and workers); a
       person with no visitor id (opted out of tracking) is placed at random.
     """
     if is_expired(link, now, clicks_so_far):
-        return link.get("expired_url"), None, EXPIRED
+        return Choice(link.get("expired_url"), None, EXPIRED)
     if agent.is_bot:
-        return link["url"], None, CLICK
+        return Choice(link["url"], None, CLICK)
     key = device_key(agent)
     if key and link.get(DEVICE_FIELDS[key]):
-        return link[DEVICE_FIELDS[key]], None, CLICK
+        return Choice(link[DEVICE_FIELDS[key]], None, CLICK, f"device:{key}")
+    by_country = parse_country_urls(link.get("country_urls"))
+    if country and country in by_country:
+        return Choice(by_country[country], None, CLICK, f"country:{country}")
     variants = parse_destinations(link.get("destinations"))
     if variants:
         if visitor_id:
@@ -149,5 +182,5 @@ def choose_destination(
         else:
             position = secrets.randbelow(2**53) / 2**53
         name, url = pick_variant(variants, position)
-        return url, name, CLICK
-    return link["url"], None, CLICK
+        return Choice(url, name, CLICK)
+    return Choice(link["url"], None, CLICK)

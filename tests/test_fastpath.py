@@ -107,6 +107,45 @@ def test_fast_path_answers_and_stores_as_the_flask_view_does(tmp_path, case, pat
     db.close()
 
 
+# a link with country destinations: the fast path leaves it to the view
+# (its country_urls column is set), so both answer as the view does
+COUNTRY_CASES = {
+    "a German visitor": ("193.99.144.80", "/de"),  # heise online's RIPE block, DE (geo_fixture)
+    "an American visitor": ("8.8.8.8", "/sale"),  # Google Public DNS, ARIN, US
+    "no country": ("203.0.113.9", "/sale"),  # TEST-NET-3: a documentation address
+}
+
+
+@pytest.mark.parametrize(("address", "path"), COUNTRY_CASES.values(), ids=COUNTRY_CASES.keys())
+def test_a_link_with_country_destinations_gets_the_same_answer_from_both(tmp_path, address, path):
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo",
+              country_urls={"DE": "https://shop.example.com/de"})  # fmt: skip
+    db = connect(app.config["DATABASE"])
+    case = {"headers": {"User-Agent": BROWSER_UA}, "environ_base": {"REMOTE_ADDR": address}}
+    answers = [call(app.wsgi_app, **case), call(app.wsgi_app.wsgi_app, **case)]
+    # the view answers both, so the second may be a clock second later
+    same_second = [[(n, re.sub(r"Expires=[^;]+", "Expires=*", v)) for n, v in normalised(h)]
+                   for _, h, _ in answers]  # fmt: skip
+    assert same_second[0] == same_second[1]
+    assert answers[0][0] == answers[1][0] == "302 FOUND"
+    assert urlsplit(dict(answers[0][1])["Location"]).path == path
+    first, second = stored(db)
+    assert first == second
+    assert first["target"] == ("country:DE" if path == "/de" else None)
+    db.close()
+
+
+def test_a_link_with_country_destinations_is_the_flask_views(tmp_path):
+    app = new_app(tmp_path)
+    make_link(app.test_client(), code="promo", country_urls={"DE": "https://a.example/de"})
+    make_link(app.test_client(), code="plain")
+    app.view_functions["redirect.follow"] = lambda code: ("flask", 418)
+    plain = {"headers": {"User-Agent": BROWSER_UA}}
+    assert call(app.wsgi_app, "/promo", **plain)[0].startswith("418")
+    assert call(app.wsgi_app, "/plain", **plain)[0] == "302 FOUND"  # plain links stay fast
+
+
 # path -> the post recorded and sent as utm_content (the link has no content)
 POST_PATHS = {
     "a post tag": ("/promo~reel", "reel"),

@@ -91,13 +91,23 @@ def test_device_destinations_win_for_their_device_and_bots_get_the_main_url():
         ios_url="https://apps.apple.com/app/id1",
         android_url="https://play.google.com/store/apps/details?id=x",
     )
-    assert choose_destination(row, IPHONE, "v1", NOW) == (row["ios_url"], None, CLICK)
-    assert choose_destination(row, ANDROID, "v1", NOW) == (row["android_url"], None, CLICK)
+    assert choose_destination(row, IPHONE, "v1", NOW) == (row["ios_url"], None, CLICK, "device:ios")
+    assert choose_destination(row, ANDROID, "v1", NOW) == (
+        row["android_url"],
+        None,
+        CLICK,
+        "device:android",
+    )
     assert choose_destination(row, HUMAN, "v1", NOW)[1] in ("A", "B")  # no desktop_url: A/B
     desktop = link(desktop_url="https://shop.example.com/desktop")
     assert choose_destination(desktop, HUMAN, "v1", NOW)[0] == "https://shop.example.com/desktop"
     assert choose_destination(desktop, IPHONE, "v1", NOW)[0] == "https://shop.example.com/"
-    assert choose_destination(row, BOT, None, NOW) == ("https://shop.example.com/", None, CLICK)
+    assert choose_destination(row, BOT, None, NOW) == (
+        "https://shop.example.com/",
+        None,
+        CLICK,
+        None,
+    )
 
 
 def test_expiry_and_click_limits():
@@ -107,8 +117,9 @@ def test_expiry_and_click_limits():
         "https://shop.example.com/over",
         None,
         EXPIRED,
+        None,
     )
-    assert choose_destination(link(expires_at=past), HUMAN, "v", NOW) == (None, None, EXPIRED)
+    assert choose_destination(link(expires_at=past), HUMAN, "v", NOW) == (None, None, EXPIRED, None)
     limited = link(max_clicks=3)
     assert choose_destination(limited, HUMAN, "v", NOW, clicks_so_far=2)[2] == CLICK
     assert choose_destination(limited, HUMAN, "v", NOW, clicks_so_far=3)[2] == EXPIRED

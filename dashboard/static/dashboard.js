@@ -164,8 +164,26 @@
     return found;
   }
 
+  /* One country line, "DE https://..." (dashboard/link_pages.py COUNTRY_LINE). */
+  var COUNTRY = /^([A-Za-z]{2})\s*[:,]?\s+(\S+)$/;
+  function countriesOf(text) {
+    var found = [];
+    text.split(/\r?\n/).forEach(function (line) {
+      var m = COUNTRY.exec(line.trim());
+      if (m) { found.push({code: m[1].toUpperCase(), url: m[2]}); }
+    });
+    return found;
+  }
+
   var form = document.getElementById("link-form");
   var preview = document.getElementById("preview");
+  if (form) {
+    /* A box Tab reaches near the window's edge is scrolled in with its ring
+       (scroll-margin): the browser scrolls only for a box that is cut. */
+    form.addEventListener("focusin", function (event) {
+      event.target.scrollIntoView({block: "nearest", inline: "nearest"});
+    });
+  }
   if (form && preview) {
     var social = JSON.parse(form.getAttribute("data-social") || "[]");
     var value = function (name) { return (form.elements[name].value || "").trim(); };
@@ -184,9 +202,12 @@
         ["utm_content", value("content")],
         ["utm_term", value("term")]
       ];
+      var countries = form.elements.country_urls ? countriesOf(form.elements.country_urls.value) : [];
+      var fromCountries = countries.filter(function (c) { return /^https?:\/\/[^\/?#]+/i.test(c.url); })
+        .map(function (c) { return "\nFrom " + c.code + ": " + finalUrl(c.url, tags); }).join("");
       var variants = form.elements.destinations ? variantsOf(form.elements.destinations.value) : [];
       if (variants.length < 2) {
-        preview.textContent = finalUrl(url, tags);
+        preview.textContent = finalUrl(url, tags) + fromCountries;
         return;
       }
       if (variants.indexOf(null) >= 0) {
@@ -196,7 +217,7 @@
       var total = variants.reduce(function (sum, v) { return sum + v.weight; }, 0) || 1;
       preview.textContent = variants.map(function (v) {
         return v.name + " (" + Math.round(v.weight * 100 / total) + " %): " + finalUrl(v.url, tags);
-      }).join("\n");
+      }).join("\n") + fromCountries;
     };
     form.addEventListener("input", update);
     update();

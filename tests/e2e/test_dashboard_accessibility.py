@@ -71,7 +71,12 @@ def seed(tmp_path):
         ios_url="https://apps.apple.com/app/id1",
         max_clicks=1000,
     )
-    today = utcnow().replace(hour=10, minute=0, second=0, microsecond=0)
+    # ten o'clock of the latest day on which the purchases, an hour after
+    # their clicks, are not in the future (before 11:00 UTC: yesterday's)
+    now = utcnow()
+    today = now.replace(hour=10, minute=0, second=0, microsecond=0)
+    if today + timedelta(hours=1) > now:
+        today -= timedelta(days=1)
     db = connect(app.config["DATABASE"])
     try:
         ids = dict(db.execute("SELECT code, id FROM links").fetchall())

@@ -179,3 +179,44 @@ def test_the_ab_form_takes_url_weight_name_as_its_label_says(chromium, site):
         '[{"name": "Hero video", "url": "https://shop.example.com/hero", "weight": 75},'
         ' {"name": "Plain page", "url": "https://shop.example.com/plain", "weight": 25}]'
     )
+
+
+def test_the_country_box_previews_each_country_and_is_kept(chromium, site):
+    base, app = site
+    context = chromium.new_context(**WIDTHS[390])
+    try:
+        page = context.new_page()
+        problems = watch(page, 200)
+        sign_in(page, base, "/dashboard/links/new")
+        page.fill("#url", "https://shop.example.com/")
+        page.fill("#channel", "instagram")
+        page.fill("#campaign", "summer")
+        page.fill("#code", "geo-test")
+        page.fill(
+            "#country_urls", "de https://shop.example.com/de\nFR: https://shop.example.com/fr"
+        )
+        tags = "utm_source=instagram&utm_medium=social&utm_campaign=summer&ct_click=CLICK_ID"
+        assert page.inner_text("#preview").splitlines() == [
+            f"https://shop.example.com/?{tags}",
+            f"From DE: https://shop.example.com/de?{tags}",
+            f"From FR: https://shop.example.com/fr?{tags}",
+        ]
+        page.click("text=Create link")
+        page.wait_for_url(re.compile(r".*/dashboard/links/geo-test$"))
+        landed = page.locator("#final-url-countries li")
+        assert [landed.nth(n).get_attribute("data-country") for n in range(2)] == ["DE", "FR"]
+        assert "Germany" in landed.nth(0).inner_text()
+        assert page.input_value("#country_urls") == (
+            "DE https://shop.example.com/de\nFR https://shop.example.com/fr"
+        )
+        # nothing but the menu (which scrolls sideways on a phone) is wider than the screen
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('main *')]
+            .filter(e => e.getBoundingClientRect().right > innerWidth + 0.5 && !e.closest('nav'))
+            .map(e => e.tagName + '.' + e.className)"""
+        )
+        assert wide == []
+        page.screenshot(path=str(SHOTS / "country-form-saved.png"), full_page=True)
+        assert not problems, problems
+    finally:
+        context.close()
