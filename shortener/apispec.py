@@ -28,6 +28,8 @@ from conversions.money import EXPONENTS
 from .advocates import EMAIL as EMAIL_FORM
 from .countries import NAMES as COUNTRIES
 from .errors import ApiError
+from .linkoptions import DEVICE_URL_FIELDS, check_country_urls, check_destinations
+from .links import check_image, normalise_destination
 
 DATE = {"type": "string", "format": "date"}
 COST_DAY = {**DATE, "pattern": "^[2-9]"}  # a cost row's days are years 2000 to 9999
@@ -739,16 +741,19 @@ def _check_body(key, declaration: dict) -> None:
     error = _first(_validator(key, "body").iter_errors(body))
     if error is not None:
         name = _field(error)
-        raise ApiError(_message(name, error), field=name)
+        words = _service_words(name, body.get(name))
+        raise ApiError(words or _message(name, error), field=name)
 
 
-ABOUT_FIELDS = ("required", "additionalProperties", "dependentRequired")
+ABOUT_FIELDS = ("additionalProperties", "dependentRequired")
 
 
 def _first(errors):
     """The error to report: one inside a field first (in the order the
-    fields are declared), then a missing, unknown or dependent field, then a
-    rule about the body as a whole."""
+    fields are declared), then an unknown or dependent field, then a rule
+    about the body as a whole. A missing field is left to the service, which
+    names it in the words its callers (the dashboard among them) show."""
+    errors = [e for e in errors if e.validator != "required"]
     return min(errors, default=None, key=lambda e: (
         0 if e.absolute_path else 1 if e.validator in ABOUT_FIELDS else 2))  # fmt: skip
 
@@ -766,6 +771,28 @@ def _field(error) -> str:
     if error.validator == "dependentRequired":
         return next(f for f in error.validator_value if f in error.instance)
     return error.schema.get("x-field", "body")
+
+
+# fields whose service check needs no database: a refusal is worded by it
+# (callers such as the dashboard read those words)
+SERVICE_WORDS = {
+    "destinations": check_destinations,
+    "country_urls": check_country_urls,
+    "image": check_image,
+    **dict.fromkeys(("url", *DEVICE_URL_FIELDS, "expired_url"), normalise_destination),
+}
+
+
+def _service_words(name: str, value) -> str | None:
+    check = SERVICE_WORDS.get(name)
+    try:
+        if check is not None and value not in (None, ""):
+            check(value)
+    except ApiError as e:
+        return e.message
+    except ValueError as e:
+        return str(e)
+    return None
 
 
 def _message(name: str, error) -> str:
