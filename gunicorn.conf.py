@@ -46,8 +46,13 @@ def post_worker_init(worker):
     thread; a file lock lets one deliver and the others wait to take over
     if it exits (WEBHOOK_DELIVERY_THREAD = False turns it off, e.g. to run
     `flask --app shortener webhooks deliver` as its own process)."""
+    app = worker.wsgi
+    if "clicktrail.schema" not in getattr(app, "extensions", {}):
+        # another app served under these settings (bench/bare_app.py, the
+        # benchmarks' baseline): it has no schema or webhooks of ours
+        return
     from conversions.outbound import start_background
     from shortener.db import ensure_schema
 
-    ensure_schema(worker.wsgi)
-    start_background(worker.wsgi)
+    ensure_schema(app)
+    start_background(app)

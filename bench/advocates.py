@@ -24,7 +24,7 @@ sys.path.insert(0, str(BENCH.parent))
 from common import machine, print_table, work_dir  # noqa: E402
 from reports import generate, parse_size, timed  # noqa: E402
 
-from conversions.advocacy import advocate_rows, candidate_rows, referral_rows  # noqa: E402
+from advocates.reports import advocate_rows, candidate_rows, referral_rows  # noqa: E402
 from conversions.aggregates import refresh  # noqa: E402
 from conversions.analytics import Query, settings_from  # noqa: E402
 from conversions.reports import Filters, Period  # noqa: E402

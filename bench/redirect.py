@@ -217,6 +217,19 @@ def kill_run(server: Server, script: Path, ids_file: Path, seconds: int) -> dict
     return result
 
 
+# a 1-minute load average above this on 2 cores means other work shared the
+# CPUs: the ratio still compares like with like, the absolute figures do not
+BUSY_LOAD = 1.5
+
+
+def load_average() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def load_text(load: tuple[float, float, float]) -> str:
+    return "/".join(f"{x:.2f}" for x in load)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=3)
@@ -224,6 +237,7 @@ def main(argv=None):
     parser.add_argument("--links", type=int, default=100_000)
     args = parser.parse_args(argv)
 
+    load_start = load_average()
     rng = random.Random(42)
     work = work_dir("redirect")
     database = str(work / "clicktrail.db")
@@ -236,6 +250,7 @@ def main(argv=None):
     script = work / "redirect.lua"
     write_script(script, sample, user_agents, cookies)
     print(f"machine: {machine()}")
+    print(f"load average (1/5/15 min) at start: {load_text(load_start)}")
     print(
         f"{args.links:,} links in {time.monotonic() - started:.1f} s; {len(sample)} codes,"
         f" {len(set(user_agents))} distinct user agents ({len(BOTS)} bots),"
@@ -284,6 +299,8 @@ def main(argv=None):
         bare.stop()
         clicktrail.stop()
 
+    load_end = load_average()
+    busy = max(load_start[0], load_end[0]) > BUSY_LOAD
     print()
     print_table(["round", "server", "req/s", "p50 ms", "p99 ms", "cpu ms/req", "failed"], rows)
     print("cpu ms/req = CPU time of the gunicorn workers per redirect answered")
@@ -335,10 +352,15 @@ def main(argv=None):
     )
     lost = missing + kill_missing
     print(
+        f"load average (1/5/15 min) at start {load_text(load_start)}, at end"
+        f" {load_text(load_end)}" + (" -- under load" if busy else "")
+    )
+    print(
         f"KEY redirect ratio={ratio:.2f} p99_ratio={p99_ratio:.2f} cpu_ratio={cpu_ratio:.2f}"
         f" bare_rps={med['bare']:.0f} clicktrail_rps={med['clicktrail']:.0f}"
         f" answered={redirects} stored={timed_stored} lost={lost}"
         f" misclassified={wrong_bots + wrong_people}"
+        f" load={load_start[0]:.2f}->{load_end[0]:.2f}{' under load' if busy else ''}"
     )
     return 0 if lost == 0 and wrong_bots + wrong_people == 0 else 1
 

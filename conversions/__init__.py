@@ -23,11 +23,6 @@ def init_app(app):
     analytics_views.init_app(app)
     analytics_cli.init_app(app)
 
-    from . import advocacy_cli, advocacy_views  # issue 7: advocate reports
-
-    advocacy_views.init_app(app)
-    advocacy_cli.init_app(app)
-
     from . import unfurls  # issue 6: social previews
 
     unfurls.init_app(app)
@@ -35,11 +30,6 @@ def init_app(app):
     from . import outbound_views  # issue 6: outbound webhooks
 
     outbound_views.init_app(app)
-
-    from . import rewards_cli, rewards_views  # issue 7: two-way incentives
-
-    rewards_views.init_app(app)
-    rewards_cli.init_app(app)
 
     from . import shop_shopify, shop_stripe  # sales straight from the shop
 

@@ -18,7 +18,6 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
-from shortener.advocates import get_advocate
 from shortener.clock import to_db
 from shortener.db import immediate
 from shortener.errors import ApiError
@@ -116,11 +115,24 @@ def _advocate_id(db: Database | None, key) -> int:
     """The id of the advocate a cost row names (id or handle)."""
     if isinstance(key, bool) or not isinstance(key, int | str):
         raise CostError("advocate must be an advocate id or handle", "advocate")
-    in_range = not isinstance(key, int) or 0 < key <= 2**63 - 1  # what SQLite can hold
-    found = get_advocate(db, key) if db is not None and in_range else None
+    found = _find_advocate(db, key) if db is not None else None
     if found is None:
         raise CostError(f"no advocate {key!r}", "advocate")
-    return found["id"]
+    return found
+
+
+def _find_advocate(db: Database, key: int | str) -> int | None:
+    """An advocate's id by id (an int or all-digit text) or by handle, read
+    from their table the way `advocates.people.get_advocate` reads it: costs
+    sit below the advocates part and do not import it."""
+    if isinstance(key, int) or (key.isascii() and key.isdigit()):
+        sql, value = "SELECT id FROM advocates WHERE id = ?", int(key)
+        if not 0 <= value <= 2**63 - 1:  # what SQLite can hold
+            return None
+    else:
+        sql, value = "SELECT id FROM advocates WHERE handle = ?", key.strip().lower()
+    row = db.conn.execute(sql, [value]).fetchone()
+    return row[0] if row else None
 
 
 def parse_cost(fields: dict, db: Database | None = None) -> Cost:

@@ -13,11 +13,12 @@ from sqlite_utils import Database
 
 from shortener.clock import from_db, to_db
 from shortener.db import immediate
+from shortener.signals import send
 
-from . import rewards
 from .aggregates import forget_credits
 from .attribution import MODELS, ONE, credit, split
 from .money import format_minor
+from .signals import conversion_stored
 
 
 @dataclass
@@ -128,7 +129,7 @@ def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict
             conversion_id = cursor.lastrowid
             db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
             row = _row(db, conversion_id)
-            rewards.on_conversion(db, row)  # issue 7: a friend converted on a personal link
+            send(conversion_stored, db=db, conversion=row, replaced=False)
     except sqlite3.IntegrityError:
         # a concurrent twin won the race between our check and insert
         duplicate = find_duplicate(db, c)
@@ -268,7 +269,8 @@ def _replace(db: Database, conversion_id: int, c: Conversion, conversion: list, 
             )
             db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
             row = _row(db, conversion_id)
-            rewards.on_conversion(db, row, replaced=True)  # assessed again on the webhook's word
+            # what was assessed on the pixel's word is assessed again on the webhook's
+            send(conversion_stored, db=db, conversion=row, replaced=True)
     return changed, row
 
 

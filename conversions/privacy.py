@@ -26,9 +26,9 @@ from flask.cli import AppGroup
 from pyroaring import BitMap
 from sqlite_utils import Database
 
-from shortener import advocates
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
+from shortener.signals import send
 
 from .aggregates import (
     ALL_LINKS,
@@ -42,6 +42,7 @@ from .aggregates import (
     refresh,
 )
 from .outbound import forget_events
+from .signals import erasing_person
 
 ERASED_PREFIX = "erased:"  # visitors.visitor_id of an erased visitor: keeps its number taken
 
@@ -317,8 +318,9 @@ def erase(db: Database, visitor_id: str | None = None, customer_id: str | None =
             )
         credits = sorted(set(credits))
 
-        # an advocate who is this person is anonymised; their conversions refer no one
-        advocates.forget(db, visitors, customer_id, conversions)
+        # whatever refers to this person (an advocate who is them) is anonymised first
+        send(erasing_person, db=db, visitors=visitors, customer_id=customer_id,
+             conversions=conversions)  # fmt: skip
         numbers = _visitor_numbers(db, visitors)
         _unfold_clicks(db, clicks, numbers)
         _unfold_credits(db, credits, numbers)

@@ -19,10 +19,11 @@ from sqlite_utils import Database
 from shortener.clock import to_db
 from shortener.db import immediate
 from shortener.errors import ApiError
+from shortener.signals import send
 
-from . import rewards
 from .intake import Conversion, Policy, UnknownClick, public, record_conversion
 from .money import format_minor
+from .signals import conversion_refunded
 
 SHOPS = ("stripe", "shopify")
 KEEP_EVENTS = 100  # per shop, for the Install page
@@ -223,9 +224,18 @@ def remember_payments(db: Database, shop: str, payments: dict[str, str]) -> None
 # -- refunds -----------------------------------------------------------------
 
 
+# How much of a conversion shops refunded (refund_amounts rows): the sum of
+# its refunds, or of its charges' running totals when those say more (a
+# shop may report one refund both ways).
+REFUNDED_MINOR = (
+    "max(coalesce(sum(CASE WHEN cumulative = 0 THEN amount_minor END), 0),"
+    " coalesce(sum(CASE WHEN cumulative = 1 THEN amount_minor END), 0))"
+)
+
+
 def refunded_minor(db: Database, conversion_id: int) -> int:
     return db.conn.execute(
-        f"SELECT {rewards.REFUNDED_MINOR} FROM refund_amounts WHERE conversion_id = ?",
+        f"SELECT {REFUNDED_MINOR} FROM refund_amounts WHERE conversion_id = ?",
         [conversion_id],
     ).fetchone()[0]
 
@@ -255,9 +265,10 @@ def _refunded_order(db: Database, shop: str, refund: Refund) -> dict | None:
 
 def record_refund(db: Database, shop: str, refund: Refund, now: datetime) -> Outcome:
     """Store what was refunded of an order's conversion. Once the refunds
-    add up to the whole value, the conversion is refunded as the rewards
-    ledger knows it (its pending rewards voided); a partial refund is kept
-    and shows in the refunded revenue, the rewards stay."""
+    add up to the whole value, the parts above are told the conversion is
+    refunded (`conversion_refunded`: the rewards ledger voids its pending
+    rewards); a partial refund is kept and shows in the refunded revenue,
+    the rewards stay."""
     order = ", ".join(refund.order_ids) or "(none named)"
     conversion = _refunded_order(db, shop, refund)
     if conversion is None:
@@ -292,10 +303,11 @@ def record_refund(db: Database, shop: str, refund: Refund, now: datetime) -> Out
     )
     if total >= conversion["value_minor"]:
         # again on a retry: a crash between the two transactions is mended
-        done = rewards.refund(
-            db, conversion["id"], now, f"{shop} refund {refund.ref}", refund.refunded_at
-        )
-        detail += f", in full; {len(done['voided'])} pending reward(s) voided"
+        reason = f"{shop} refund {refund.ref}"
+        answers = send(conversion_refunded, db=db, conversion_id=conversion["id"], now=now,
+                       reason=reason, refunded_at=refund.refunded_at)  # fmt: skip
+        voided = sum(count for _, count in answers)
+        detail += f", in full; {voided} pending reward(s) voided"
     if not new:
         return Outcome("duplicate", f"already recorded: {detail}", conversion)
     return Outcome("refund", detail, conversion)

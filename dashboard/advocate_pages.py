@@ -3,7 +3,7 @@ who really brings customers (issue 7), both as the API answers them."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from shortener import advocates as records
+from advocates import people
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
 
@@ -44,13 +44,13 @@ def _post(form) -> str:
         if not keys:
             raise ApiError("name at least one advocate (handles, comma-separated)")
         with immediate(db):
-            results = records.share_many(db, form.get("code", "").strip(), keys)
+            results = people.share_many(db, form.get("code", "").strip(), keys)
         made = sum(1 for _, _, created in results if created)
         plural = "" if made == 1 else "s"
         return f"{made} personal link{plural} created, {len(results) - made} existed."
     fields = {k: form.get(k, "").strip() for k in ("name", "email", "customer_id")}
     with immediate(db):
-        advocate = records.create_advocate(
+        advocate = people.create_advocate(
             db, {k: v for k, v in fields.items() if v} or {"name": ""}
         )
     return f"Advocate '{advocate['handle']}' added."

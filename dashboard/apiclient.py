@@ -84,9 +84,9 @@ def advocacy_names() -> list[str]:
     """The advocate reports (issue 7), when this installation serves them."""
     if not integrations.api_rule("/api/reports/advocates"):
         return []
-    from conversions import advocacy_views
+    from advocates import reports_api
 
-    return list(advocacy_views.REPORTS)
+    return list(reports_api.REPORTS)
 
 
 def description(name: str) -> str:
@@ -98,9 +98,9 @@ def description(name: str) -> str:
         return ""
     spec = getattr(analytics_views, "REPORTS", {}).get(name)
     if spec is None and name in advocacy_names():
-        from conversions import advocacy_views
+        from advocates import reports_api
 
-        return advocacy_views.HELP[name]
+        return reports_api.HELP[name]
     return getattr(spec, "help", "") or ""
 
 

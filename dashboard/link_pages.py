@@ -8,12 +8,13 @@ import re
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from conversions.posts import post_rows
-from shortener import advocates, countries, links, posts, previews
+from shortener import countries, links, posts, previews
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
-from shortener.redirect import build_destination, own_hosts, utm_parameters
+from shortener.redirect import own_hosts
 
 from . import apiclient, charts, integrations, link_errors, linkquery, stats
 from .link_breakdowns import TOP, link_breakdowns
@@ -263,7 +264,6 @@ def link_edit(code):
         except ApiError as e:
             problems, status = refusal(e), e.status
         else:
-            advocates.follow_source(db, code, fields)  # personal links keep its destination
             flash("Changes saved.", "success")
             return redirect(url_for("dashboard.link_edit", code=code), 303)
     else:
@@ -313,7 +313,6 @@ def set_disabled(code: str, disabled: bool):
     if links.get_link(db, code) is None:
         abort(404, f"There is no link with the code '{code}'.")
     links.update_link(db, code, {"disabled": disabled})
-    advocates.follow_source(db, code, {"disabled"})
     if disabled:
         flash(
             f"Link {code} disabled: it now answers 410; its clicks stay in every report.", "success"

@@ -1,12 +1,12 @@
 """The rewards page: the rules, with forms to create and change them (the
-same `conversions.rewards` functions as `POST` and `PATCH /api/reward-rules`,
+same `advocates.rewards` functions as `POST` and `PATCH /api/reward-rules`,
 so a rule made here obeys the API's rules), the ledger as `GET /api/rewards`
 answers it, filtered by status, with the payout-run CSV, and one button to
-mark everything approved as paid (`conversions.rewards.mark_paid`)."""
+mark everything approved as paid (`advocates.rewards.mark_paid`)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
-from conversions import rewards
+from advocates import rewards
 from conversions.goals import list_goals
 from shortener.clock import utcnow
 from shortener.db import get_db

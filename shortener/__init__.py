@@ -22,8 +22,6 @@ def create_app(test_config=None):
     settings.check(app.config)
 
     from . import (
-        advocates_api,
-        advocates_cli,
         api,
         cli,
         db,
@@ -44,12 +42,14 @@ def create_app(test_config=None):
     app.register_blueprint(api.bp)
     app.register_blueprint(qr.bp)
     app.register_blueprint(openapi.bp)
-    advocates_api.init_app(app)  # issue 7: advocates and personal links
-    advocates_cli.init_app(app)
 
     from conversions import init_app as init_conversions
 
     init_conversions(app)
+
+    from advocates import init_app as init_advocates
+
+    init_advocates(app)
 
     from dashboard import init_app as init_dashboard
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import advocates, links, previews
+from . import links, previews
 from .auth import require_api_key
 from .db import get_db, immediate
 from .errors import ApiError
@@ -97,7 +97,6 @@ def update(code):
     body, db = json_body(), get_db()
     with immediate(db):
         link = links.update_link(db, code, body, own_hosts(), blocked)
-        advocates.follow_source(db, code, body)  # personal links keep its destination
     return jsonify(links.as_dict(link, base_url()))
 
 
@@ -110,5 +109,4 @@ def disable(code):
     db = get_db()
     with immediate(db):
         link = links.update_link(db, code, {"disabled": True})
-        advocates.follow_source(db, code, {"disabled"})
     return jsonify(links.as_dict(link, base_url()))

@@ -16,11 +16,11 @@ is show that one request the "link loops" page.
 
 import hmac
 import re
+import secrets
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 
 from itsdangerous import Signer
 
-from .clicks import random_bytes
 from .cookie import hmac_sha1
 
 SALT = "clicktrail.click-id"
@@ -44,6 +44,7 @@ def app_keys(app) -> list[bytes]:
 
 
 def _tag(key: bytes, link_id: int, nonce: bytes) -> bytes:
+    # cookie.hmac_sha1: plain hmac keyed once, without the GIL waits of hmac.digest
     return hmac_sha1(key, link_id.to_bytes(8, "big", signed=True) + nonce)[:TAG_BYTES]
 
 
@@ -51,10 +52,14 @@ def new_click_id(link_id: int, key: bytes) -> str:
     """A click id for a click on `link_id`. Never starts with "-": exported
     to CSV, a leading "-" would be escaped as a formula and no longer match."""
     while True:
-        nonce = random_bytes(RANDOM_BYTES)
-        token = urlsafe_b64encode(nonce + _tag(key, link_id, nonce)).decode("ascii")
+        token = click_id_from(link_id, key, secrets.token_bytes(RANDOM_BYTES))
         if not token.startswith("-"):
             return token
+
+
+def click_id_from(link_id: int, key: bytes, nonce: bytes) -> str:
+    """The click id for `link_id` made from these random bytes."""
+    return urlsafe_b64encode(nonce + _tag(key, link_id, nonce)).decode("ascii")
 
 
 def made_for(click_id: str, link_id: int, keys: list[bytes]) -> bool:

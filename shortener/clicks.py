@@ -1,11 +1,9 @@
 """The click log: one row per followed link, written before the redirect
 is answered, so a click the visitor saw redirected is a click stored."""
 
-import base64
-import os
 import re
+import secrets
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -13,6 +11,7 @@ from ipaddress import ip_address, ip_network
 
 import ua_parser
 from sqlite_utils import Database
+from user_agents.parsers import UserAgent, parse_browser, parse_device, parse_operating_system
 
 from . import health
 from .bots import crawler_platform, is_automation
@@ -32,108 +31,55 @@ class Agent:
     is_bot: bool
 
 
-# The device rules of the `user-agents` package (2.2), applied to the
-# families that ua-parser 1.0 finds. `user-agents` goes through ua-parser's
-# legacy pure-Python API (about 1 ms per string); ua-parser 1.0 with the
-# ua-parser-rs accelerator matches the same regexes in about 0.05 ms, and
-# tests/test_clicks.py checks both give the same classifications.
-MOBILE_DEVICE_FAMILIES = {
-    "iPhone",
-    "iPod",
-    "Generic Smartphone",
-    "Generic Feature Phone",
-    "PlayStation Vita",
-    "iOS-Device",
-}
-PC_OS_FAMILIES = {"Windows 95", "Windows 98", "Solaris"}
-MOBILE_OS_FAMILIES = {
-    "Windows Phone",
-    "Windows Phone OS",
-    "Symbian OS",
-    "Bada",
-    "Windows CE",
-    "Windows Mobile",
-    "Maemo",
-}
-MOBILE_BROWSER_FAMILIES = {
-    "IE Mobile",
-    "Opera Mobile",
-    "Opera Mini",
-    "Chrome Mobile",
-    "Chrome Mobile WebView",
-    "Chrome Mobile iOS",
-}
-TABLET_DEVICE_FAMILIES = {
-    "iPad",
-    "BlackBerry Playbook",
-    "Blackberry Playbook",
-    "Kindle",
-    "Kindle Fire",
-    "Kindle Fire HD",
-    "Galaxy Tab",
-    "Xoom",
-    "Dell Streak",
-}
+class _ParsedAgent(UserAgent):
+    """`user-agents`' device rules (is_tablet, is_mobile, is_pc, is_bot) over
+    ua-parser 1.x's result. `user_agents.parse` goes through ua-parser's
+    legacy pure-Python API (about 1 ms per string); ua-parser 1.x with the
+    ua-parser-rs accelerator matches the same regexes in about 0.05 ms. This
+    sets the attributes UserAgent.__init__ would set from them -- an internal
+    of user-agents, which pyproject.toml pins to 2.2.x for that reason; and
+    tests/test_clicks.py checks the result equals `user_agents.parse`'s."""
+
+    def __init__(self, user_agent: str):
+        parsed = ua_parser.parse(user_agent)
+        browser, os, device = parsed.user_agent, parsed.os, parsed.device
+        self.ua_string = user_agent
+        self.browser = parse_browser(*_family_and_version(browser))
+        self.os = parse_operating_system(*_family_and_version(os))
+        self.device = (
+            parse_device(device.family, device.brand, device.model)
+            if device
+            else parse_device("Other", None, None)
+        )
 
 
-def _version_string(part) -> str:
-    """The version "12.1.3" from major/minor/patch, as `user-agents` writes it."""
-    if part is None:
-        return ""
-    values = [v for v in (part.major, part.minor, part.patch) if v is not None]
-    return ".".join(str(int(v)) if v.isdigit() else v for v in values)
+def _family_and_version(part) -> tuple:
+    if part is None:  # what ua-parser's legacy API answers for no match
+        return ("Other",)
+    return part.family, part.major, part.minor, part.patch
 
 
-def _device_type(ua: str, browser: str, os: str, os_version: str, device: str) -> str:
-    if device == "Spider":
-        return "bot"
-    tablet = (
-        device in TABLET_DEVICE_FAMILIES
-        or (os == "Android" and "Mobile Safari" not in ua and browser != "Firefox Mobile")
-        or (os == "Windows" and os_version.startswith("RT"))
-        or (os == "Firefox OS" and "Mobile" not in browser)
-    )
-    if tablet:
+def _device_class(agent: UserAgent) -> str:
+    if agent.is_tablet:
         return "tablet"
-    mobile = (
-        device in MOBILE_DEVICE_FAMILIES
-        or browser in MOBILE_BROWSER_FAMILIES
-        or os in ("Android", "Firefox OS")
-        or (os == "BlackBerry OS" and device != "Blackberry Playbook")
-        or os in MOBILE_OS_FAMILIES
-        or "J2ME" in ua
-        or "MIDP" in ua
-        or "iPhone;" in ua
-        or "Googlebot-Mobile" in ua
-        or (device == "Spider" and "Mobile" in browser)
-        or ("NokiaBrowser" in ua and "Mobile" in ua)
-    )
-    if mobile:
+    if agent.is_mobile:
         return "mobile"
-    pc = (
-        "Windows NT" in ua
-        or os in PC_OS_FAMILIES
-        or (os == "Windows" and os_version == "ME")
-        or (os == "Mac OS X" and "Silk" not in ua)
-        or ("Maemo" not in ua and ("Chrome OS" in os or ("Linux" in ua and "X11" in ua)))
-    )
-    return "desktop" if pc else "other"
+    return "desktop" if agent.is_pc else "other"
 
 
 @lru_cache(maxsize=16384)
 def classify(user_agent: str) -> Agent:
-    """Device, browser, OS and bot flag for a user-agent string.
+    """Device, browser, OS and bot flag for a user-agent string: `user-agents`'
+    classes, and the project's own lists (shortener.bots) for the crawlers
+    and scripts it does not know.
 
     Strings repeat endlessly, so results are cached; a new string costs one
     ua-parser match (compiled regexes in Rust when ua-parser-rs is there).
     """
-    parsed = ua_parser.parse(user_agent)
-    browser = parsed.user_agent.family if parsed.user_agent else "Other"
-    os = parsed.os.family if parsed.os else "Other"
-    device = parsed.device.family if parsed.device else "Other"
-    kind = _device_type(user_agent, browser, os, _version_string(parsed.os), device)
-    bot = kind == "bot" or is_automation(user_agent) or bool(crawler_platform(user_agent))
-    return Agent("bot" if bot else kind, browser, os, bot)
+    parsed = _ParsedAgent(user_agent)
+    bot = parsed.is_bot or is_automation(user_agent) or bool(crawler_platform(user_agent))
+    device = "bot" if bot else _device_class(parsed)
+    return Agent(device, parsed.browser.family, parsed.os.family, bot)
 
 
 # canonical dotted-quad IPv4, the common case, cut to /24 without ipaddress
@@ -160,36 +106,11 @@ def truncate_ip(address: str | None) -> str | None:
     return str(ip_network(f"{ip}/{prefix}", strict=False))
 
 
-class _RandomPool:
-    """os.urandom read 4 KiB at a time: each read is a system call that
-    releases the GIL, and taking it back on the redirect path waits behind
-    the click journal's replay thread. Refilled after a fork, so two
-    workers never share bytes."""
-
-    def __init__(self) -> None:
-        self.pid, self.buffer, self.at = 0, b"", 0
-        self.lock = threading.Lock()  # threaded servers: no two ids from the same bytes
-
-    def take(self, n: int) -> bytes:
-        with self.lock:
-            if self.pid != os.getpid() or self.at + n > len(self.buffer):
-                self.pid, self.buffer, self.at = os.getpid(), os.urandom(4096), 0
-            self.at += n
-            return self.buffer[self.at - n : self.at]
-
-
-_random = _RandomPool()
-
-
-def random_bytes(n: int) -> bytes:
-    return _random.take(n)
-
-
 def random_token(nbytes: int) -> str:
     """A URL-safe random id that never starts with "-": exported to CSV, a
     leading "-" would be escaped as a formula and no longer match."""
     while True:
-        token = base64.urlsafe_b64encode(_random.take(nbytes)).rstrip(b"=").decode("ascii")
+        token = secrets.token_urlsafe(nbytes)
         if not token.startswith("-"):
             return token
 

@@ -15,36 +15,32 @@ string (so every hop that comes round a loop carrying a `ct_click`) --
 falls through to the Flask view (shortener/redirect.py), which remains the
 reference: the tests check both answer byte for byte the same.
 
+Both gather the request's facts and render the one decision of
+shortener/decide.py. What falls through is listed in two places: before
+deciding, what this module cannot gather (`code_path`, `gather`); after,
+the decisions it does not render (`renders`).
+
 Links are cached per worker and re-read once the `link_version` row
 (bumped by triggers on any change to links) has moved, checked at most
 every LINK_CACHE_SECONDS: a link disabled or edited is followed in its old
 form for at most that long by a worker that had it cached.
 """
 
-import hmac
-import json
 import re
 import sqlite3
 import threading
 import time
+from typing import NamedTuple
 
-from itsdangerous import BadData
-from itsdangerous.encoding import base64_decode
 from werkzeug.http import dump_cookie
 
 from . import clickids, cookie, posts, previews, ratelimit
 from .clicks import classify, click_row, record_click
-from .clock import FORMAT, utcnow
+from .clock import utcnow
 from .db import connect, ensure_schema
+from .decide import REDIRECT, Facts, Site, decide
+from .destinations import configured_names, destination_template, installation_names
 from .journal import UNFURL
-from .redirect import (
-    _checked_destination,
-    _destination_template,
-    _looping_code,
-    configured_names,
-    installation_names,
-    utm_parameters,
-)
 
 # /CODE or /CODE~POST with a valid post tag (shortener.posts); anything else after
 # a tilde is the view's to ignore
@@ -61,36 +57,24 @@ KNOWN_COLUMNS = {
 }  # fmt: skip
 # headers after which the Flask view decides (opt-outs, prefetches)
 FLASK_HEADERS = ("HTTP_SEC_GPC", "HTTP_SEC_PURPOSE", "HTTP_PURPOSE", "HTTP_X_PURPOSE", "HTTP_X_MOZ")
-SIGNED_COOKIE = re.compile(r"([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)")
+COOKIE_VALUE = re.compile(r"[A-Za-z0-9_.-]*")  # what itsdangerous writes, read alike by all
 COOKIE_SLOT = "cookie-value-slot"  # stands in for the signed value: needs no quoting
 
 
 class Plan:
-    """What a redirect needs from a link row."""
+    """A link row this module renders, and whether it has a preview page."""
 
-    __slots__ = ("id", "url", "utm", "expires_at", "preview", "tags", "social_channels")
+    __slots__ = ("row", "preview")
 
-    def __init__(self, row: dict, social_channels):
-        self.id = row["id"]
-        self.url = row["url"]
-        self.utm = tuple(utm_parameters(row, social_channels).items())
-        # what a post tag's utm_content is decided by: as the Flask view decides it
-        self.tags = {k: row[k] for k in ("channel", "medium", "campaign", "content", "term")}
-        self.social_channels = social_channels
-        self.expires_at = row["expires_at"]
+    def __init__(self, row: dict):
+        self.row = row
         # a crawler gets the preview page (the Flask view's); without one, the redirect
         self.preview = any(row.get(k) for k in ("title", "description", "image"))
 
-    def utm_for(self, post: str | None) -> tuple:
-        if post is None or self.tags["content"]:
-            return self.utm
-        return tuple(utm_parameters(self.tags, self.social_channels, post).items())
-
 
 class LinkCache:
-    def __init__(self, seconds: float, social_channels, clock=time.monotonic):
+    def __init__(self, seconds: float, clock=time.monotonic):
         self.seconds = seconds
-        self.social_channels = social_channels
         self.clock = clock
         self.plans: dict[str, Plan | None] = {}
         self.version = None
@@ -117,7 +101,7 @@ class LinkCache:
         plain = not row["disabled"] and all(
             v is None for k, v in row.items() if k not in KNOWN_COLUMNS
         )
-        plan = Plan(row, self.social_channels) if plain else None
+        plan = Plan(row) if plain else None
         if len(self.plans) >= 65536:
             self.plans.clear()
         self.plans[code] = plan
@@ -141,6 +125,24 @@ class Body:
             self.journal.replay_if_due(self.db)
 
 
+class Gathered(NamedTuple):
+    db: object
+    plan: Plan
+    facts: Facts
+    ip: str | None
+    user_agent: str
+
+
+def renders(decision, plan: Plan) -> bool:
+    """Whether this module renders `decision`. The view renders the rest:
+    every answer but a recorded 302 (404, 410, 508, expired, refused, HEAD),
+    a destination whose path may be one of our short links (it looks it up),
+    and a crawler's fetch of a link with a preview page."""
+    if decision.outcome != REDIRECT or decision.click is None or decision.looping_code:
+        return False
+    return not (decision.crawler and plan.preview)
+
+
 class FastRedirect:
     def __init__(self, app, wsgi_app):
         self.app = app
@@ -154,13 +156,12 @@ class FastRedirect:
         self.journal = app.extensions["clicktrail.journal"]
         # under TESTING every redirect checks the version: tests edit links behind our back
         seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
-        self.cache = LinkCache(seconds, config["SOCIAL_CHANNELS"])
-        self.blocked = tuple(config["BLOCKED_DESTINATION_HOSTS"])
-        self.configured = configured_names(config)
-        self.hosts: dict[str, tuple] = {}
+        self.cache = LinkCache(seconds)
+        self.sites: dict[str, Site] = {}
         self.max_age = config["ATTRIBUTION_WINDOW_DAYS"] * 86400
         self.cookie_parts: tuple | None = None
-        self._keys: list[bytes] | None = None
+        self.serializer = cookie.serializer(config)
+        self.signer = cookie.DirectSigner(config)
         self._routes: frozenset | None = None
         self.schema_ready = False
 
@@ -174,21 +175,21 @@ class FastRedirect:
 
     # -- per-app values, computed once ----------------------------------------------
 
-    def keys(self) -> list[bytes]:
-        """The cookie's HMAC keys, newest first (as itsdangerous tries them)."""
-        if self._keys is None:
-            with self.app.app_context():
-                signer = cookie._serializer().make_signer()
-                self._keys = [signer.derive_key(k) for k in reversed(signer.secret_keys)]
-        return self._keys
-
-    def own_hosts(self, host: str) -> tuple:
-        own = self.hosts.get(host)
-        if own is None:
-            if len(self.hosts) > 1024:
-                self.hosts.clear()
-            own = self.hosts[host] = installation_names(self.config, host)
-        return own
+    def site(self, host: str) -> Site:
+        """This installation as seen under the request's Host."""
+        site = self.sites.get(host)
+        if site is None:
+            if len(self.sites) > 1024:
+                self.sites.clear()
+            config = self.config
+            site = self.sites[host] = Site(
+                own=installation_names(config, host),
+                configured=configured_names(config),
+                blocked=tuple(config["BLOCKED_DESTINATION_HOSTS"]),
+                social_channels=config["SOCIAL_CHANNELS"],
+                click_keys=tuple(clickids.app_keys(self.app)),
+            )
+        return site
 
     def click_key(self) -> bytes:
         return clickids.app_keys(self.app)[0]
@@ -215,131 +216,135 @@ class FastRedirect:
         if not header or "ct_vid" not in header:
             return None
         if '"' in header or "\\" in header:
-            return False
+            return False  # quoted values: werkzeug's cookie parser unquotes them
         value = None
         for part in header.split(";"):
             name, _, text = part.partition("=")
             if name.strip() == cookie.COOKIE_NAME:
                 value = text.strip()
                 break
-        if value is None:
-            return False
-        if not value or len(value) > 512:
-            return None
-        match = SIGNED_COOKIE.fullmatch(value)
-        if match is None:
-            return False  # compressed payloads and odd shapes: itsdangerous decides
-        try:
-            signature = base64_decode(match[3])
-            signed = value[: match.end(2)].encode()
-            if not any(hmac.compare_digest(cookie.hmac_sha1(k, signed), signature)
-                       for k in self.keys()):  # fmt: skip
-                return None
-            age = int(time.time()) - int.from_bytes(base64_decode(match[2]), "big")
-            if age > self.max_age or age < 0:
-                return None
-            visitor = json.loads(base64_decode(match[1]))
-        except (BadData, ValueError):
-            return None
-        if not isinstance(visitor, str) or not cookie.VISITOR_ID.fullmatch(visitor):
-            return None
+        if value is None or not COOKIE_VALUE.fullmatch(value):
+            return False  # odd shapes: as werkzeug reads them
+        visitor = self.signer.verify(value, int(time.time()), self.max_age)
+        if visitor is False:  # a compressed payload: itsdangerous reads it
+            return cookie.verified_visitor(self.serializer, value, self.max_age)
         return visitor
 
     def __call__(self, environ, start_response):
         if not self.schema_ready:  # this process's first request: the schema first
             self.schema_ready = ensure_schema(self.app)
-        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
-            return self.wsgi_app(environ, start_response)
-        path = environ.get("PATH_INFO", "")
-        match = CODE_PATH.fullmatch(path)
-        if match is None or path in self.routes() or any(h in environ for h in FLASK_HEADERS):
-            return self.wsgi_app(environ, start_response)
-        config = self.config
-        if (config["RESPECT_DNT"] and "HTTP_DNT" in environ) or "HTTP_HOST" not in environ:
-            return self.wsgi_app(environ, start_response)  # no Host: werkzeug's own fallback
-        user_agent = environ.get("HTTP_USER_AGENT", "")
-        agent = classify(user_agent[:512])
-        platform = previews.platform_of(user_agent[:512]) if agent.is_bot else None
-        ip = environ.get("REMOTE_ADDR")
-        if config["TRUST_PROXY_HEADERS"]:
-            last = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-            ip = last or ip
-        limiter = self.app.extensions.get("clicktrail.not_found")
-        if limiter is not None and limiter.active():
-            if limiter.retry_after(ratelimit.address_key(ip)):
-                return self.wsgi_app(environ, start_response)  # blocked: 429 there
-        try:
-            db = getattr(self.pool, "db", None)
-            if db is None:
-                db = self.pool.db = connect(config["DATABASE"])
-            plan = self.cache.get(db, match[1])
-        except sqlite3.Error:  # the database cannot be read: the view answers with the reason
-            return self.wsgi_app(environ, start_response)
-        if plan is None:
-            return self.wsgi_app(environ, start_response)
-        if platform and plan.preview:
-            return self.wsgi_app(environ, start_response)  # the preview page
+        answer = self.plain_click(environ, start_response)
+        return self.wsgi_app(environ, start_response) if answer is None else answer
+
+    def plain_click(self, environ, start_response):
+        """The answer to a plain click, or None: the Flask view answers."""
+        match = self.code_path(environ)
+        if match is None:
+            return None
+        gathered = self.gather(environ, match)
+        if gathered is None:
+            return None
         now = utcnow()
-        if plan.expires_at and plan.expires_at <= now.strftime(FORMAT):
-            return self.wsgi_app(environ, start_response)
-        own = self.own_hosts(environ["HTTP_HOST"])
-        try:
-            url = _checked_destination(plan.url, own, self.blocked)
-        except ValueError:
-            return self.wsgi_app(environ, start_response)  # refused: logged there
-        if _looping_code(url, own, self.configured) is not None:
-            return self.wsgi_app(environ, start_response)  # may lead back to us: the view checks
-        post = match[2]
-        template = _destination_template(url, plan.utm_for(post))
+        decision = decide(gathered.plan.row, gathered.facts, now, self.site(environ["HTTP_HOST"]))
+        if not renders(decision, gathered.plan):
+            return None
+        template = destination_template(decision.url, decision.utm)
         if template is None or not (template[0] + template[1]).isascii():
-            return self.wsgi_app(environ, start_response)
-        journal = self.journal
-        if platform and journal is None:  # as previews.crawler_response does
-            try:
-                previews.record_unfurl(db, plan.id, platform, now)
-            except Exception:  # a lost count must never break a redirect
-                self.app.logger.exception("could not count an unfurl of link %s", plan.id)
-        visitor, fresh = None, False
-        if not agent.is_bot:
-            visitor = self.visitor(environ)
-            if visitor is False:
-                return self.wsgi_app(environ, start_response)
-            fresh = not visitor
-            visitor = visitor or cookie.new_visitor_id()
-        fields = dict(
-            link_id=plan.id, visitor_id=visitor, now=now, agent=agent, is_bot=agent.is_bot,
-            user_agent=user_agent, referrer=environ.get("HTTP_REFERER"), ip=ip,
-            click_id=clickids.new_click_id(plan.id, self.click_key()), post=post,
-        )  # fmt: skip
-        if journal is not None:
-            row = click_row(**fields)
-            if platform:  # counted when the row is replayed: no write here
-                row[UNFURL] = platform
-            journal.append(row)  # written, or held in memory if the disk refuses it
-            click_id = row["click_id"]
-            if journal.sync:
-                journal.replay_now(db)
-        else:
-            click_id = record_click(db, **fields)
+            return None  # werkzeug quotes such a Location: the view's
+        click_id = self.record(environ, gathered, decision, now)
         headers = [
             ("Content-Type", "text/html; charset=utf-8"),
             ("Cache-Control", "no-store"),
         ]
+        visitor = decision.cookie_visitor
         if visitor:
-            headers.append(
-                ("Set-Cookie", self.set_cookie(self.sign(visitor, fresh), self.https(environ)))
-            )
+            signed = self.sign(visitor, decision.fresh_visitor)
+            headers.append(("Set-Cookie", self.set_cookie(signed, self.https(environ))))
         headers.append(("Content-Length", "0"))
         headers.append(("Location", f"{template[0]}{click_id}{template[1]}"))
         start_response("302 FOUND", headers)
-        return Body(None if journal is None or journal.sync else journal, db)
+        journal = self.journal
+        return Body(None if journal is None or journal.sync else journal, gathered.db)
 
-    def sign(self, visitor: str, random_id: bool) -> str:
-        signed = cookie.sign_with_key(visitor, self.keys()[0], random_id)
-        if signed is None:  # an id that compresses: itsdangerous signs it
-            with self.app.app_context():
-                signed = cookie.sign_visitor(visitor)
-        return signed
+    def code_path(self, environ):
+        """The /CODE[~POST] match of a request this module may answer, or None."""
+        if environ.get("REQUEST_METHOD") != "GET" or environ.get("QUERY_STRING"):
+            return None
+        path = environ.get("PATH_INFO", "")
+        match = CODE_PATH.fullmatch(path)
+        if match is None or path in self.routes() or any(h in environ for h in FLASK_HEADERS):
+            return None
+        if self.config["RESPECT_DNT"] and "HTTP_DNT" in environ:
+            return None
+        return match if "HTTP_HOST" in environ else None  # no Host: werkzeug's own fallback
+
+    def gather(self, environ, match) -> "Gathered | None":
+        """The facts of a plain click, or None when only the view can tell."""
+        user_agent = environ.get("HTTP_USER_AGENT", "")
+        agent = classify(user_agent[:512])
+        ip = self.client_ip(environ)
+        limiter = self.app.extensions.get("clicktrail.not_found")
+        if limiter is not None and limiter.active():
+            if limiter.retry_after(ratelimit.address_key(ip)):
+                return None  # blocked: 429 there
+        try:
+            db = getattr(self.pool, "db", None)
+            if db is None:
+                db = self.pool.db = connect(self.config["DATABASE"])
+            plan = self.cache.get(db, match[1])
+        except sqlite3.Error:  # the database cannot be read: the view answers with the reason
+            return None
+        visitor = None if agent.is_bot else self.visitor(environ)
+        if plan is None or visitor is False:
+            return None
+        facts = Facts(
+            agent=agent,
+            # a bot or a returning visitor keeps no new id: not worth the random bytes
+            new_visitor="" if agent.is_bot or visitor else cookie.new_visitor_id(),
+            visitor=visitor,
+            crawler=previews.platform_of(user_agent[:512]) if agent.is_bot else None,
+            post=match[2],
+        )
+        return Gathered(db, plan, facts, ip, user_agent)
+
+    def client_ip(self, environ) -> str | None:
+        ip = environ.get("REMOTE_ADDR")
+        if self.config["TRUST_PROXY_HEADERS"]:
+            last = environ.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+            ip = last or ip
+        return ip
+
+    def record(self, environ, gathered: "Gathered", decision, now) -> str:
+        """Store the click (in the journal when there is one); its click id."""
+        click, db, journal = decision.click, gathered.db, self.journal
+        fields = dict(
+            link_id=click.link_id, visitor_id=click.visitor_id, now=now,
+            agent=gathered.facts.agent, is_bot=click.is_bot, user_agent=gathered.user_agent,
+            referrer=environ.get("HTTP_REFERER"), ip=gathered.ip, post=click.post,
+            target=click.target, country=click.country,
+            click_id=clickids.new_click_id(click.link_id, self.click_key()),
+        )  # fmt: skip
+        if journal is None:
+            if decision.crawler:  # as previews.crawler_response does
+                self.count_unfurl(db, click.link_id, decision.crawler, now)
+            return record_click(db, **fields)
+        row = click_row(**fields)
+        if decision.crawler:  # counted when the row is replayed: no write here
+            row[UNFURL] = decision.crawler
+        journal.append(row)  # written, or held in memory if the disk refuses it
+        if journal.sync:
+            journal.replay_now(db)
+        return row["click_id"]
+
+    def count_unfurl(self, db, link_id: int, platform: str, now) -> None:
+        try:
+            previews.record_unfurl(db, link_id, platform, now)
+        except Exception:  # a lost count must never break a redirect
+            self.app.logger.exception("could not count an unfurl of link %s", link_id)
+
+    def sign(self, visitor: str, fresh: bool = False) -> str:
+        signed = self.signer.sign(visitor, int(time.time()), fresh)
+        return self.serializer.dumps(visitor) if signed is None else signed
 
     def https(self, environ) -> bool:
         if environ.get("wsgi.url_scheme") == "https":

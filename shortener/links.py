@@ -19,6 +19,7 @@ from . import hosts
 from .clock import parse_moment, to_db, utcnow
 from .errors import ApiError
 from .posts import split_path
+from .signals import link_updated, send
 
 CODE_ALPHABET = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 7  # 57**7 is about 2e12 codes: not worth guessing
@@ -443,4 +444,5 @@ def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=())
     changes["updated_at"] = to_db(utcnow())
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE links SET {assignments} WHERE code = ?", [*changes.values(), code])
+    send(link_updated, db=db, code=code, changed=fields)  # links shared from it follow
     return get_link(db, code)

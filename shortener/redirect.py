@@ -6,18 +6,17 @@ It must be fast and must never lose a click, so it does exactly one read
 
 import os
 import sqlite3
-from functools import lru_cache
-from urllib.parse import unquote_plus, urlencode, urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from . import clickids, cookie, health, hosts, posts, previews, ratelimit, targeting
+from . import clickids, cookie, health, posts, previews, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
 from .db import get_db, is_ready, storage_failed
+from .decide import LOOP, NOT_FOUND, Decision, Facts, Site, decide, loops_back
+from .destinations import build_destination, configured_names, installation_names
 from .geo import country_of
-from .links import looping_code, normalise_destination
 
 bp = Blueprint("redirect", __name__)
 
@@ -26,95 +25,9 @@ LINK_COLUMNS = ("id", "url", "channel", "campaign", "medium", "content", "term",
 LINK_LOOKUP = f"SELECT {', '.join(LINK_COLUMNS)} FROM links WHERE code = ?"
 
 
-def _hostname(netloc: str) -> str:
-    try:
-        return urlsplit(f"//{netloc}").hostname or ""
-    except ValueError:  # a Host header such as "[" names no host
-        return ""
-
-
-def installation_names(config, host_header: str) -> tuple[str, ...]:
-    """The hosts this installation is named by -- the request's Host,
-    BASE_URL's and SERVER_NAME's -- normalised (shortener.hosts). A
-    destination on one of them is refused whatever its path."""
-    requested = hosts.own_names([_hostname(host_header)])
-    return tuple(sorted(requested.union(configured_names(config))))
-
-
-def configured_names(config) -> tuple[str, ...]:
-    """BASE_URL's and SERVER_NAME's hosts: the names whose addresses are ours
-    too. Not the request's Host, which any visitor chooses (see
-    shortener.hosts.is_this_installation)."""
-    base = config["BASE_URL"] or ""
-    names = (base.split("://", 1)[-1], config.get("SERVER_NAME") or "")
-    return tuple(sorted(hosts.own_names(_hostname(n) for n in names)))
-
-
 def own_hosts() -> tuple[str, ...]:
     """Hosts a destination may not point at: a link to ourselves would loop."""
     return installation_names(current_app.config, request.host)
-
-
-def utm_parameters(link: dict, social_channels, post: str | None = None) -> dict[str, str]:
-    """The link's UTM tags; a post tag (shortener.posts) is the content
-    when the link has none of its own."""
-    medium = link["medium"] or ("social" if link["channel"] in social_channels else None)
-    values = {
-        "utm_source": link["channel"],
-        "utm_medium": medium,
-        "utm_campaign": link["campaign"],
-        "utm_content": link["content"] or post,
-        "utm_term": link["term"],
-    }
-    return {k: v for k, v in values.items() if v}
-
-
-def _key(pair: str) -> str:
-    return unquote_plus(pair.split("=", 1)[0])
-
-
-# Stands in for the click id in a cached destination (never in a real URL:
-# it is not URL-safe base64, and a URL containing it is built uncached).
-CLICK_SLOT = "\x00click\x00"
-QUOTED_SLOT = urlencode({"": CLICK_SLOT})[1:]
-
-
-@lru_cache(maxsize=8192)
-def _destination_template(url: str, utm: tuple) -> tuple[str, str] | None:
-    built = _build_destination(url, dict(utm), CLICK_SLOT)
-    if built.count(QUOTED_SLOT) != 1:
-        return None
-    head, _, tail = built.partition(QUOTED_SLOT)
-    return head, tail
-
-
-def build_destination(url: str, utm: dict[str, str], click_id: str | None) -> str:
-    """`_build_destination`, cached per link: only the click id changes from
-    one click to the next (it is URL-safe, so it needs no quoting)."""
-    if click_id and click_id.isascii() and click_id.replace("-", "").replace("_", "").isalnum():
-        template = _destination_template(url, tuple(utm.items()))
-        if template:
-            return f"{template[0]}{click_id}{template[1]}"
-    return _build_destination(url, utm, click_id)
-
-
-def _build_destination(url: str, utm: dict[str, str], click_id: str | None) -> str:
-    """The destination with the UTM tags it does not already carry and our
-    click id. The existing query and fragment are kept byte for byte (a
-    stale `ct_click` copied into the destination is the one thing dropped)."""
-    head, hash_, fragment = url.partition("#")
-    base, question, query = head.partition("?")
-    present = {_key(p) for p in query.split("&") if p}
-    added = {k: v for k, v in utm.items() if k not in present}
-    if click_id:
-        if "ct_click" in present:
-            query = "&".join(p for p in query.split("&") if p and _key(p) != "ct_click")
-        added["ct_click"] = click_id
-    if added:
-        joiner = "&" if query and not query.endswith("&") else ""
-        query += joiner + urlencode(added)
-        question = "?"
-    return f"{base}{question}{query}{hash_}{fragment}"
 
 
 def client_ip() -> str | None:
@@ -180,6 +93,7 @@ def find_link(db, code: str) -> dict | None:
 
 @bp.route("/<code>", methods=["GET", "HEAD"])
 def follow(code: str):
+    """Gathers the request's facts, asks shortener.decide, renders the answer."""
     now = utcnow()
     code, post = posts.split_path(code)  # /CODE~POST is served as /CODE
     limiter, address = ratelimit.not_found_limiter(), ratelimit.address_key(client_ip())
@@ -188,73 +102,99 @@ def follow(code: str):
         return ratelimit.too_many(wait)
     db = get_db()
     link = find_link(db, code) if len(code) <= 64 else None
-    if link is None:
+    facts = request_facts(db, link, post)
+    decision = decide(link, facts, now, site())
+    if decision.looping_code and find_link(db, decision.looping_code) is not None:
+        decision = loops_back(decision)
+    if decision.outcome == NOT_FOUND:
         limiter.miss(address)
-        return unavailable(404)
-    if link["disabled"]:
-        return unavailable(410)
-    if came_round(link["id"]):
+    return render(db, code, link, facts, decision, now)
+
+
+def request_facts(db, link: dict | None, post: str | None) -> Facts:
+    user_agent = request.headers.get("User-Agent", "")[:512]
+    clicks_so_far = None
+    if link is not None and link["max_clicks"] is not None:
+        clicks_so_far = targeting.human_clicks_so_far(
+            db, current_app.config["DATABASE"], link["id"]
+        )
+    return Facts(
+        agent=classify(user_agent),
+        new_visitor=cookie.new_visitor_id(),
+        visitor=cookie.read_visitor(),
+        head=request.method == "HEAD",
+        prefetch=is_prefetch(request.headers),
+        opted_out=opted_out(),
+        crawler=previews.platform_of(user_agent),
+        post=post,
+        click_ids=tuple(request.args.getlist("ct_click")),
+        clicks_so_far=clicks_so_far,
+        country=country_of(client_ip()),
+    )
+
+
+def site() -> Site:
+    config = current_app.config
+    return Site(
+        own=own_hosts(),
+        configured=configured_names(config),
+        blocked=tuple(config["BLOCKED_DESTINATION_HOSTS"]),
+        social_channels=config["SOCIAL_CHANNELS"],
+        click_keys=tuple(clickids.app_keys(current_app)),
+    )
+
+
+def render(db, code: str, link: dict | None, facts: Facts, decision: Decision, now):
+    if decision.outcome == LOOP:
         current_app.logger.warning(
             "link %s: a visit came back carrying this link's own click id (its destination"
             " leads back here): not redirected again",
             code,
         )
-        return unavailable(508)
-    config = current_app.config
-    user_agent = request.headers.get("User-Agent", "")
-    agent = classify(user_agent[:512])
-    is_bot = agent.is_bot or is_prefetch(request.headers)
-    private = opted_out()
-    head = request.method == "HEAD"  # link checkers, not people: not a click
-    visitor_id = None
-    if not (head or is_bot or private):
-        visitor_id = cookie.read_visitor() or cookie.new_visitor_id()
-    limited = link["max_clicks"] is not None
-    so_far = None
-    if limited:
-        so_far = targeting.human_clicks_so_far(db, config["DATABASE"], link["id"])
+    elif decision.reason:
+        current_app.logger.warning("link %s refused at redirect: %s", code, decision.reason)
+    if decision.count_expired:
+        _count_expired(db, link["id"])
+    if decision.status != 302:
+        return unavailable(decision.status)
+    if decision.click is None:  # HEAD, an expired link's expired_url
+        return _redirect(build_destination(decision.url, dict(decision.utm), None))
+    if decision.crawler:
+        preview = previews.crawler_response(db, link["id"], now, facts.post)
+        if preview is not None:
+            return preview
+    return _click_redirect(db, facts, decision, now)
+
+
+def _click_redirect(db, facts: Facts, decision: Decision, now):
+    """Record the click, then answer: a click the visitor saw redirected is
+    a click stored."""
+    click = decision.click
     journal = current_app.extensions["clicktrail.journal"]
-    # the country steers the redirect for everyone (a country destination is
-    # the page people there can use); like the address it comes from, it is
-    # stored only for visitors who did not opt out
-    country = country_of(client_ip())
-    choice = targeting.choose_destination(link, agent, visitor_id, now, so_far, country)
-    if choice.outcome == targeting.EXPIRED:
-        return _expired(db, link, choice.url, count=not (head or is_bot))
-    try:
-        url = checked_destination(db, choice.url)
-    except ValueError as e:
-        current_app.logger.warning("link %s refused at redirect: %s", code, e)
-        return unavailable(410)
-    utm = utm_parameters(link, config["SOCIAL_CHANNELS"], post)
-    if head:
-        return _redirect(build_destination(url, utm, None))
-    preview = previews.crawler_response(db, link["id"], now, post)
-    if preview is not None:
-        return preview
+    user_agent = request.headers.get("User-Agent", "")
     click_id = record_click(
         db,
-        link_id=link["id"],
-        visitor_id=visitor_id,
+        link_id=click.link_id,
+        visitor_id=click.visitor_id,
         now=now,
-        agent=agent,
-        is_bot=is_bot,
-        user_agent="" if private else user_agent,
+        agent=facts.agent,
+        is_bot=click.is_bot,
+        user_agent="" if click.private else user_agent,
         referrer=request.headers.get("Referer"),
-        ip=None if private else client_ip(),
-        country="" if private else country,
+        ip=None if click.private else client_ip(),
+        country=click.country,
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,
-        variant=choice.variant,
-        target=targeting.recorded_target(choice.target, private),
-        post=post,
+        variant=click.variant,
+        target=click.target,
+        post=click.post,
         journal=journal,
-        click_id=clickids.new_click_id(link["id"], clickids.app_keys(current_app)[0]),
+        click_id=clickids.new_click_id(click.link_id, clickids.app_keys(current_app)[0]),
     )
-    if limited and not is_bot:
-        targeting.count_click(config["DATABASE"], link["id"])
-    response = _redirect(build_destination(url, utm, click_id))
-    if visitor_id:
-        cookie.set_visitor_cookie(response, visitor_id)
+    if click.limited:
+        targeting.count_click(current_app.config["DATABASE"], click.link_id)
+    response = _redirect(build_destination(decision.url, dict(decision.utm), click_id))
+    if decision.cookie_visitor:
+        cookie.set_visitor_cookie(response, decision.cookie_visitor)
     if journal is not None:
         if journal.sync:
             journal.replay_now(db)
@@ -263,47 +203,16 @@ def follow(code: str):
     return response
 
 
-def _expired(db, link: dict, target: str | None, count: bool):
-    """Past its expiry or click limit: the expired_url as it stands (no UTM
-    tags, no click id, no cookie: not a campaign click) or 410; a person's
-    follow is counted only in the link's expired_hits."""
-    if count:
-        try:
-            targeting.record_expired_hit(db, link["id"])
-        except sqlite3.Error as e:  # a counter: the visitor still gets the expired page
-            reason = storage_failed(db, e)
-            if reason is None:
-                raise
-            health.count(current_app.config["DATABASE"], "expired_hits", reason)
-    if target is None:
-        return unavailable(410)
+def _count_expired(db, link_id: int) -> None:
+    """A person's follow of an expired link is counted only in the link's
+    expired_hits: it is no campaign click."""
     try:
-        url = checked_destination(db, target)
-    except ValueError:
-        return unavailable(410)
-    return _redirect(url)
-
-
-def came_round(link_id: int) -> bool:
-    """The request carries a `ct_click` this link's own redirect made: it
-    has come round a loop (shortener.clickids)."""
-    values = request.args.getlist("ct_click")
-    if not values:
-        return False
-    keys = clickids.app_keys(current_app)
-    return any(clickids.made_for(v, link_id, keys) for v in values)
-
-
-def checked_destination(db, target: str) -> str:
-    """The destination to send, or ValueError: one refused when written
-    (stored before a check existed, or put straight into the database), or
-    one leading back to one of our short links."""
-    own = own_hosts()
-    url = _checked_destination(target, own, tuple(current_app.config["BLOCKED_DESTINATION_HOSTS"]))
-    code = _looping_code(url, own, configured_names(current_app.config))
-    if code is not None and find_link(db, code) is not None:
-        raise ValueError(f"url points back at this shortener: /{code} is one of its short links")
-    return url
+        targeting.record_expired_hit(db, link_id)
+    except sqlite3.Error as e:  # a counter: the visitor still gets the expired page
+        reason = storage_failed(db, e)
+        if reason is None:
+            raise
+        health.count(current_app.config["DATABASE"], "expired_hits", reason)
 
 
 def opted_out() -> bool:
@@ -314,21 +223,6 @@ def opted_out() -> bool:
     if request.headers.get("Sec-GPC", "").strip() == "1":
         return True
     return bool(current_app.config["RESPECT_DNT"]) and request.headers.get("DNT", "").strip() == "1"
-
-
-@lru_cache(maxsize=8192)
-def _checked_destination(url: str, own: tuple, blocked: tuple) -> str:
-    """normalise_destination is pure and a link's URL rarely changes, while
-    it is followed again and again: checked once per (url, hosts)."""
-    return normalise_destination(url, own, blocked)
-
-
-@lru_cache(maxsize=8192)
-def _looping_code(url: str, own: tuple, configured: tuple) -> str | None:
-    """looping_code, once per (url, hosts): it depends only on them (and on
-    this machine's names and addresses, which do not change under us).
-    Only the configured names are looked up in DNS, never a Host header."""
-    return looping_code(url, own, configured)
 
 
 class RedirectResponse(Response):

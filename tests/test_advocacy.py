@@ -1,4 +1,4 @@
-"""The advocate reports (conversions/advocacy.py) on the hand-built programme
+"""The advocate reports (advocates/reports.py) on the hand-built programme
 of tests/advocate_fixture.py; every figure is worked out in the comments.
 
 Z2 below is z^2 for the two-sided 95 % normal quantile (1.959964^2). The
@@ -12,7 +12,7 @@ import io
 import pytest
 from advocate_fixture import build_programme
 
-from conversions.advocacy import candidate_score
+from advocates.reports import candidate_score
 
 Z2 = 1.959963984540054**2  # 3.841459
 

@@ -1,4 +1,4 @@
-"""Advocates and personal share links (shortener/advocates.py and its API)."""
+"""Advocates and personal share links (advocates/people.py and its API)."""
 
 from conftest import AUTH, BROWSER_UA, make_link, post_webhook
 from shortener.clicks import classify, record_click
@@ -289,6 +289,9 @@ def test_erasing_a_person_anonymises_them_as_an_advocate(tmp_path):
 
     programme = build_programme(tmp_path)
     db = connect(programme.app.config["DATABASE"])
+    # within the app: it is the app that puts the advocates part beside erasure
+    context = programme.app.app_context()
+    context.push()
     try:
         # fay was referred by her own purchase and shares link F: erasing her
         # deletes that conversion (which an advocate row points at) without a
@@ -312,6 +315,7 @@ def test_erasing_a_person_anonymises_them_as_an_advocate(tmp_path):
             1,
         )
     finally:
+        context.pop()
         db.close()
 
 

@@ -1,4 +1,4 @@
-"""`flask --app shortener advocates ...` (shortener/advocates_cli.py)."""
+"""`flask --app shortener advocates ...` (advocates/cli.py)."""
 
 from conftest import make_link
 

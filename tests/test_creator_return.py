@@ -13,8 +13,8 @@ import io
 import pytest
 from creator_fixture import build_creators, post
 
+from advocates.reports import ADVOCATE_COLUMNS
 from conftest import AUTH
-from conversions.advocacy import ADVOCATE_COLUMNS
 
 # the columns the advocates report had before return per creator: unchanged, first
 EARLIER_COLUMNS = [

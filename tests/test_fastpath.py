@@ -342,13 +342,13 @@ def test_link_changes_reach_the_cache_once_checked(tmp_path):
     links.create_link(db, {"url": "https://a.example/", "channel": "x", "campaign": "c",
                            "code": "promo"}, [], [])  # fmt: skip
     now = [100.0]
-    cache = LinkCache(1.0, ["x"], clock=lambda: now[0])
-    assert cache.get(db, "promo").url == "https://a.example/"
+    cache = LinkCache(1.0, clock=lambda: now[0])
+    assert cache.get(db, "promo").row["url"] == "https://a.example/"
     links.update_link(other, "promo", {"url": "https://b.example/"}, [], [])
     now[0] += 0.5
-    assert cache.get(db, "promo").url == "https://a.example/"  # inside the window: as cached
+    assert cache.get(db, "promo").row["url"] == "https://a.example/"  # inside the window: as cached
     now[0] += 0.5
-    assert cache.get(db, "promo").url == "https://b.example/"
+    assert cache.get(db, "promo").row["url"] == "https://b.example/"
     links.update_link(other, "promo", {"disabled": True})
     now[0] += 1
     assert cache.get(db, "promo") is None  # disabled: the view answers 410

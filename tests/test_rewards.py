@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conftest import AUTH
-from conversions.rewards import (
+from advocates.rewards import (
     Facts,
     RewardError,
     assess,
@@ -18,6 +17,7 @@ from conversions.rewards import (
     percent_of,
     reward_amount,
 )
+from conftest import AUTH
 
 # -- the maths -----------------------------------------------------------------
 
@@ -291,8 +291,8 @@ RULES = [
 def programme_with_rules(tmp_path):
     from advocate_fixture import build_programme
 
+    from advocates.rewards import create_rule, parse_rule
     from conftest import app_config
-    from conversions.rewards import create_rule, parse_rule
     from shortener.clock import utcnow
     from shortener.db import connect, init_db
 
@@ -344,7 +344,7 @@ def ledger(db):
 
 
 def test_every_reward_of_the_programme_by_hand(tmp_path):
-    from conversions import rewards
+    from advocates import rewards
     from shortener.clock import parse_moment
     from shortener.db import connect
 
@@ -613,7 +613,7 @@ def test_erasing_a_friend_keeps_the_reward_but_forgets_who(client, db, runner):
     assert db.execute("SELECT count(*) FROM conversion_refunds").fetchone()[0] == 0
 
 
-def test_a_webhook_confirming_a_pixel_order_is_assessed_again(client, db):
+def test_a_webhook_confirming_a_pixel_order_is_assessed_again(app, client, db):
     # intake turns the pixel's row for an order into the webhook's (same id);
     # the rewards assessed on the pixel's word are assessed again on the webhook's
     from conftest import BROWSER_UA
@@ -636,7 +636,8 @@ def test_a_webhook_confirming_a_pixel_order_is_assessed_again(client, db):
                        value_minor=value_minor, currency="EUR", order_id=order,
                        visitor_id=visitor, customer_id=customer,
                        webhook_id=f"msg-{order}" if source == "webhook" else None)  # fmt: skip
-        return record_conversion(db, c, Policy())[0]["id"]
+        with app.app_context():  # the app puts the rewards ledger beside intake
+            return record_conversion(db, c, Policy())[0]["id"]
 
     def ledger_of(conversion_id):
         return db.execute(

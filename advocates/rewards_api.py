@@ -1,4 +1,4 @@
-"""Reward rules, the rewards ledger, payouts and refunds under /api (issue 7).
+"""Reward rules, the rewards ledger, payouts and refunds under /api.
 
 Reading the ledger first approves the rewards whose holding period has
 ended (`rewards.approve_due`), so what it shows is never stale even when
@@ -9,15 +9,15 @@ import re
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
+from conversions.analytics_views import json_body
+from conversions.csvout import csv_lines
+from conversions.views import parse_day
 from shortener.auth import require_api_key
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
 
 from . import rewards
-from .analytics_views import json_body
-from .csvout import csv_lines
-from .views import parse_day
 
 bp = Blueprint("rewards", __name__, url_prefix="/api")
 MAX_PAGE = 1000

@@ -4,14 +4,14 @@ the advocate reports from a shell, the same rows as the API."""
 import click
 from flask import current_app
 
+from conversions.analytics import Query
+from conversions.cli import _day, emit, report_cli, report_options
+from conversions.customers import CustomerReportError
+from conversions.reports import Filters, Period
 from shortener.clock import utcnow
 from shortener.db import get_db
 
-from .advocacy_views import HELP, REPORTS
-from .analytics import Query
-from .cli import _day, emit, report_cli, report_options
-from .customers import CustomerReportError
-from .reports import Filters, Period
+from .reports_api import HELP, REPORTS
 
 EXAMPLES = {
     "advocates": "report advocates --campaign spring --from 2026-03-01 --to 2026-03-31",

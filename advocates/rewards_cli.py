@@ -1,6 +1,6 @@
 """`flask --app shortener rewards ...`: rules, approval, payouts, refunds.
 
-The same functions as the API (conversions/rewards.py), so the two never
+The same functions as the API (advocates/rewards.py), so the two never
 disagree; the CSV export is the API's `GET /api/rewards?format=csv`.
 """
 
@@ -10,11 +10,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from conversions.cli import _day, emit
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 
 from . import rewards
-from .cli import _day, emit
 
 rewards_cli = AppGroup("rewards", help="Reward rules, the rewards ledger, payouts and refunds.")
 rules_cli = AppGroup("rules", help="Reward rules per campaign.")

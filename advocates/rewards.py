@@ -34,11 +34,10 @@ from decimal import Decimal
 
 from sqlite_utils import Database
 
+from conversions.money import MoneyError, check_currency, format_minor, to_minor
+from conversions.reports import Period
 from shortener.clock import from_db, to_db
 from shortener.db import immediate
-
-from .money import MoneyError, check_currency, format_minor, to_minor
-from .reports import Period
 
 log = logging.getLogger(__name__)
 
@@ -597,15 +596,6 @@ def refund(
         "voided": [r for r in rows if r["status"] == "voided"],
         "kept": [r for r in rows if r["status"] in ("approved", "paid")],
     }
-
-
-# How much of a conversion shops refunded (refund_amounts rows): the sum of
-# its refunds, or of its charges' running totals when those say more (a
-# shop may report one refund both ways).
-REFUNDED_MINOR = (
-    "max(coalesce(sum(CASE WHEN cumulative = 0 THEN amount_minor END), 0),"
-    " coalesce(sum(CASE WHEN cumulative = 1 THEN amount_minor END), 0))"
-)
 
 
 def refunded(db: Database, conversion_id: int) -> dict | None:

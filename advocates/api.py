@@ -2,27 +2,28 @@
 
 from flask import Blueprint, jsonify, request
 
-from . import advocates
-from .api import base_url, int_arg, json_body
-from .auth import require_api_key
-from .db import get_db, immediate
-from .errors import ApiError
-from .links import as_dict as link_dict
+from shortener.api import base_url, int_arg, json_body
+from shortener.auth import require_api_key
+from shortener.db import get_db, immediate
+from shortener.errors import ApiError
+from shortener.links import as_dict as link_dict
+
+from . import people
 
 bp = Blueprint("advocates_api", __name__, url_prefix="/api")
 
 
 def found(key: str) -> dict:
-    advocate = advocates.get_advocate(get_db(), key)
+    advocate = people.get_advocate(get_db(), key)
     if advocate is None:
         raise ApiError(f"no advocate {key!r}", 404, field="advocate")
     return advocate
 
 
 def with_links(advocate: dict) -> dict:
-    body = advocates.as_dict(advocate)
+    body = people.as_dict(advocate)
     body["links"] = [
-        link_dict(r, base_url()) for r in advocates.advocate_links(get_db(), advocate["id"])
+        link_dict(r, base_url()) for r in people.advocate_links(get_db(), advocate["id"])
     ]
     return body
 
@@ -45,7 +46,7 @@ def create():
     body = json_body()
     db = get_db()
     with immediate(db):
-        advocate = advocates.create_advocate(db, body)
+        advocate = people.create_advocate(db, body)
     return jsonify(with_links(advocate)), 201
 
 
@@ -56,13 +57,13 @@ def index():
     offset = int_arg("offset", 0, 0, 10**9)
     active = bool_arg("active")
     db = get_db()
-    rows = advocates.list_advocates(db, limit=limit, offset=offset, active=active)
+    rows = people.list_advocates(db, limit=limit, offset=offset, active=active)
     return jsonify(
         {
-            "advocates": [advocates.as_dict(r) for r in rows],
+            "advocates": [people.as_dict(r) for r in rows],
             "limit": limit,
             "offset": offset,
-            "total": advocates.count_advocates(db, active),
+            "total": people.count_advocates(db, active),
         }
     )
 
@@ -79,7 +80,7 @@ def update(key):
     body = json_body()
     db = get_db()
     with immediate(db):
-        advocate = advocates.update_advocate(db, found(key)["id"], body)
+        advocate = people.update_advocate(db, found(key)["id"], body)
     return jsonify(with_links(advocate))
 
 
@@ -90,7 +91,7 @@ def deactivate(key):
     and their figures stay in every report; they get no new personal links."""
     db = get_db()
     with immediate(db):
-        advocate = advocates.update_advocate(db, found(key)["id"], {"active": False})
+        advocate = people.update_advocate(db, found(key)["id"], {"active": False})
     return jsonify(with_links(advocate))
 
 
@@ -107,14 +108,14 @@ def share(code):
         )
     bulk = "advocates" in body
     keys = body["advocates"] if bulk else [body["advocate"]]
-    if bulk and (not isinstance(keys, list) or not 1 <= len(keys) <= advocates.MAX_BULK):
+    if bulk and (not isinstance(keys, list) or not 1 <= len(keys) <= people.MAX_BULK):
         raise ApiError(
-            f"advocates must be a list of 1 to {advocates.MAX_BULK} ids or handles",
+            f"advocates must be a list of 1 to {people.MAX_BULK} ids or handles",
             field="advocates",
         )
     db = get_db()
     with immediate(db):
-        results = advocates.share_many(db, code, keys)
+        results = people.share_many(db, code, keys)
     items = [
         {"advocate": a["handle"], "created": created, **link_dict(link, base_url())}
         for a, link, created in results

@@ -1,5 +1,5 @@
 """Who brings customers: the advocate leaderboard, the referral chain and
-whom to invite next (issue 7).
+whom to invite next.
 
 Per personal link, clicks and reached visitors come from `link_day` and
 conversions, revenue and converted visitors from `credit_day` under the
@@ -28,17 +28,23 @@ from datetime import timedelta
 from pyroaring import BitMap
 from sqlite_utils import Database
 
+from conversions.aggregates import bitmap, refresh
+from conversions.costs import advocate_totals
+from conversions.customers import (
+    CANCEL_GOAL,
+    cohort,
+    new_customers_of_links,
+    observed_until,
+    time_bounds,
+)
+from conversions.figures import money, per, percent
+from conversions.money import format_minor
+from conversions.reports import Filters, Period, conversions_number, ratio
+from conversions.shops import REFUNDED_MINOR
+from conversions.stats import against_baseline, days_between, viral_coefficient, wilson_interval
 from shortener.clock import to_db
 
-from .aggregates import bitmap, refresh
-from .costs import advocate_totals
-from .customers import CANCEL_GOAL, cohort, new_customers_of_links, observed_until, time_bounds
-from .figures import money, per, percent
-from .money import format_minor
-from .reports import Filters, Period, conversions_number, ratio
-from .rewards import REFUNDED_MINOR
 from .rewards import rewards_earned as ledger_earned
-from .stats import against_baseline, days_between, viral_coefficient, wilson_interval
 
 ADVOCATE_COLUMNS = [
     "advocate",

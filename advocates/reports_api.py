@@ -7,23 +7,23 @@ and share their row functions with `flask --app shortener report ...`.
 
 from flask import Blueprint, request
 
+from conversions.analytics_views import current_settings, query_args, respond
+from conversions.customers import CustomerReportError
 from shortener.auth import require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
 
-from . import advocacy
-from .analytics_views import current_settings, query_args, respond
-from .customers import CustomerReportError
+from . import reports
 
 bp = Blueprint("advocacy", __name__, url_prefix="/api")
 
 # name: (row function, columns, query parameters it reads)
 REPORTS = {
-    "advocates": (advocacy.advocate_rows, advocacy.ADVOCATE_COLUMNS,
+    "advocates": (reports.advocate_rows, reports.ADVOCATE_COLUMNS,
                   ("from", "to", "model", "channel", "campaign", "goal")),
-    "referrals": (advocacy.referral_rows, advocacy.REFERRAL_COLUMNS,
+    "referrals": (reports.referral_rows, reports.REFERRAL_COLUMNS,
                   ("from", "to", "model", "channel", "campaign", "goal")),
-    "advocate-candidates": (advocacy.candidate_rows, advocacy.CANDIDATE_COLUMNS,
+    "advocate-candidates": (reports.candidate_rows, reports.CANDIDATE_COLUMNS,
                             ("from", "to", "as_of")),
 }  # fmt: skip
 HELP = {

@@ -22,9 +22,9 @@ import unicodedata
 
 from sqlite_utils import Database
 
-from . import links
-from .clock import to_db, utcnow
-from .errors import ApiError
+from shortener import links
+from shortener.clock import to_db, utcnow
+from shortener.errors import ApiError
 
 HANDLE = re.compile(r"[a-z0-9][a-z0-9_-]{1,39}")
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}")

@@ -7,11 +7,12 @@ import json
 import click
 from flask.cli import AppGroup
 
-from . import advocates
-from .cli import clean_errors, cli_base_url
-from .db import get_db, immediate
-from .errors import ApiError
-from .links import as_dict as link_dict
+from shortener.cli import clean_errors, cli_base_url
+from shortener.db import get_db, immediate
+from shortener.errors import ApiError
+from shortener.links import as_dict as link_dict
+
+from . import people
 
 advocates_cli = AppGroup("advocates", help="Advocates and their personal share links.")
 
@@ -48,7 +49,7 @@ def create_command(name, email, customer_id, handle, referred_by_conversion, ref
     }
     db = get_db()
     with clean_errors(), immediate(db):
-        advocate = advocates.create_advocate(db, {k: v for k, v in fields.items() if v is not None})
+        advocate = people.create_advocate(db, {k: v for k, v in fields.items() if v is not None})
     click.echo(_line(advocate))
 
 
@@ -63,9 +64,9 @@ def list_command(active, limit, offset, as_json):
     Example: flask --app shortener advocates list --active
     """
     with clean_errors():
-        rows = advocates.list_advocates(get_db(), limit=limit, offset=offset, active=active)
+        rows = people.list_advocates(get_db(), limit=limit, offset=offset, active=active)
     for row in rows:
-        click.echo(json.dumps(advocates.as_dict(row)) if as_json else _line(row))
+        click.echo(json.dumps(people.as_dict(row)) if as_json else _line(row))
 
 
 @advocates_cli.command("show")
@@ -77,9 +78,9 @@ def show_command(advocate):
     """
     db = get_db()
     with clean_errors():
-        found = advocates.find_advocate(db, advocate)
+        found = people.find_advocate(db, advocate)
         click.echo(_line(found))
-        for row in advocates.advocate_links(db, found["id"]):
+        for row in people.advocate_links(db, found["id"]):
             link = link_dict(row, cli_base_url())
             click.echo(f"  {link['short_url']}\t{link['campaign']}\t{link['url']}")
 
@@ -94,8 +95,8 @@ def deactivate_command(advocate):
     """
     db = get_db()
     with clean_errors(), immediate(db):
-        found = advocates.find_advocate(db, advocate)
-        click.echo(_line(advocates.update_advocate(db, found["id"], {"active": False})))
+        found = people.find_advocate(db, advocate)
+        click.echo(_line(people.update_advocate(db, found["id"], {"active": False})))
 
 
 @advocates_cli.command("share")
@@ -109,7 +110,7 @@ def share_command(code, advocate):
     """
     db = get_db()
     with clean_errors(), immediate(db):
-        results = advocates.share_many(db, code, list(advocate))
+        results = people.share_many(db, code, list(advocate))
     for found, link, _ in results:
         click.echo(f"{found['handle']}\t{link_dict(link, cli_base_url())['short_url']}")
 
@@ -142,7 +143,7 @@ def import_command(path, code):
         )
     db = get_db()
     with clean_errors():
-        source = advocates.source_link(db, code)
+        source = people.source_link(db, code)
         if source is None:
             raise ApiError(f"no link with code '{code}'", field="link")
     refused = created = 0
@@ -151,7 +152,7 @@ def import_command(path, code):
         try:
             with immediate(db):
                 advocate = _advocate_for(db, row)
-                link, new = advocates.share(db, source, advocate)
+                link, new = people.share(db, source, advocate)
         except ApiError as e:
             refused += 1
             click.echo(f"line {line}: refused ({e.field}): {e.message}", err=True)
@@ -165,20 +166,20 @@ def import_command(path, code):
 
 def _advocate_for(db, row: dict) -> dict:
     if row.get("handle"):
-        found = advocates.get_advocate(db, row["handle"])
+        found = people.get_advocate(db, row["handle"])
         if found is not None:
             return found
     if row.get("email"):
         found = next(
             db.query(
-                f"SELECT {advocates.COLUMNS} FROM advocates WHERE email = ? ORDER BY id LIMIT 1",
+                f"SELECT {people.COLUMNS} FROM advocates WHERE email = ? ORDER BY id LIMIT 1",
                 [row["email"]],
             ),
             None,
         )
         if found is not None:
             return found
-    return advocates.create_advocate(db, {k: v for k, v in row.items() if v})
+    return people.create_advocate(db, {k: v for k, v in row.items() if v})
 
 
 def init_app(app):
