@@ -21,11 +21,6 @@ from functools import cache
 from flask import request
 from jsonschema import Draft202012Validator, FormatChecker
 
-from conversions.costs import KINDS
-from conversions.goals import GOAL_NAME
-from conversions.money import EXPONENTS
-
-from .advocates import EMAIL as EMAIL_FORM
 from .countries import NAMES as COUNTRIES
 from .errors import ApiError
 from .linkoptions import DEVICE_URL_FIELDS, check_country_urls, check_destinations
@@ -33,6 +28,22 @@ from .links import check_image, normalise_destination
 
 DATE = {"type": "string", "format": "date"}
 COST_DAY = {**DATE, "pattern": "^[2-9]"}  # a cost row's days are years 2000 to 9999
+# Facts of the parts above this one (shortener imports none of them), written
+# here and checked equal to theirs by tests/test_openapi.py: cost kinds, the
+# goal name form, the currencies the money module knows, the e-mail form.
+KINDS = ("labor", "platform", "ads", "other")
+GOAL_NAME_PATTERN = "^[a-z0-9][a-z0-9_]{0,39}$"
+CURRENCIES = """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BOV BRL BSD BTN
+    BWP BYN BZD CAD CDF CHE CHF CHW CLF CLP CNY COP COU CRC CUC CUP CVE CZK DJF DKK DOP DZD EGP
+    ERN ETB EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK
+    JMD JOD JPY KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK
+    MNT MOP MRU MUR MVR MWK MXN MXV MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN
+    PYG QAR RON RSD RUB RWF SAR SBD SCR SDG SEK SGD SHP SLE SLL SOS SRD SSP STN SVC SYP SZL THB
+    TJS TMT TND TOP TRY TTD TWD TZS UAH UGX USD USN UYI UYU UYW UZS VED VES VND VUV WST XAF XCD
+    XCG XOF XPF YER ZAR ZMW ZWG ZWL
+""".split()
+EMAIL_FORM = r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s.]{1,63}"
 # Python's whitespace, spelled out: regex engines (the fuzzer's among them)
 # disagree on what \s covers beyond ASCII
 _WS = r" \t\n\r\f\v\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
@@ -41,15 +52,13 @@ _S = f"[{_WS}]"
 EMAIL = {
     "type": ["string", "null"],
     "maxLength": 254,
-    "pattern": f"^{_S}*(?:"
-    + EMAIL_FORM.pattern.replace(r"\s", _WS + r"\x00-\x1f\x7f")
-    + f")?{_S}*$",
+    "pattern": f"^{_S}*(?:" + EMAIL_FORM.replace(r"\s", _WS + r"\x00-\x1f\x7f") + f")?{_S}*$",
 }
 # the services normalise case and surrounding spaces, so the document allows them
 CHANNEL = {"type": "string", "pattern": f"^{_S}*[A-Za-z0-9][A-Za-z0-9_.-]{{0,39}}{_S}*$"}
 CURRENCY_PATTERN = (  # an ISO 4217 code the money module knows, any case
     f"^{_S}*("
-    + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in sorted(EXPONENTS))
+    + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in CURRENCIES)
     + f"){_S}*$"
 )
 CURRENCY = {"type": "string", "pattern": CURRENCY_PATTERN}
@@ -643,7 +652,7 @@ _body_schema("/api/advocates", "post").update(
 )
 # path variables narrower than "any text without a slash"
 OPERATIONS[("/api/goals/{name}", "put")]["path"] = {
-    "name": {"type": "string", "pattern": "^" + GOAL_NAME.pattern[2:-2] + "$"}
+    "name": {"type": "string", "pattern": GOAL_NAME_PATTERN}
 }
 
 

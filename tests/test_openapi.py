@@ -83,3 +83,20 @@ def test_every_answer_the_api_gives_is_documented(client):
         paths["/api/links"]["post"]["responses"]
     )
     assert "text/csv" in paths["/api/reports/channels"]["get"]["responses"]["200"]["content"]
+
+
+def test_the_facts_apispec_writes_down_are_the_parts_own():
+    """shortener imports no part above it, so the declarations write down a
+    few of their facts; these must stay what those parts say."""
+    import re
+
+    from advocates.people import EMAIL
+    from conversions.costs import KINDS
+    from conversions.goals import GOAL_NAME
+    from conversions.money import EXPONENTS
+    from shortener import apispec
+
+    assert apispec.KINDS == KINDS
+    assert apispec.CURRENCIES == sorted(EXPONENTS)
+    assert apispec.EMAIL_FORM == EMAIL.pattern
+    assert re.compile(apispec.GOAL_NAME_PATTERN).pattern[1:-1] == GOAL_NAME.pattern[2:-2]
