@@ -6,6 +6,7 @@ from shortener.api import base_url, int_arg, json_body
 from shortener.auth import require_api_key
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.links import as_dict as link_dict
 
 from . import people
@@ -44,7 +45,7 @@ def create():
     records a friend who came through another advocate's personal link as
     that advocate's child in the referral tree."""
     body = json_body()
-    db = get_db()
+    db = catch_up(get_db())  # a referral is found among the friend's clicks
     with immediate(db):
         advocate = people.create_advocate(db, body)
     return jsonify(with_links(advocate)), 201

@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from shortener.cli import clean_errors, cli_base_url
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.links import as_dict as link_dict
 
 from . import people
@@ -47,7 +48,7 @@ def create_command(name, email, customer_id, handle, referred_by_conversion, ref
         "referred_by_conversion": referred_by_conversion,
         "referred_by_visitor": referred_by_visitor,
     }
-    db = get_db()
+    db = catch_up(get_db())  # a referral is found among the friend's clicks
     with clean_errors(), immediate(db):
         advocate = people.create_advocate(db, {k: v for k, v in fields.items() if v is not None})
     click.echo(_line(advocate))

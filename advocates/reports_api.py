@@ -12,6 +12,7 @@ from conversions.customers import CustomerReportError
 from shortener.auth import require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from . import reports
 
@@ -45,7 +46,7 @@ def answer(db, name: str, args) -> tuple[list[str], dict]:
         raise ApiError("format must be json or csv", field="format")
     q = query_args(args)
     try:
-        rows = rows_of(db, q, current_settings())
+        rows = rows_of(catch_up(db), q, current_settings())
     except CustomerReportError as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {

@@ -10,6 +10,7 @@ from conversions.customers import CustomerReportError
 from conversions.reports import Filters, Period
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from .reports_api import HELP, REPORTS
 
@@ -29,7 +30,7 @@ def make_command(name: str):
         q = Query(Period(start, end), model, Filters(channel, campaign, goal), as_of=as_of,
                   now=utcnow())  # fmt: skip
         try:
-            rows = rows_of(get_db(), q, current_app.extensions["clicktrail.analytics"])
+            rows = rows_of(catch_up(get_db()), q, current_app.extensions["clicktrail.analytics"])
         except CustomerReportError as e:
             raise click.ClickException(f"{e.field}: {e.message}") from None
         emit(columns, rows, csv_path)

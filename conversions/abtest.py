@@ -23,6 +23,7 @@ from shortener.auth import require_api_key
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from .cli import emit, report_cli
 from .money import format_minor
@@ -203,14 +204,15 @@ def ab_answer(db, link: dict, rows: list[dict]) -> dict:
 def link_ab(db, link: dict) -> dict:
     """The link's A/B report; the API view and the dashboard's link page
     both call this."""
-    return ab_answer(db, link, ab_rows(db, link, current_app.config["DEFAULT_CURRENCY"]))
+    rows = ab_rows(catch_up(db), link, current_app.config["DEFAULT_CURRENCY"])
+    return ab_answer(db, link, rows)
 
 
 @bp.get("/links/<code>/ab")
 @require_api_key
 def ab_report(code):
     link = found(code)
-    rows = ab_rows(get_db(), link, current_app.config["DEFAULT_CURRENCY"])
+    rows = ab_rows(catch_up(get_db()), link, current_app.config["DEFAULT_CURRENCY"])
     if request.args.get("format", "json") != "json":
         return respond(f"ab-{code}", AB_COLUMNS, rows, Period(), "last_touch")
     return jsonify(ab_answer(get_db(), link, rows))
@@ -236,7 +238,7 @@ def ab_command(code, csv_path):
 
     Example: flask --app shortener report ab spring-sale --csv ab.csv
     """
-    db = get_db()
+    db = catch_up(get_db())
     row = next(db.query("SELECT id, url, destinations FROM links WHERE code = ?", [code]), None)
     if row is None:
         raise click.ClickException(f"no link with code '{code}'")

@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import analytics, costs
 from .analytics import REPORTS, Query, ReportError
@@ -50,7 +51,7 @@ def make_command(spec: analytics.Report):
         )
         settings = current_app.extensions["clicktrail.analytics"]
         try:
-            columns, rows = analytics.run(spec.name, get_db(), q, settings)
+            columns, rows = analytics.run(spec.name, catch_up(get_db()), q, settings)
         except (ReportError, CustomerReportError) as e:
             raise click.ClickException(f"{e.field}: {e.message}") from None
         emit(columns, rows, csv_path)

@@ -15,6 +15,7 @@ from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.settings import ConfigError
 
 from . import analytics, breakdown, costs, journeys, prices
@@ -64,7 +65,7 @@ def answer(db, name: str, args) -> tuple[list[str], dict]:
         raise ApiError("format must be json or csv", field="format")
     q = query_args(args)
     try:
-        columns, rows = analytics.run(name, db, q, current_settings())
+        columns, rows = analytics.run(name, catch_up(db), q, current_settings())
     except (ReportError, CustomerReportError) as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {
@@ -99,9 +100,10 @@ def breakdown_report():
     period, model, filters = report_args()
     by = request.args.get("by", "")
     link = request.args.get("link") or None
+    db = catch_up(get_db())
     try:
         rows = breakdown.breakdown_rows(
-            get_db(), by, period, model, filters, link, current_settings().default_currency
+            db, by, period, model, filters, link, current_settings().default_currency
         )
     except breakdown.BreakdownError as e:
         raise ApiError(e.message, e.status, field=e.field) from None
@@ -122,7 +124,7 @@ def breakdown_report():
 @bp.get("/conversions/<int:conversion_id>/journey")
 @require_api_key
 def conversion_journey(conversion_id):
-    found = journeys.journey(get_db(), conversion_id)
+    found = journeys.journey(catch_up(get_db()), conversion_id)
     if found is None:
         raise ApiError(f"no conversion {conversion_id}", 404, field="id")
     return jsonify(found)

@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import breakdown, goals
 from .attribution import MODELS
@@ -77,7 +78,7 @@ def channels_command(csv_path, start, end, model, channel, campaign, goal, verif
     if start and end and start > end:
         raise click.ClickException("--from must not be after --to")
     rows = channel_rows(
-        get_db(),
+        catch_up(get_db()),
         Period(start, end),
         model,
         Filters(channel, campaign, goal),
@@ -104,7 +105,7 @@ def breakdown_command(csv_path, start, end, model, channel, campaign, goal, by, 
         raise click.ClickException("--from must not be after --to")
     try:
         rows = breakdown.breakdown_rows(
-            get_db(),
+            catch_up(get_db()),
             by,
             Period(start, end),
             model,
@@ -129,7 +130,7 @@ def clicks_command(start, end, csv_path):
     """
     if start and end and start > end:
         raise click.ClickException("--from must not be after --to")
-    write_lines(clicks_csv(get_db(), *ts_bounds(start, end)), csv_path)
+    write_lines(clicks_csv(catch_up(get_db()), *ts_bounds(start, end)), csv_path)
 
 
 @goals_cli.command("list")

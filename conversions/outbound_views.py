@@ -12,6 +12,7 @@ from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from . import outbound
 
@@ -36,7 +37,8 @@ def found(endpoint_id: int) -> dict:
 def create():
     """The answer carries the endpoint's `secret`, shown this once: the
     receiver checks signatures with it."""
-    endpoint = outbound.create_endpoint(get_db(), json_body(), allow_private(), utcnow())
+    db = catch_up(get_db())  # it starts after the clicks already answered, not among them
+    endpoint = outbound.create_endpoint(db, json_body(), allow_private(), utcnow())
     return jsonify(endpoint), 201
 
 
@@ -57,7 +59,8 @@ def show(endpoint_id):
 def update(endpoint_id):
     found(endpoint_id)
     body = json_body()
-    endpoint = outbound.update_endpoint(get_db(), endpoint_id, body, allow_private(), utcnow())
+    db = catch_up(get_db())  # an event type subscribed to now starts after the clicks answered
+    endpoint = outbound.update_endpoint(db, endpoint_id, body, allow_private(), utcnow())
     return jsonify(endpoint)
 
 
@@ -106,7 +109,7 @@ def deliver_command(once, poll):
         if fd is None:
             raise click.ClickException("another webhook deliverer is running (lock held)")
         try:
-            done = outbound.run_once(get_db(), utcnow(), options)
+            done = outbound.run_once(catch_up(get_db()), utcnow(), options)
         finally:
             outbound.release(fd)
         click.echo(", ".join(f"{k}: {v}" for k, v in done.items()))

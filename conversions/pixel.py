@@ -17,6 +17,7 @@ from shortener.bots import crawler_platform, is_prefetch
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, request_storage_failed
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.redirect import opted_out
 
 from .intake import Conversion, UnknownClick, UnknownGoal, record_conversion, visitor_of_click
@@ -109,7 +110,7 @@ def conversion_pixel():
     try:
         conversion = pixel_conversion()
         try:
-            record_conversion(get_db(), conversion, current_policy())
+            record_conversion(catch_up(get_db()), conversion, current_policy())
         except UnknownClick:
             # a mangled click id: fall back to the cookie's visitor
             conversion.click_id = None
@@ -150,7 +151,7 @@ def visit_pixel():
         click_id = request.args.get("click")
         if click_id and len(click_id) <= MAX_PARAM:
             try:
-                visitor_id = visitor_of_click(db, click_id) or visitor_id
+                visitor_id = visitor_of_click(catch_up(db), click_id) or visitor_id
             except UnknownClick:
                 pass  # a mangled click id tells us nothing
         visitor_id = visitor_id or cookie.new_visitor_id()

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 from shortener.api import found
 from shortener.auth import require_api_key
 from shortener.db import get_db
-from shortener.journal import replay_all
+from shortener.journal import catch_up
 
 from .attribution import MODELS
 from .breakdown import COLUMNS as BREAKDOWN_COLUMNS
@@ -87,7 +87,6 @@ def post_rows(
     channel report)."""
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r}")
-    replay_all(db, sweep=False)  # clicks still in the workers' journals count too
     clicks = click_counts(db, link_id, period)
     credits = credit_sums(db, link_id, period, model, goal)
     currencies = defaultdict(list)
@@ -122,7 +121,7 @@ def posts_report(code):
     link = found(code)
     period, model, filters = report_args()
     currency = current_app.config["DEFAULT_CURRENCY"]
-    rows = post_rows(get_db(), link["id"], period, model, currency, filters.goal)
+    rows = post_rows(catch_up(get_db()), link["id"], period, model, currency, filters.goal)
     if request.args.get("format", "json") != "json":
         return respond(f"posts-{code}", POST_COLUMNS, rows, period, model)
     return jsonify(

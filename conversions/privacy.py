@@ -28,6 +28,7 @@ from sqlite_utils import Database
 
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
+from shortener.journal import catch_up
 from shortener.signals import send
 
 from .aggregates import (
@@ -395,7 +396,7 @@ def erase_command(visitor_id, customer_id):
     """
     if bool(visitor_id) == bool(customer_id):
         raise click.ClickException("name exactly one of --visitor ID or --customer ID")
-    done = erase(get_db(), visitor_id=visitor_id, customer_id=customer_id)
+    done = erase(catch_up(get_db()), visitor_id=visitor_id, customer_id=customer_id)
     click.echo(
         f"erased {len(done.visitors)} visitor(s): {done.clicks} clicks, {done.visits} visits,"
         f" {done.conversions} conversions, {done.credits} credits"
@@ -420,7 +421,7 @@ def retention_command(days):
             f"--days must be at least ATTRIBUTION_WINDOW_DAYS ({window}):"
             " younger clicks can still earn credit"
         )
-    deleted = apply_retention(get_db(), days, utcnow())
+    deleted = apply_retention(catch_up(get_db()), days, utcnow())
     click.echo(f"deleted {deleted} clicks older than {days} days")
 
 

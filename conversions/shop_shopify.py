@@ -19,6 +19,7 @@ from flask import Blueprint, current_app, jsonify, request
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from .intake import Conversion
 from .money import MoneyError, check_currency, to_minor
@@ -195,7 +196,7 @@ def receive():
         item = refund(body, now)
     else:
         item = Ignored(f"{topic} is not an order or a refund: remove this webhook in Shopify")
-    db = get_db()
+    db = catch_up(get_db())
     if is_test(body):
         outcome = Outcome("test", f"test order, not stored: {describe(item)}")
     else:

@@ -18,6 +18,7 @@ from flask import Blueprint, current_app, jsonify, request
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from .intake import Conversion
 from .money import MoneyError, check_currency, to_minor
@@ -259,7 +260,7 @@ def receive():
         item = Ignored(f"{event['type'][:60]} is not a sale or a refund: deselect it in Stripe")
     else:
         item = handler(event, event["data"]["object"], now)
-    db = get_db()
+    db = catch_up(get_db())
     if event.get("livemode") is False:
         outcome = Outcome("test", f"test mode, not stored: {describe(item)}")
     else:

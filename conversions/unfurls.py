@@ -12,6 +12,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 from shortener.auth import require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.previews import UNFURL_COLUMNS, unfurl_rows
 
 from .cli import _day, emit, report_cli
@@ -28,7 +29,7 @@ def unfurls_report():
     if start and end and start > end:
         raise ApiError("from must not be after to", field="from")
     rows = unfurl_rows(
-        get_db(),
+        catch_up(get_db()),
         start,
         end,
         channel=request.args.get("channel") or None,
@@ -68,7 +69,7 @@ def unfurls_command(start, end, channel, campaign, platform, csv_path):
     """
     if start and end and start > end:
         raise click.ClickException("--from must not be after --to")
-    rows = unfurl_rows(get_db(), start, end, channel, campaign, platform)
+    rows = unfurl_rows(catch_up(get_db()), start, end, channel, campaign, platform)
     emit(UNFURL_COLUMNS, rows, csv_path)
 
 

@@ -9,6 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from shortener.auth import require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from . import goals
 from .attribution import MODELS
@@ -75,7 +76,7 @@ def export_clicks():
     if request.args.get("format", "csv") != "csv":
         raise ApiError("format must be csv", field="format")
     period, _, _ = report_args()
-    lines = clicks_csv(get_db(), *ts_bounds(period.start, period.end))
+    lines = clicks_csv(catch_up(get_db()), *ts_bounds(period.start, period.end))
     response = Response(stream_with_context(lines), mimetype="text/csv")
     response.headers["Content-Disposition"] = 'attachment; filename="clicks.csv"'
     return response
@@ -89,7 +90,7 @@ def channels(db, args) -> tuple[Period, str, list[dict]]:
     if verified == "?":
         raise ApiError("verified must be true (webhooks) or false (pixels)", field="verified")
     currency = current_app.config["DEFAULT_CURRENCY"]
-    return period, model, channel_rows(db, period, model, filters, currency, verified)
+    return period, model, channel_rows(catch_up(db), period, model, filters, currency, verified)
 
 
 def channels_answer(db, args) -> dict:

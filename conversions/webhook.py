@@ -13,8 +13,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from shortener import health
 from shortener.clock import parse_moment, utcnow
-from shortener.db import get_db, replay_journals
+from shortener.db import get_db
 from shortener.errors import ApiError, unavailable
+from shortener.journal import catch_up
 
 from .goals import GOAL_NAME
 from .intake import Conversion, UnknownClick, UnknownGoal, public, record_conversion
@@ -153,7 +154,7 @@ def record(conversion: Conversion) -> tuple[dict, bool]:
     (the sender retries), and once this worker's own held clicks are
     written, one more look."""
     try:
-        return record_conversion(get_db(), conversion, current_policy())
+        return record_conversion(catch_up(get_db()), conversion, current_policy())
     except UnknownClick:
         journal = current_app.extensions["clicktrail.journal"]
         problem = health.problem(current_app.config["DATABASE"], journal)
@@ -161,5 +162,5 @@ def record(conversion: Conversion) -> tuple[dict, bool]:
             raise unavailable(problem) from None
         if journal is None:
             raise
-    replay_journals(get_db())
+    catch_up(get_db())  # the clicks this worker held in memory are in a file now
     return record_conversion(get_db(), conversion, current_policy())

@@ -6,6 +6,7 @@ from flask import render_template, request
 from conversions import goals, overview
 from conversions.reports import Filters
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from .link_pages import page_number
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
@@ -19,7 +20,7 @@ def conversions_page():
     view = read_view(default_preset="all")
     goal = request.args.get("goal", "").strip() or None
     page = page_number()
-    db = get_db()
+    db = catch_up(get_db())
     rows = overview.conversion_list(
         db, view.period, Filters(goal=goal), limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE
     )

@@ -15,6 +15,7 @@ from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.destinations import build_destination, utm_parameters
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 from shortener.redirect import own_hosts
 
 from . import charts, integrations, link_errors
@@ -51,7 +52,7 @@ def links_index():
     status = status if status in links.STATUSES else "all"
     picked = {k: request.args.get(k, "").strip() or None for k in ("channel", "campaign", "tag")}
     page = page_number()
-    db = get_db()
+    db = catch_up(get_db())
     # the links API's own listing and count, with the page's status filter
     filters = {"q": q or None, "status": status, **picked}
     rows = links.list_links(db, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, **filters)
@@ -250,7 +251,7 @@ def link_new():
 
 @bp.route("/links/<code>", methods=["GET", "POST"])
 def link_edit(code):
-    db = get_db()
+    db = catch_up(get_db())
     link = links.get_link(db, code)
     if link is None:
         abort(404, f"There is no link with the code '{code}'.")

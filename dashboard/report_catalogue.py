@@ -12,6 +12,7 @@ from shortener import links
 from shortener.clock import utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError
+from shortener.journal import catch_up
 
 from . import charts, integrations
 from .formats import amount_text
@@ -79,7 +80,7 @@ def report_args(view, name: str = "") -> dict:
     if bucket in BUCKETS:
         args["period"] = bucket  # the API's growth buckets are its `period`
     elif name == "growth":
-        args["period"] = period_bucket(get_db(), view.period, utcnow().date())
+        args["period"] = period_bucket(catch_up(get_db()), view.period, utcnow().date())
     for key in ("channel", "campaign", "goal", "as_of"):
         value = request.args.get(key, "").strip()
         if value:

@@ -8,6 +8,7 @@ from conversions.breakdown import breakdown_rows
 from conversions.reports import Filters, channel_rows
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import charts, integrations, report_catalogue, stats
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
@@ -102,7 +103,7 @@ def money_totals(view, filters: Filters) -> list[dict]:
 
 
 def report_context(view, filters: Filters) -> dict:
-    db = get_db()
+    db = catch_up(get_db())
     currency = current_app.config["DEFAULT_CURRENCY"]
     rows = channel_rows(db, view.period, view.model, filters, currency)
     growth = stats.growth_series(db, view.period, view.model, filters, utcnow().date())
@@ -138,7 +139,7 @@ def channel_page(channel):
     filters = Filters(channel=channel.lower())
     # the breakdown report's rows by campaign (GET /api/reports/breakdown)
     rows = breakdown_rows(
-        get_db(),
+        catch_up(get_db()),
         "campaign",
         view.period,
         view.model,

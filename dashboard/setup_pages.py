@@ -7,6 +7,7 @@ from conversions.money import MoneyError, check_currency, format_minor, to_minor
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
+from shortener.journal import catch_up
 
 from . import apikeys, snippets
 from .formats import amount_text
@@ -115,7 +116,7 @@ def install_page():
     secrets = current_app.config.get("WEBHOOK_SECRETS") or []
     origin = base_url().rstrip("/")
     currency = current_app.config["DEFAULT_CURRENCY"]
-    db = get_db()
+    db = catch_up(get_db())  # the latest clicks are the installer's proof
     return render_template(
         "dashboard/install.html",
         snippets={

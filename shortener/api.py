@@ -6,6 +6,7 @@ from . import links, previews
 from .auth import require_api_key
 from .db import get_db, immediate
 from .errors import ApiError
+from .journal import catch_up
 from .redirect import own_hosts
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -63,7 +64,7 @@ def index():
     if sort not in links.SORTS:
         raise ApiError(f"sort must be one of {', '.join(links.SORTS)}", field="sort")
     filters = {name: request.args.get(name) for name in ("channel", "campaign", "tag", "q")}
-    db = get_db()
+    db = catch_up(get_db())
     if sort == "clicks":
         refresh = current_app.extensions.get("clicktrail.refresh_aggregates")
         if refresh:  # fold the newest clicks into link_day first
@@ -85,7 +86,7 @@ def index():
 def show(code):
     link = found(code)
     body = links.as_dict(link, base_url())
-    body["unfurls"] = previews.unfurl_counts(get_db(), link["id"])
+    body["unfurls"] = previews.unfurl_counts(catch_up(get_db()), link["id"])
     return jsonify(body)
 
 

@@ -8,6 +8,7 @@ import hmac
 
 from flask import current_app, request
 
+from .apispec import check_request
 from .db import get_db
 from .errors import ApiError
 
@@ -45,6 +46,11 @@ def require_api_key(view):
     so this module needs to know nothing about them."""
 
     @functools.wraps(view)
+    def checked(*args, **kwargs):
+        check_request()  # the input the operation declares, refused before the view runs
+        return view(*args, **kwargs)
+
+    @functools.wraps(view)
     def wrapped(*args, **kwargs):
         if not api_key_valid(request.headers.get("Authorization")):
             raise ApiError(
@@ -52,7 +58,7 @@ def require_api_key(view):
                 401,
                 headers={"WWW-Authenticate": 'Bearer realm="clicktrail"'},
             )
-        return view(*args, **kwargs)
+        return checked(*args, **kwargs)
 
-    wrapped.without_key = view
+    wrapped.without_key = checked
     return wrapped

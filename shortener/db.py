@@ -16,7 +16,7 @@ import time
 import weakref
 
 import click
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g
 from flask.cli import with_appcontext
 from sqlite_utils import Database
 
@@ -79,9 +79,10 @@ def write_lock(db: Database):
 
 
 def get_db() -> Database:
-    """This thread's connection. Outside the redirect, the first call in a
-    request or command first stores the clicks still in journals, so every
-    reader (conversion intake, reports, the API, the CLI) sees every click."""
+    """This thread's connection, and nothing more: a reader that needs
+    every click answered so far catches up the click log itself
+    (`shortener.journal.catch_up`), so the redirect and the requests that
+    never read clicks do not wait for it."""
     if "db" not in g:
         pool = current_app.extensions["clicktrail.db"]
         db = getattr(pool, "db", None)
@@ -91,28 +92,7 @@ def get_db() -> Database:
         if db is None:
             db = pool.db = connect(current_app.config["DATABASE"])
         g.db = db
-        if current_app.config["CLICK_JOURNAL"] and not _on_redirect_path():
-            replay_journals(db)
     return g.db
-
-
-def _on_redirect_path() -> bool:
-    return has_request_context() and request.endpoint in ("redirect.follow", "redirect.healthz")
-
-
-def replay_journals(db: Database) -> None:
-    """Store the clicks still in this database's journals; a failure is
-    logged and the clicks stay in the journal for the next replay."""
-    from .journal import directory, replay_all
-
-    try:
-        replay_all(db, directory(current_app.config["DATABASE"]), sweep=False)
-    except (sqlite3.Error, OSError) as e:
-        # the clicks stay in the journal for the next replay; the reader goes on.
-        # A full disk is logged once, not on every request until it recovers.
-        first = "database" not in health.state(current_app.config["DATABASE"]).failures
-        if storage_failed(db, e) is None or first:
-            current_app.logger.exception("click journal replay failed")
 
 
 def close_db(exc=None):

@@ -15,8 +15,9 @@ only whole lines (up to the last newline) are consumed. Any process may
 replay any file, serialised by SQLite's write lock. The worker replays its
 own file every CLICK_JOURNAL_BATCH clicks or CLICK_JOURNAL_MAX_DELAY_MS,
 after its response is sent; everything that reads clicks replays all files
-first (`get_db()` outside the redirect, aggregate refresh, the bench and
-soak checks), so a conversion always finds the click it names.
+first (`catch_up`: conversion intake, reports, exports, the CLI, dashboard
+pages; the aggregates' refresh, the webhook deliverer, the bench and soak
+checks), so a conversion always finds the click it names.
 
 A writer holds an exclusive flock on its file for as long as it may append
 to it; a file whose lock can be taken (its worker died, or moved on to a
@@ -48,7 +49,7 @@ import orjson
 from sqlite_utils import Database
 
 from . import health, previews
-from .db import connect, immediate
+from .db import connect, immediate, storage_failed
 
 log = logging.getLogger(__name__)
 
@@ -571,6 +572,27 @@ def replay_all(db: Database, folder: str | None = None, sweep: bool = True) -> i
         if final:
             _forget(db, entry.path, entry.name)
     return total
+
+
+def catch_up(db: Database) -> Database:
+    """Store the clicks still in the workers' journals, then hand `db` back
+    (`catch_up(get_db())`), so what is read next counts every click already
+    answered. Getting a connection never does this: the redirect must not
+    wait for it, nor must requests that read no clicks. Every reader of
+    clicks or of what is made of them calls it first -- before it reads,
+    and before it writes anything that depends on the latest click (an
+    erasure, a new webhook endpoint's starting point). Final files are left
+    to the workers' sweeps. A failure is logged (a full disk once, not on
+    every request) and the reader goes on with what is stored: the clicks
+    stay in the journal for the next catch-up."""
+    path = getattr(db, "path", None) or database_path(db)
+    try:
+        replay_all(db, directory(path), sweep=False)
+    except (sqlite3.Error, OSError) as e:
+        first = "database" not in health.state(path).failures
+        if storage_failed(db, e) is None or first:
+            log.exception("click journal replay failed")
+    return db
 
 
 def _forget(db: Database, path: str, name: str) -> None:

@@ -10,8 +10,8 @@ import json
 import re
 
 from .countries import is_country
+from .destination_checks import check_destination
 from .errors import ApiError
-from .links import check_destination
 
 DEVICE_URL_FIELDS = ("ios_url", "android_url", "desktop_url")
 FEATURE_FIELDS = {"destinations", "expired_url", "max_clicks", "country_urls", *DEVICE_URL_FIELDS}

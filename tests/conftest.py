@@ -7,7 +7,9 @@ import pytest
 from shortener import create_app
 from shortener.db import connect, init_db
 
-pytest_plugins = ["leaks"]  # nothing a test starts (threads, processes) outlives it
+# leaks: nothing a test starts (threads, processes) outlives it;
+# lagging: an app whose clicks wait in the journal (the lagging_app fixture)
+pytest_plugins = ["leaks", "lagging"]
 
 API_KEY = "test-api-key"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"clicktrail-test-webhook-secret!!").decode()

@@ -13,15 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from lagging import answer, journalled_lines, stored_click_ids
 
-from conftest import BROWSER_UA, WEBHOOK_SECRET, app_config
+from conftest import AUTH, BROWSER_UA, WEBHOOK_SECRET, app_config, browser, make_link
 from conversions.signing import sign
 from servers import running
 from shortener import journal as journal_module
 from shortener import links
 from shortener.clicks import classify, click_row
-from shortener.db import connect, init_db
-from shortener.journal import Journal, directory, replay_all
+from shortener.db import connect, get_db, init_db
+from shortener.journal import Journal, catch_up, directory, replay_all
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 
@@ -456,3 +457,33 @@ def test_a_write_the_disk_refuses_leaves_no_partial_line_and_is_written_later(se
     assert [json.loads(line)["click_id"] for line in data.splitlines()] == ids[:7] + ids[8:]
     assert replay_all(db) == 8
     assert sorted(stored(db)) == sorted(ids[:7] + ids[8:])
+
+
+# -- catching up is a step of its own ---------------------------------------------------
+
+
+def test_getting_a_connection_does_not_catch_up_the_click_log(lagging_app):
+    """Not in a request, not in a command: a connection is only a
+    connection; catch_up stores the journalled click, once."""
+    client = browser(lagging_app)
+    click_id = answer(client, make_link(client)["code"])
+    assert stored_click_ids(lagging_app) == [] and journalled_lines(lagging_app) == 1
+    with lagging_app.test_request_context("/api/links", headers=AUTH):
+        db = get_db()
+        assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+    with lagging_app.app_context():  # as a CLI command runs
+        db = get_db()
+        assert db.execute("SELECT count(*) FROM clicks").fetchone()[0] == 0
+        assert catch_up(db) is db
+        assert catch_up(db) is db  # nothing new: nothing stored twice
+    assert stored_click_ids(lagging_app) == [click_id]
+
+
+def test_a_request_that_reads_no_clicks_leaves_the_journal_alone(lagging_app):
+    """Saving and listing goals needs no click: the journal waits
+    for the worker's own replay or the next reader."""
+    client = browser(lagging_app)
+    answer(client, make_link(client)["code"])
+    assert client.put("/api/goals/signup", json={"value": "0"}, headers=AUTH).status_code == 200
+    assert client.get("/api/goals", headers=AUTH).status_code == 200
+    assert stored_click_ids(lagging_app) == []
