@@ -1,0 +1,45 @@
+"""The composition root: the one module that knows every part of the house.
+
+Each part registers its own blueprints, commands and hooks through its
+`init_app`; this module only loads the configuration and calls the parts
+bottom to top (shortener, conversions, advocates, dashboard), so a part can
+rely on those below it being registered first.
+"""
+
+import os
+
+from flask import Flask
+
+import advocates
+import conversions
+import dashboard
+import shortener
+
+from . import settings
+
+
+def create_app(test_config=None):
+    app = Flask("shortener", instance_relative_config=True)
+    configure(app, test_config)
+    shortener.init_app(app)
+    conversions.init_app(app)
+    advocates.init_app(app)
+    dashboard.init_app(app)
+    shortener.init_redirect(app)  # last: see its docstring
+    return app
+
+
+def configure(app, test_config) -> None:
+    """Defaults, then instance/config.py and CLICKTRAIL_* variables (or the
+    test's mapping alone), then the checks that refuse a bad setting."""
+    app.config.from_mapping(settings.defaults())
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        app.config.from_prefixed_env("CLICKTRAIL")
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config["DATABASE"]:
+        app.config["DATABASE"] = os.path.join(app.instance_path, "clicktrail.db")
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.json.sort_keys = False  # keep report columns in their documented order
+    settings.check(app.config)
