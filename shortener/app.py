@@ -12,10 +12,23 @@ from flask import Flask
 
 import advocates
 import conversions
+import conversions.settings
 import dashboard
+import dashboard.settings
 import shortener
+import shortener.settings
 
-from . import settings
+# each part's settings, bottom to top (advocates have none of their own); a
+# part's check may rely on the parts below it having been checked
+PART_SETTINGS = {
+    "shortener": shortener.settings,
+    "conversions": conversions.settings,
+    "dashboard": dashboard.settings,
+}
+
+
+def all_settings() -> list:
+    return [s for part in PART_SETTINGS.values() for s in part.SETTINGS]
 
 
 def create_app(test_config=None):
@@ -32,7 +45,7 @@ def create_app(test_config=None):
 def configure(app, test_config) -> None:
     """Defaults, then instance/config.py and CLICKTRAIL_* variables (or the
     test's mapping alone), then the checks that refuse a bad setting."""
-    app.config.from_mapping(settings.defaults())
+    app.config.from_mapping({s.name: s.default for s in all_settings()})
     if test_config is None:
         app.config.from_pyfile("config.py", silent=True)
         app.config.from_prefixed_env("CLICKTRAIL")
@@ -42,4 +55,5 @@ def configure(app, test_config) -> None:
         app.config["DATABASE"] = os.path.join(app.instance_path, "clicktrail.db")
     os.makedirs(app.instance_path, exist_ok=True)
     app.json.sort_keys = False  # keep report columns in their documented order
-    settings.check(app.config)
+    for part in PART_SETTINGS.values():
+        part.check(app.config)
