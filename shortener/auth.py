@@ -8,6 +8,7 @@ import hmac
 
 from flask import current_app, g, request
 
+from .apispec import check_request
 from .db import get_db
 from .errors import ApiError
 
@@ -49,6 +50,7 @@ def require_api_key(view):
                 401,
                 headers={"WWW-Authenticate": 'Bearer realm="clicktrail"'},
             )
+        check_request()  # the input the operation declares, refused before the view runs
         return view(*args, **kwargs)
 
     return wrapped

@@ -5,6 +5,7 @@ from openapi_spec_validator import validate
 
 from conversions import costs
 from shortener import links
+from shortener.apispec import OPERATIONS
 from shortener.openapi import DOC_PATH, _template
 
 
@@ -32,6 +33,7 @@ def test_every_api_route_is_described_and_nothing_else(app, client):
     doc = client.get(DOC_PATH).get_json()
     described = {(path, method) for path, ops in doc["paths"].items() for method in ops}
     assert described == api_operations(app)
+    assert described <= set(OPERATIONS)  # each declared, none left to a bare default
     assert ("/api/links", "post") in described and ("/api/reports/channels", "get") in described
 
 
@@ -59,3 +61,42 @@ def test_path_variables_are_typed(client):
     assert cost_id == {"name": "cost_id", "in": "path", "required": True, "schema": integer}
     [code] = paths["/api/links/{code}"]["get"]["parameters"]
     assert code["schema"]["type"] == "string" and code["required"] is True
+
+
+def test_what_the_document_forbids_is_refused_naming_the_field(client):
+    """The views check input against the same declarations the document is
+    made from: an empty day and a tag over its maximum length are refused."""
+    from conftest import AUTH
+
+    empty_day = client.get("/api/reports/channels?to=", headers=AUTH)
+    assert empty_day.status_code == 400 and empty_day.get_json()["field"] == "to"
+    long_tag = client.get("/api/links?tag=" + "t" * 51, headers=AUTH)
+    assert long_tag.status_code == 400 and long_tag.get_json()["field"] == "tag"
+    assert client.get("/api/links?tag=" + "t" * 50, headers=AUTH).status_code == 200
+    kind = client.post("/api/costs", json={"kind": "coffee"}, headers=AUTH)
+    assert kind.status_code == 400 and kind.get_json()["field"] in ("kind", "from")
+
+
+def test_every_answer_the_api_gives_is_documented(client):
+    paths = client.get(DOC_PATH).get_json()["paths"]
+    assert {"201", "400", "401", "404", "405", "409", "503"} <= set(
+        paths["/api/links"]["post"]["responses"]
+    )
+    assert "text/csv" in paths["/api/reports/channels"]["get"]["responses"]["200"]["content"]
+
+
+def test_the_facts_apispec_writes_down_are_the_parts_own():
+    """shortener imports no part above it, so the declarations write down a
+    few of their facts; these must stay what those parts say."""
+    import re
+
+    from advocates.people import EMAIL
+    from conversions.costs import KINDS
+    from conversions.goals import GOAL_NAME
+    from conversions.money import EXPONENTS
+    from shortener import apispec
+
+    assert apispec.KINDS == KINDS
+    assert apispec.CURRENCIES == sorted(EXPONENTS)
+    assert apispec.EMAIL_FORM == EMAIL.pattern
+    assert re.compile(apispec.GOAL_NAME_PATTERN).pattern[1:-1] == GOAL_NAME.pattern[2:-2]
