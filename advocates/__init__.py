@@ -1,7 +1,7 @@
 """Advocates: the people who share a brand's links, their personal links,
 the advocate reports and the rewards ledger.
 
-Registered by `shortener.create_app` after conversions; imports from
+Registered by the composition root (`shortener/app.py`) after conversions; imports from
 `shortener` and `conversions`, never the other way round. What happens
 below that concerns advocates (a link changed, a conversion stored or
 refunded, a person erased) reaches them as signals, connected here for this

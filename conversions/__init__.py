@@ -1,6 +1,6 @@
 """Conversions: intake by pixel and webhook, attribution, reports.
 
-Registered by `shortener.create_app`; imports from `shortener`, never the
+Registered by the composition root (`shortener/app.py`); imports from `shortener`, never the
 other way round.
 """
 

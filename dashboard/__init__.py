@@ -1,6 +1,6 @@
 """The marketer's dashboard: server-rendered pages under /dashboard.
 
-Registered by `shortener.create_app`; imports from `shortener` and
+Registered by the composition root (`shortener/app.py`); imports from `shortener` and
 `conversions`, never the other way round.
 """
 

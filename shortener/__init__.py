@@ -1,38 +1,24 @@
-"""clicktrail: campaign short links that prove what social marketing earns."""
+"""clicktrail: campaign short links that prove what social marketing earns.
 
-import os
-
-from flask import Flask
-
-from . import settings
+This package is the bottom part of the house: links, the redirect and the
+click log. The app itself is put together in `shortener.app.create_app`,
+re-exported here so `flask --app shortener` and gunicorn's
+`'shortener:create_app()'` find it.
+"""
 
 
 def create_app(test_config=None):
-    app = Flask(__name__, instance_relative_config=True)
-    app.config.from_mapping(settings.defaults())
-    if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
-        app.config.from_prefixed_env("CLICKTRAIL")
-    else:
-        app.config.from_mapping(test_config)
-    if not app.config["DATABASE"]:
-        app.config["DATABASE"] = os.path.join(app.instance_path, "clicktrail.db")
-    os.makedirs(app.instance_path, exist_ok=True)
-    app.json.sort_keys = False  # keep report columns in their documented order
-    settings.check(app.config)
+    # imported on call: the root imports every part, and the parts import
+    # this package first
+    from .app import create_app as create
 
-    from . import (
-        api,
-        cli,
-        db,
-        errors,
-        fastpath,
-        guards,
-        journal,
-        openapi,
-        qr,
-        redirect,
-    )
+    return create(test_config)
+
+
+def init_app(app):
+    """Links, clicks and the JSON API's own routes; the catch-all redirect
+    comes later, from `init_redirect`."""
+    from . import api, cli, db, errors, guards, journal, openapi, qr
 
     guards.init_app(app)  # before any route is added
     db.init_app(app)
@@ -43,18 +29,12 @@ def create_app(test_config=None):
     app.register_blueprint(qr.bp)
     app.register_blueprint(openapi.bp)
 
-    from conversions import init_app as init_conversions
 
-    init_conversions(app)
+def init_redirect(app):
+    """The catch-all /<code> route, registered after every other part's
+    routes so it never shadows one, and the fast WSGI path in front of
+    everything (it falls through for all but plain clicks)."""
+    from . import fastpath, redirect
 
-    from advocates import init_app as init_advocates
-
-    init_advocates(app)
-
-    from dashboard import init_app as init_dashboard
-
-    init_dashboard(app)
-    # the catch-all /<code> route goes last so it never shadows another route
     app.register_blueprint(redirect.bp)
-    fastpath.init_app(app)  # in front of everything: it falls through for all but plain clicks
-    return app
+    fastpath.init_app(app)

@@ -21,7 +21,7 @@ from shortener.db import init_db
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("shortener", "conversions", "advocates", "dashboard")  # bottom to top
 # the composition root: create_app is the one place that knows every part
-ROOTS = {"shortener/__init__.py"}
+ROOTS = {"shortener/app.py"}
 
 
 def imported_names(source: str) -> set[str]:
@@ -64,7 +64,7 @@ def test_the_import_check_finds_a_planted_upward_import(tmp_path):
     for part in PARTS:
         (tmp_path / part).mkdir()
         (tmp_path / part / "__init__.py").write_text("")
-    (tmp_path / "shortener" / "__init__.py").write_text("import dashboard\n")  # the root may
+    (tmp_path / "shortener" / "app.py").write_text("import dashboard\n")  # the root may
     (tmp_path / "shortener" / "links.py").write_text(
         "from conversions.intake import record_conversion\ndef later():\n    import dashboard.web\n"
     )
@@ -78,6 +78,50 @@ def test_the_import_check_finds_a_planted_upward_import(tmp_path):
         "shortener/links.py: dashboard.web",
         "advocates/people.py: dashboard",
     ]
+
+
+def parts_with_init_app(root: Path) -> list[str]:
+    """Every top-level package of the house whose __init__.py defines init_app."""
+    found = []
+    for init in sorted(root.glob("*/__init__.py")):
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        if any(isinstance(n, ast.FunctionDef) and n.name == "init_app" for n in tree.body):
+            found.append(init.parent.name)
+    return found
+
+
+def init_apps_called(source: str) -> list[str]:
+    """The names X of every `X.init_app(...)` call, in the order written."""
+    calls = []
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "init_app"
+            and isinstance(node.func.value, ast.Name)
+        ):
+            calls.append((node.lineno, node.func.value.id))
+    return [name for _, name in sorted(calls)]
+
+
+def test_the_composition_root_imports_every_part_there_is():
+    # a new part with an init_app that the root forgets would be silently
+    # missing from the app; the root calls them bottom to top
+    assert parts_with_init_app(ROOT) == sorted(PARTS)
+    (root,) = ROOTS
+    assert init_apps_called((ROOT / root).read_text(encoding="utf-8")) == list(PARTS)
+    assert upward_imports(ROOT, roots=set()) != []  # the root is the exception, and needed
+
+
+def test_the_root_check_sees_a_forgotten_part(tmp_path):
+    for part in (*PARTS, "extra"):
+        (tmp_path / part).mkdir()
+        (tmp_path / part / "__init__.py").write_text("def init_app(app):\n    pass\n")
+    (tmp_path / "notapart").mkdir()
+    (tmp_path / "notapart" / "__init__.py").write_text("")
+    assert parts_with_init_app(tmp_path) == sorted((*PARTS, "extra"))
+    source = "import a\ndef f(app):\n    a.init_app(app)\n    b.init_app(app)\n"
+    assert init_apps_called(source) == ["a", "b"]
 
 
 def test_each_app_hears_only_its_own_advocates(tmp_path):

@@ -5,9 +5,48 @@ import pytest
 
 from conftest import app_config
 from shortener import create_app
-from shortener.settings import SETTINGS, ConfigError
+from shortener.app import PART_SETTINGS, all_settings
+from shortener.settings import ConfigError
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+SETTINGS = all_settings()
+
+
+def readme_table_keys(readme: str, part: str) -> list[str]:
+    """The keys of the README's settings table for a part: the table that
+    follows the line naming the part's `settings.py`."""
+    lines = readme.split("\n")
+    (start,) = [i for i, line in enumerate(lines) if line.endswith(f"(`{part}/settings.py`)")]
+    keys, rows = [], lines[start + 1 :]
+    while rows and not rows[0].startswith("|"):
+        rows.pop(0)
+    for row in rows:
+        if not row.startswith("|"):
+            break
+        match = re.match(r"\| `(\w+)` \|", row)
+        if match:
+            keys.append(match.group(1))
+    return keys
+
+
+@pytest.mark.parametrize("part", list(PART_SETTINGS))
+def test_the_readme_table_of_each_part_lists_exactly_its_declared_settings(part):
+    declared = [s.name for s in PART_SETTINGS[part].SETTINGS]
+    assert declared  # a part without settings has no entry here
+    assert readme_table_keys(README, part) == declared
+
+
+def test_the_readme_table_reader_sees_a_missing_or_extra_row():
+    readme = (
+        "**Links** (`shortener/settings.py`)\n\n| key | default | meaning |\n|---|---|---|\n"
+        "| `SECRET_KEY` | generated | signs |\n| `EXTRA` | 1 | x |\n\nAfter.\n| `NOT_OURS` |\n"
+    )
+    assert readme_table_keys(readme, "shortener") == ["SECRET_KEY", "EXTRA"]
+
+
+def test_each_setting_is_declared_by_one_part_only():
+    names = [s.name for s in SETTINGS]
+    assert len(names) == len(set(names)) == 38
 
 
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS])
