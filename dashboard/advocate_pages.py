@@ -1,5 +1,5 @@
 """The Advocates page: who shares the brand's links, and the leaderboard of
-who really brings customers (issue 7), both as the API answers them."""
+who really brings customers, both as the API answers them."""
 
 from flask import abort, flash, redirect, render_template, request, url_for
 

@@ -528,7 +528,7 @@ def m012_intake_speed_2(db):
 
 @migrations()
 def m010_rewards(db):
-    # Two-way incentives (issue 7). A rule says what an advocate earns per
+    # Two-way incentives. A rule says what an advocate earns per
     # converted friend, or what the friend earns on converting, in one
     # campaign; the ledger keeps one row per (rule, conversion) assessed:
     # a reward (pending -> approved -> paid, or voided) or a refusal with

@@ -1,4 +1,4 @@
-"""The hand-built advocate programme every advocate and reward test reads (issue 7).
+"""The hand-built advocate programme every advocate and reward test reads.
 
 Everything happens in March 2025 at noon UTC; DEFAULT_CURRENCY is EUR.
 Attribution window 30 days (default); every conversion below has exactly one

@@ -1,4 +1,4 @@
-"""The hand-built shop every analytics test reads (issue 3).
+"""The hand-built shop every analytics test reads.
 
 Everything happens in March and April 2025, at noon UTC unless noted.
 Attribution window 30 days, time-decay half-life 7 days (the defaults).

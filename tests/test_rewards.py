@@ -1,4 +1,4 @@
-"""Two-way incentives (issue 7): the reward maths by hand, reward rules
+"""Two-way incentives: the reward maths by hand, reward rules
 (API and CLI), and the ledger on the hand-built advocate programme
 (tests/advocate_fixture.py): every reward worked out in the comments."""
 
