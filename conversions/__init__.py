@@ -5,29 +5,32 @@ other way round.
 """
 
 
+from shortener.signals import click_counts_read
+
+
 def init_app(app):
-    from . import abtest, aggregates, cli, pixel, privacy, views, webhook
+    from . import abtest, cli, pixel, privacy, views, webhook
 
-    # for shortener's link list sorted by clicks (it may not import us)
-    app.extensions["clicktrail.refresh_aggregates"] = aggregates.refresh
+    # shortener's link list sorted by clicks reads the counts folded here
+    click_counts_read.connect(_fold_new_clicks, sender=app, weak=False)
 
-    app.register_blueprint(abtest.bp)  # issue 6: A/B destinations
+    app.register_blueprint(abtest.bp)  # A/B destinations
     app.register_blueprint(pixel.bp)
     app.register_blueprint(webhook.bp)
     app.register_blueprint(views.bp)
     cli.init_app(app)
     privacy.init_app(app)
 
-    from . import analytics_cli, analytics_views  # issue 3: ROI analytics
+    from . import analytics_cli, analytics_views  # ROI analytics
 
     analytics_views.init_app(app)
     analytics_cli.init_app(app)
 
-    from . import unfurls  # issue 6: social previews
+    from . import unfurls  # social previews
 
     unfurls.init_app(app)
 
-    from . import outbound_views  # issue 6: outbound webhooks
+    from . import outbound_views  # outbound webhooks
 
     outbound_views.init_app(app)
 
@@ -39,3 +42,9 @@ def init_app(app):
     from . import posts  # one link, many posts
 
     posts.init_app(app)
+
+
+def _fold_new_clicks(app, db):
+    from . import aggregates
+
+    aggregates.refresh(db)

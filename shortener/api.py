@@ -2,7 +2,7 @@
 
 from flask import Blueprint, current_app, jsonify, request
 
-from . import links, previews
+from . import links, previews, signals
 from .auth import require_api_key
 from .db import get_db, immediate
 from .errors import ApiError
@@ -66,9 +66,7 @@ def index():
     filters = {name: request.args.get(name) for name in ("channel", "campaign", "tag", "q")}
     db = catch_up(get_db())
     if sort == "clicks":
-        refresh = current_app.extensions.get("clicktrail.refresh_aggregates")
-        if refresh:  # fold the newest clicks into link_day first
-            refresh(db)
+        signals.send(signals.click_counts_read, db=db)
     rows = links.list_links(db, limit=limit, offset=offset, sort=sort, **filters)
     return jsonify(
         {

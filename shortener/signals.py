@@ -15,6 +15,10 @@ _signals = Namespace()
 # caller gave), in the caller's transaction: the links shared from it follow.
 link_updated = _signals.signal("link-updated")
 
+# Links are about to be read in order of their click counts (`db`: the
+# connection): the part that keeps those counts brings them up to date.
+click_counts_read = _signals.signal("click-counts-read")
+
 
 def send(signal, **data) -> list:
     """Send `signal` from the running app with `data` as keyword arguments;
