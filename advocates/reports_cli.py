@@ -2,9 +2,9 @@
 the advocate reports from a shell, the same rows as the API."""
 
 import click
-from flask import current_app
 
 from conversions.analytics import Query
+from conversions.analytics_views import current_settings
 from conversions.cli import _day, emit, report_cli, report_options
 from conversions.customers import CustomerReportError
 from conversions.reports import Filters, Period
@@ -30,7 +30,7 @@ def make_command(name: str):
         q = Query(Period(start, end), model, Filters(channel, campaign, goal), as_of=as_of,
                   now=utcnow())  # fmt: skip
         try:
-            rows = rows_of(catch_up(get_db()), q, current_app.extensions["clicktrail.analytics"])
+            rows = rows_of(catch_up(get_db()), q, current_settings())
         except CustomerReportError as e:
             raise click.ClickException(f"{e.field}: {e.message}") from None
         emit(columns, rows, csv_path)

@@ -6,7 +6,6 @@ print the same rows as the API (JSON lines, or CSV with --csv).
 """
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 
 from shortener.clock import utcnow
@@ -15,6 +14,7 @@ from shortener.journal import catch_up
 
 from . import analytics, costs
 from .analytics import REPORTS, Query, ReportError
+from .analytics_views import current_settings
 from .cli import _day, emit, report_cli, report_options
 from .customers import CustomerReportError
 from .reports import Filters, Period
@@ -49,7 +49,7 @@ def make_command(spec: analytics.Report):
             as_of=as_of,
             now=utcnow(),
         )
-        settings = current_app.extensions["clicktrail.analytics"]
+        settings = current_settings()
         try:
             columns, rows = analytics.run(spec.name, catch_up(get_db()), q, settings)
         except (ReportError, CustomerReportError) as e:
