@@ -16,6 +16,7 @@ from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError, unavailable
 from shortener.journal import catch_up
+from shortener.journal import of as journal_of
 
 from .goals import GOAL_NAME
 from .intake import Conversion, UnknownClick, UnknownGoal, public, record_conversion
@@ -156,7 +157,7 @@ def record(conversion: Conversion) -> tuple[dict, bool]:
     try:
         return record_conversion(catch_up(get_db()), conversion, current_policy())
     except UnknownClick:
-        journal = current_app.extensions["clicktrail.journal"]
+        journal = journal_of(current_app)
         problem = health.problem(current_app.config["DATABASE"], journal)
         if problem:
             raise unavailable(problem) from None

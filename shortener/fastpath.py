@@ -41,6 +41,7 @@ from .db import connect, ensure_schema
 from .decide import REDIRECT, Facts, Site, decide
 from .destinations import configured_names, destination_template, installation_names
 from .journal import UNFURL
+from .journal import of as journal_of
 
 # /CODE or /CODE~POST with a valid post tag (shortener.posts); anything else after
 # a tilde is the view's to ignore
@@ -153,7 +154,7 @@ class FastRedirect:
         # view on that one (a suspended generator) would pin an old snapshot, and the
         # link_version check with it
         self.pool = threading.local()
-        self.journal = app.extensions["clicktrail.journal"]
+        self.journal = journal_of(app)
         # under TESTING every redirect checks the version: tests edit links behind our back
         seconds = 0.0 if app.testing else float(config["LINK_CACHE_SECONDS"])
         self.cache = LinkCache(seconds)

@@ -347,6 +347,9 @@ class Journal:
         return stored
 
 
+EXTENSION_KEY = "clicktrail.journal"
+
+
 def init_app(app) -> None:
     config = app.config
     journal = None
@@ -358,7 +361,13 @@ def init_app(app) -> None:
             sync=app.testing,
             background=True,
         )
-    app.extensions["clicktrail.journal"] = journal
+    app.extensions[EXTENSION_KEY] = journal
+
+
+def of(app) -> "Journal | None":
+    """This app's journal (None when CLICK_JOURNAL is off): the one way
+    other modules and parts reach it."""
+    return app.extensions[EXTENSION_KEY]
 
 
 def _close(state: dict) -> None:

@@ -17,6 +17,7 @@ from .db import get_db, is_ready, storage_failed
 from .decide import LOOP, NOT_FOUND, Decision, Facts, Site, decide, loops_back
 from .destinations import build_destination, configured_names, installation_names
 from .geo import country_of
+from .journal import of as journal_of
 
 bp = Blueprint("redirect", __name__)
 
@@ -67,14 +68,14 @@ def healthz():
         return _down("database unreachable")
     if not ready:
         return _down("schema not initialised: run init-db")
-    problem = health.problem(database, current_app.extensions["clicktrail.journal"])
+    problem = health.problem(database, journal_of(current_app))
     if problem:
         return _down(f"cannot write: {problem}")
     return jsonify({"status": "ok", "database": "ok", "unsaved": _unsaved(database)})
 
 
 def _unsaved(database: str) -> dict:
-    journal = current_app.extensions["clicktrail.journal"]
+    journal = journal_of(current_app)
     held = 0 if journal is None else journal.held_count()
     return {"clicks_held": held, **health.counts(database)}
 
@@ -170,7 +171,7 @@ def _click_redirect(db, facts: Facts, decision: Decision, now):
     """Record the click, then answer: a click the visitor saw redirected is
     a click stored."""
     click = decision.click
-    journal = current_app.extensions["clicktrail.journal"]
+    journal = journal_of(current_app)
     user_agent = request.headers.get("User-Agent", "")
     click_id = record_click(
         db,

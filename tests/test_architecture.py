@@ -9,6 +9,7 @@ blinker signal the higher part connects to for its own app.
 
 import ast
 import gc
+import re
 import weakref
 from pathlib import Path
 
@@ -269,3 +270,40 @@ def test_the_api_key_check_knows_nothing_of_the_dashboard():
     assert "g.dashboard_user" not in source and "from flask import current_app, g" not in source
     for path in (ROOT / "shortener").rglob("*.py"):
         assert "dashboard_user" not in path.read_text(), path
+
+
+# -- no back-channels between parts ----------------------------------------------------
+
+EXTENSION_KEY = re.compile(r"""["'](clicktrail\.[a-z_]+)["']""")
+
+
+def extension_keys_by_part(root: Path, parts=PARTS) -> dict[str, set[str]]:
+    """Each `clicktrail.*` key of app.extensions, with the parts naming it."""
+    found: dict[str, set[str]] = {}
+    for part in parts:
+        for path in (root / part).rglob("*.py"):
+            for key in EXTENSION_KEY.findall(path.read_text(encoding="utf-8")):
+                found.setdefault(key, set()).add(part)
+    return found
+
+
+def test_no_part_reads_an_extension_another_part_registers():
+    """app.extensions holds a part's own per-app state (a pool, a journal, a
+    cache); a key named in two parts would be a call through the back door."""
+    keys = extension_keys_by_part(ROOT)
+    assert "clicktrail.journal" in keys  # the reader sees the keys there are
+    shared = {key: sorted(parts) for key, parts in keys.items() if len(parts) > 1}
+    assert shared == {}
+    assert "g.dashboard_user" not in "".join(
+        p.read_text(encoding="utf-8") for p in (ROOT / "shortener").rglob("*.py")
+    )
+
+
+def test_a_shared_extension_key_is_seen(tmp_path):
+    write(tmp_path, {
+        "shortener/__init__.py": "", "shortener/a.py": 'app.extensions["clicktrail.x"] = 1\n',
+        "conversions/__init__.py": "", "conversions/b.py": 'f(app.extensions["clicktrail.x"])\n',
+    })  # fmt: skip
+    assert extension_keys_by_part(tmp_path, ("shortener", "conversions")) == {
+        "clicktrail.x": {"shortener", "conversions"}
+    }
