@@ -307,3 +307,11 @@ def test_a_shared_extension_key_is_seen(tmp_path):
     assert extension_keys_by_part(tmp_path, ("shortener", "conversions")) == {
         "clicktrail.x": {"shortener", "conversions"}
     }
+
+
+def test_every_file_docs_architecture_names_exists():
+    """docs/architecture.md sends a newcomer to files: each must be there."""
+    text = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`((?:shortener|conversions|advocates|dashboard|tests)/[\w/]+\.py)`", text))
+    assert len(named) > 30
+    assert sorted(name for name in named if not (ROOT / name).is_file()) == []
