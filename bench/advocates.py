@@ -28,8 +28,9 @@ from advocates.reports import advocate_rows, candidate_rows, referral_rows  # no
 from conversions.aggregates import refresh  # noqa: E402
 from conversions.analytics import Query, settings_from  # noqa: E402
 from conversions.reports import Filters, Period  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clock import to_db, utcnow  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 
 def make_programme(db) -> int:

@@ -48,8 +48,9 @@ from conversions.aggregates import refresh  # noqa: E402
 from conversions.breakdown import BY, breakdown_rows  # noqa: E402
 from conversions.intake import Policy, credit_rows, touches  # noqa: E402
 from conversions.reports import Filters, Period  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clock import to_db  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 from shortener.geo import country_of  # noqa: E402
 
 CHUNK = 200_000

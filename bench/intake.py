@@ -46,7 +46,8 @@ from common import (  # noqa: E402
     wrk,
 )
 
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.app import init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 GOALS = ["purchase", "signup", "lead", "demo_request"]
 CONNECTIONS = 32

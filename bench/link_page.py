@@ -40,8 +40,9 @@ from conversions.breakdown import breakdown_rows  # noqa: E402
 from dashboard import accounts  # noqa: E402
 from dashboard.link_breakdowns import SHOWN  # noqa: E402
 from shortener import create_app  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clock import utcnow  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 CODE = f"b{BUSY:05d}"
 USER, PASSWORD = "bench@example.com", "a long enough bench password"

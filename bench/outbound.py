@@ -44,8 +44,9 @@ from common import (  # noqa: E402
 )
 
 from conversions import outbound  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clock import utcnow  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 BROWSER = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "

@@ -42,8 +42,9 @@ from intake import worker_cpu  # noqa: E402
 from itsdangerous import URLSafeTimedSerializer  # noqa: E402
 from useragents import BOTS, spread  # noqa: E402
 
+from shortener.app import init_db  # noqa: E402
 from shortener.cookie import SALT  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 from shortener.journal import replay_all  # noqa: E402
 
 CHANNELS = ["twitter", "facebook", "linkedin", "instagram", "tiktok", "reddit", "newsletter"]

@@ -37,8 +37,9 @@ from conversions.analytics import Query, growth_rows, settings_from  # noqa: E40
 from conversions.attribution import MODELS  # noqa: E402
 from conversions.intake import Policy, credit_rows, touches  # noqa: E402
 from conversions.reports import Filters, Period, channel_rows  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clock import to_db  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 CHANNELS = ["twitter", "facebook", "linkedin", "instagram", "tiktok", "reddit", "youtube",
             "newsletter"]  # fmt: skip

@@ -27,9 +27,10 @@ from advocates import rewards  # noqa: E402
 from conversions.csvout import csv_lines  # noqa: E402
 from conversions.intake import Conversion, Policy, record_conversion  # noqa: E402
 from shortener import create_app  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 from shortener.clicks import classify, record_click  # noqa: E402
 from shortener.clock import parse_moment  # noqa: E402
-from shortener.db import connect, init_db  # noqa: E402
+from shortener.db import connect  # noqa: E402
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
 START = parse_moment("2025-03-01T00:00:00Z")

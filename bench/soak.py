@@ -25,7 +25,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from soak import Gunicorn, kill_workers, make_links, restart, run, verify  # noqa: E402
 
-from shortener.db import init_db  # noqa: E402
+from shortener.app import init_db  # noqa: E402
 
 SECRET = "whsec_" + base64.b64encode(b"clicktrail-soak-webhook-secret!!").decode()
 SCENARIOS = {

@@ -15,13 +15,13 @@ def create_app(test_config=None):
     return create(test_config)
 
 
-def init_app(app):
+def init_app(app, migrations):
     """Links, clicks and the JSON API's own routes; the catch-all redirect
     comes later, from `init_redirect`."""
     from . import api, cli, db, errors, guards, journal, openapi, qr
 
     guards.init_app(app)  # before any route is added
-    db.init_app(app)
+    db.init_app(app, migrations)
     journal.init_app(app)
     errors.init_app(app)
     cli.init_app(app)

@@ -9,13 +9,19 @@ rely on those below it being registered first.
 import os
 
 from flask import Flask
+from sqlite_utils import Migrations
 
 import advocates
+import advocates.schema
 import conversions
+import conversions.schema
 import conversions.settings
 import dashboard
+import dashboard.schema
 import dashboard.settings
 import shortener
+import shortener.db
+import shortener.schema
 import shortener.settings
 
 # each part's settings, bottom to top (advocates have none of their own); a
@@ -31,10 +37,52 @@ def all_settings() -> list:
     return [s for part in PART_SETTINGS.values() for s in part.SETTINGS]
 
 
+# Every part's migrations in the order they landed: installed databases
+# applied them in this order, so it is history. A new migration is appended.
+LANDING_ORDER = [
+    (shortener.schema, "m001_core"),
+    (conversions.schema, "m002_aggregates"),
+    (dashboard.schema, "m003_dashboard_accounts"),
+    (conversions.schema, "m004_cost_ledger"),
+    (conversions.schema, "m005_channel_rollups"),
+    (conversions.schema, "m006_channel_months"),
+    (advocates.schema, "m009_advocates"),
+    (conversions.schema, "m008_previews_webhooks"),
+    (conversions.schema, "m012_intake_speed"),
+    (conversions.schema, "m012_intake_speed_2"),
+    (advocates.schema, "m010_rewards"),
+    (conversions.schema, "m007_link_features"),
+    (shortener.schema, "m011_click_journal"),
+    (advocates.schema, "m010_rewards_2"),
+    (advocates.schema, "m018_creator_fees"),
+    (shortener.schema, "m018_imported_clicks"),
+    (conversions.schema, "m016_shop_webhooks"),
+    (shortener.schema, "m018_click_posts"),
+    (shortener.schema, "m015_click_country"),
+    (conversions.schema, "m015_breakdowns"),
+    (conversions.schema, "m015_earned_prices"),
+    (shortener.schema, "m015_geo_targeting"),
+]
+
+
+def migrations() -> Migrations:
+    """The house's one migration set, under its installed name."""
+    found = Migrations("clicktrail")
+    for module, name in LANDING_ORDER:
+        found(name=name)(getattr(module, name))
+    return found
+
+
+def init_db(path: str) -> list[str]:
+    """Migrate the database at `path` with the whole house's set (for tests,
+    benches and scripts that have no app)."""
+    return shortener.db.init_db(path, migrations())
+
+
 def create_app(test_config=None):
     app = Flask("shortener", instance_relative_config=True)
     configure(app, test_config)
-    shortener.init_app(app)
+    shortener.init_app(app, migrations())
     conversions.init_app(app)
     advocates.init_app(app)
     dashboard.init_app(app)

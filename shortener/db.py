@@ -18,10 +18,9 @@ import weakref
 import click
 from flask import current_app, g
 from flask.cli import with_appcontext
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from . import health
-from .schema import migrations
 
 BUSY_TIMEOUT_MS = 10_000
 SCHEMA_RETRY_SECONDS = 5.0
@@ -180,8 +179,9 @@ def sync_file(path: str) -> None:
         os.close(fd)
 
 
-def init_db(path: str) -> list[str]:
-    """Apply pending migrations; returns the names of those applied.
+def init_db(path: str, migrations: Migrations) -> list[str]:
+    """Apply the pending migrations of the set (the composition root's,
+    shortener/app.py `migrations()`); returns the names of those applied.
 
     Under an exclusive lock on a file beside the database, so servers'
     workers starting together (and `init-db` run meanwhile) apply each
@@ -235,7 +235,7 @@ def ensure_schema(app) -> bool:
         state["tried"] = now
         database = app.config["DATABASE"]
         try:
-            applied = init_db(database)
+            applied = init_db(database, state["migrations"])
         except (sqlite3.Error, OSError) as e:
             app.logger.error(
                 "cannot migrate the database at %s (%s): run `flask --app shortener init-db`",
@@ -248,7 +248,11 @@ def ensure_schema(app) -> bool:
         return True
 
 
-def is_ready(db: Database) -> bool:
+def is_ready(db: Database, migrations: Migrations | None = None) -> bool:
+    """True when no migration is pending; the set is the current app's
+    unless given."""
+    if migrations is None:
+        migrations = current_app.extensions["clicktrail.schema"]["migrations"]
     return not migrations.pending(db)
 
 
@@ -262,7 +266,8 @@ def init_db_command():
     Example: flask --app shortener init-db
     """
     try:
-        applied = init_db(current_app.config["DATABASE"])
+        applied = init_db(current_app.config["DATABASE"],
+                          current_app.extensions["clicktrail.schema"]["migrations"])
     except sqlite3.Error as e:
         raise click.ClickException(f"cannot initialise the database: {e}") from e
     where = current_app.config["DATABASE"]
@@ -272,9 +277,12 @@ def init_db_command():
         click.echo(f"Database at {where} is up to date")
 
 
-def init_app(app):
+def init_app(app, migrations: Migrations):
+    """`migrations` is the whole house's set, given by the composition root:
+    this module cannot know the parts above it."""
     app.extensions["clicktrail.db"] = threading.local()
     app.extensions["clicktrail.schema"] = {"ready": False, "tried": float("-inf"),
-                                           "lock": threading.Lock()}  # fmt: skip
+                                           "lock": threading.Lock(),
+                                           "migrations": migrations}  # fmt: skip
     app.teardown_appcontext(close_db)
     app.cli.add_command(init_db_command)

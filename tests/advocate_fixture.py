@@ -43,9 +43,10 @@ from dataclasses import dataclass, field
 
 from conftest import AUTH, BROWSER_UA, app_config, browser, post_webhook
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import parse_moment
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 SOURCES = {
     "S1": {"url": "https://shop.example.com/spring", "channel": "twitter",

@@ -5,7 +5,8 @@ import time
 import pytest
 
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 # leaks: nothing a test starts (threads, processes) outlives it;
 # lagging: an app whose clicks wait in the journal (the lagging_app fixture)

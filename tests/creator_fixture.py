@@ -24,9 +24,10 @@ The programme (DEFAULT_CURRENCY EUR; every time 12:00 UTC; window 30 days)
 
 from conftest import AUTH, BROWSER_UA, app_config, browser, post_webhook
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import parse_moment
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 SOURCES = {
     "S1": {"url": "https://shop.example.com/spring", "channel": "instagram",

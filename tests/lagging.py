@@ -13,7 +13,8 @@ import pytest
 
 from conftest import app_config
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 from shortener.journal import directory
 
 

@@ -53,9 +53,10 @@ from dataclasses import dataclass, field
 
 from conftest import AUTH, BROWSER_UA, app_config, browser, make_link, post_webhook
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import parse_moment, to_db
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 EARNED_CPC = {"twitter": "0.50", "twitter/summer": "0.80", "linkedin": "2.00"}
 

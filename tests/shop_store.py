@@ -11,9 +11,10 @@ from dataclasses import dataclass, field
 from conftest import AUTH, BROWSER_UA, app_config, browser, make_link
 from shop_payloads import SHOPIFY_SECRET, STRIPE_SECRET
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import parse_moment
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 CLICKS = {  # name: (visitor, link, time)
     "A1": ("v-ada", "L1", "2025-03-01T12:00:00Z"),

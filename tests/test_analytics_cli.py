@@ -13,7 +13,8 @@ from shop_fixture import EARNED_CPC, build_shop
 from conftest import app_config
 from servers import server_env
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = ["--from", "2025-03-01", "--to", "2025-04-30"]

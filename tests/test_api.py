@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from conftest import AUTH, app_config, browser, make_link
 from shortener import create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 
 def row(db, code):

@@ -17,7 +17,7 @@ from importgraph import graph, rings
 
 from conftest import app_config
 from shortener import create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("shortener", "conversions", "advocates", "dashboard")  # bottom to top

@@ -17,8 +17,9 @@ from conversions.attribution import MODELS, ONE, allocate, credit, model_weights
 from conversions.intake import Conversion, Policy, record_conversion
 from conversions.money import exponent
 from conversions.reports import Period
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 START = datetime(2025, 1, 1, tzinfo=UTC)
 HUMAN = classify(BROWSER_UA)

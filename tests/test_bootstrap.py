@@ -13,7 +13,7 @@ from flask import Config
 
 from conftest import signed_headers
 from shortener import bootstrap, create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 ROOT = Path(__file__).resolve().parent.parent
 

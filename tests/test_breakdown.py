@@ -41,8 +41,9 @@ from conversions.breakdown import COLUMNS, BreakdownError, breakdown_rows
 from conversions.intake import Conversion, Policy, record_conversion
 from conversions.reports import Filters, Period
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import Agent, record_click
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 IPHONE = Agent("mobile", "Mobile Safari", "iOS", False)
 DESKTOP = Agent("desktop", "Chrome", "Windows", False)

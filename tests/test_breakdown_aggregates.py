@@ -23,8 +23,9 @@ from conversions.breakdown import BY, COLUMNS, breakdown_rows
 from conversions.dimensions import values_of
 from conversions.intake import Conversion, Policy, record_conversion
 from conversions.reports import Filters, Period, conversions_number, ratio
+from shortener.app import init_db
 from shortener.clicks import Agent, record_click
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 START = datetime(2026, 3, 1, tzinfo=UTC)
 LINKS = [("tw-1", "twitter", "spring"), ("tw-2", "twitter", "summer"),

@@ -11,7 +11,7 @@ import pytest
 from conftest import app_config
 from servers import server_env
 from shortener import create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 ROOT = Path(__file__).resolve().parent.parent
 

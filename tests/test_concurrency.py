@@ -17,8 +17,9 @@ from conversions.intake import Conversion, Policy, record_conversion
 from conversions.signing import sign
 from servers import gunicorn
 from shortener import create_app, links
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
-from shortener.db import connect, get_db, init_db
+from shortener.db import connect, get_db
 
 SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
 

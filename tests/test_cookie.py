@@ -7,8 +7,8 @@ from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
 from conftest import app_config, browser, make_link
 from shortener import create_app
+from shortener.app import init_db
 from shortener.cookie import SALT
-from shortener.db import init_db
 
 KEY = "test-secret-key"  # conftest's SECRET_KEY
 DAY = 86400

@@ -19,9 +19,10 @@ from shop_fixture import build_shop
 
 from conftest import AUTH, BROWSER_UA, app_config, browser, make_link, post_webhook
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import parse_moment
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 COHORT = {"from": "2025-03-01", "to": "2025-04-30", "as_of": "2025-05-14"}
 # as_of 2025-05-14: the reports look at everything before 2025-05-15T00:00Z

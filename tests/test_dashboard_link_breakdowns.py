@@ -43,8 +43,9 @@ from conversions.reports import Period
 from dashboard.link_breakdowns import ranked
 from dashboard_support import convert, insert_link, signed_in
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import Agent, record_click
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 IPHONE = Agent("mobile", "Mobile Safari", "iOS", False)
 DESKTOP = Agent("desktop", "Chrome", "Windows", False)

@@ -6,7 +6,8 @@ import pytest
 from conftest import app_config, browser
 from dashboard_support import PASSWORD, TOKEN, USER, csrf_of, make_user, sign_in
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 
 def session_cookie(response) -> str:

@@ -12,9 +12,12 @@ from conftest import AUTH, BROWSER_UA, app_config, browser
 from servers import gunicorn
 from shortener import create_app
 from shortener import db as db_module
-from shortener.db import BUSY_TIMEOUT_MS, connect, immediate, init_db
+from shortener.app import init_db
+from shortener.app import migrations as house_migrations
+from shortener.db import BUSY_TIMEOUT_MS, connect, immediate
 from shortener.redirect import LINK_LOOKUP
-from shortener.schema import migrations
+
+migrations = house_migrations()
 
 
 def schema(path) -> list[tuple]:
@@ -133,7 +136,9 @@ def test_init_db_command_reports_an_unwritable_path_cleanly(tmp_path):
 
 def test_m007_backfills_unique_clicks_of_clicks_already_folded(tmp_path):
     from conversions.reports import channel_rows
-    from shortener.schema import migrations
+    from shortener.app import migrations as house_migrations
+
+    migrations = house_migrations()
 
     path = str(tmp_path / "old.db")
     db = connect(path)

@@ -23,7 +23,8 @@ from soak import Gunicorn
 from conftest import AUTH, BROWSER_UA, WEBHOOK_SECRET, app_config, browser, make_link, post_webhook
 from conversions.signing import sign
 from shortener import create_app, links
-from shortener.db import connect, immediate, init_db
+from shortener.app import init_db
+from shortener.db import connect, immediate
 from shortener.journal import directory, replay_all
 
 

@@ -12,7 +12,8 @@ from conftest import AUTH, app_config, browser
 from conversions import prices
 from dashboard_support import build_dataset, signed_in
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 MARCH = "from=2026-03-01&to=2026-03-31"
 

@@ -13,7 +13,8 @@ from werkzeug.test import EnvironBuilder
 from conftest import AUTH, BROWSER_UA, app_config, make_link
 from servers import gunicorn
 from shortener import cookie, create_app, links
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 from shortener.fastpath import FastRedirect, LinkCache
 
 # ids as new_visitor_id makes them: random, so itsdangerous does not compress them

@@ -21,7 +21,8 @@ from conversions.money import EXPONENTS
 from conversions.pixel import GIF
 from conversions.signing import sign
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 load_all_checks()  # the registry fills when schemathesis loads its checks
 ALL_CHECKS = CHECKS.get_all()

@@ -9,8 +9,9 @@ from geo_fixture import COUNTRY_ADDRESSES, GERMANY, UNKNOWN_ADDRESSES
 
 from conftest import app_config, browser, make_link
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import Agent, click_row
-from shortener.db import connect, init_db
+from shortener.db import connect
 from shortener.geo import UNKNOWN, country_of
 
 

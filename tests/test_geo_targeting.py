@@ -21,8 +21,9 @@ from conftest import AUTH, BROWSER_UA, IPHONE_UA, app_config, browser, make_link
 from dashboard_support import signed_in
 from servers import gunicorn
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify
-from shortener.db import connect, init_db
+from shortener.db import connect
 from shortener.geo import country_of
 from shortener.journal import replay_all
 from shortener.targeting import CLICK, EXPIRED, choose_destination

@@ -19,7 +19,7 @@ import requests
 
 from conftest import BROWSER_UA, app_config
 from servers import ROOT, Gunicorn, running
-from shortener.db import init_db
+from shortener.app import init_db
 
 pytest_plugins = ["pytester"]
 

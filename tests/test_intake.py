@@ -13,9 +13,10 @@ from conversions.intake import (
     record_conversion,
     touches,
 )
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import to_db
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 HUMAN = classify(BROWSER_UA)
 BOT = classify("Twitterbot/1.0")

@@ -20,8 +20,9 @@ from conversions.signing import sign
 from servers import running
 from shortener import journal as journal_module
 from shortener import links
+from shortener.app import init_db
 from shortener.clicks import classify, click_row
-from shortener.db import connect, get_db, init_db
+from shortener.db import connect, get_db
 from shortener.journal import Journal, catch_up, directory, replay_all
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)

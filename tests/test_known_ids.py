@@ -11,7 +11,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from conftest import app_config
 from shortener import clickids, cookie, create_app
-from shortener.db import init_db
+from shortener.app import init_db
 from shortener.fastpath import FastRedirect
 
 SECRET = "known-secret-key"

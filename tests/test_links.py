@@ -10,7 +10,7 @@ import pytest
 
 from conftest import AUTH, app_config, make_link
 from shortener import create_app, links
-from shortener.db import init_db
+from shortener.app import init_db
 
 GOOD = {"url": "https://shop.example.com/sale", "channel": "twitter", "campaign": "spring"}
 

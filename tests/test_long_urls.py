@@ -16,7 +16,8 @@ import requests
 from conftest import AUTH, BROWSER_UA, app_config
 from conversions.pixel import GIF, MAX_PIXEL_QUERY
 from servers import gunicorn
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 from shortener.journal import replay_all
 
 SIX_KB = 6 * 1024

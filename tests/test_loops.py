@@ -11,7 +11,8 @@ import requests
 from conftest import AUTH, BROWSER_UA, app_config, make_link
 from servers import gunicorn
 from shortener import clickids, create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 from shortener.journal import replay_all
 
 PORT = 5000

@@ -20,7 +20,8 @@ from conversions import outbound
 from conversions.signing import SignatureError, verify
 from servers import ROOT, gunicorn
 from shortener import create_app
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 
 class Receiver:

@@ -354,7 +354,7 @@ def visitor_app(tmp_path):
     the shortener's own host, so the cookie jar keeps its cookie."""
     from conftest import app_config
     from shortener import create_app
-    from shortener.db import init_db
+    from shortener.app import init_db
 
     config = app_config(tmp_path, COOKIE_DOMAIN=".example.com", BASE_URL="http://go.example.com")
     init_db(config["DATABASE"])
@@ -408,7 +408,7 @@ def test_the_visitor_id_is_the_clicks_visitor_and_nothing_is_recorded(tmp_path):
 def test_site_script_follows_the_window(tmp_path):
     from conftest import app_config
     from shortener import create_app
-    from shortener.db import init_db
+    from shortener.app import init_db
 
     config = app_config(tmp_path, ATTRIBUTION_WINDOW_DAYS=7)
     init_db(config["DATABASE"])

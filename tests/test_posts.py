@@ -17,8 +17,9 @@ from conversions.intake import Conversion, Policy, record_conversion
 from dashboard_support import signed_in
 from servers import running
 from shortener import links
+from shortener.app import init_db
 from shortener.clock import to_db
-from shortener.db import connect, init_db
+from shortener.db import connect
 from shortener.journal import replay_all
 
 CRAWLER_UA = "facebookexternalhit/1.1 (+http://www.facebook.com/externalhit_uatext.php)"

@@ -18,8 +18,9 @@ from conversions.attribution import MODELS
 from conversions.intake import Conversion, Policy, record_conversion
 from conversions.reports import Period, channel_rows
 from shortener import create_app, links
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 HUMAN = classify(BROWSER_UA)
 BOT = classify("Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)")

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import AUTH, BROWSER_UA, IPHONE_UA, app_config, browser, make_link
 from shortener import create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 
 def clicks(db) -> list[dict]:

@@ -293,8 +293,9 @@ def programme_with_rules(tmp_path):
 
     from advocates.rewards import create_rule, parse_rule
     from conftest import app_config
+    from shortener.app import init_db
     from shortener.clock import utcnow
-    from shortener.db import connect, init_db
+    from shortener.db import connect
 
     # the rules exist before the first click: the programme's own database
     database = app_config(tmp_path)["DATABASE"]

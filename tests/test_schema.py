@@ -16,8 +16,10 @@ import pytest
 from migration_history import LANDED, SET_NAME, landed_migrations
 from sqlite_utils import Database
 
-from shortener.db import init_db
-from shortener.schema import migrations
+from shortener.app import init_db
+from shortener.app import migrations as house_migrations
+
+migrations = house_migrations()
 
 FIXTURE = Path(__file__).resolve().parent / "data" / "schema.sql"
 

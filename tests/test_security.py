@@ -23,7 +23,8 @@ from conftest import (
 from conversions import signing
 from conversions.csvout import csv_lines
 from shortener import create_app, links, ratelimit
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 
 def new_app(tmp_path, **overrides):

@@ -10,7 +10,8 @@ import requests
 from conftest import BROWSER_UA, WEBHOOK_SECRET, app_config
 from conversions.signing import sign
 from servers import gunicorn
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 
 @pytest.fixture

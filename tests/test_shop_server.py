@@ -19,7 +19,8 @@ from shop_payloads import (
     stripe_event,
     stripe_request,
 )
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 
 @pytest.fixture

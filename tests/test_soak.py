@@ -11,7 +11,7 @@ from soak import kill_workers, make_links, restart, run, verify
 
 from conftest import WEBHOOK_SECRET, app_config
 from servers import running
-from shortener.db import init_db
+from shortener.app import init_db
 
 # each soak runs SECONDS of load; set-up, checks and a busy machine take more
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]

@@ -15,7 +15,7 @@ import pytest
 
 from conftest import WEBHOOK_SECRET, app_config, browser, make_link
 from shortener import create_app
-from shortener.db import init_db
+from shortener.app import init_db
 
 NEW_SECRET = "whsec_" + base64.b64encode(b"the new secret after rotation!!!").decode()
 

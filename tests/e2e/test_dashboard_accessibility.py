@@ -20,9 +20,10 @@ from conftest import AUTH, BROWSER_UA, IPHONE_UA, app_config, make_link, post_we
 from dashboard.web import PUBLIC_ENDPOINTS
 from servers import gunicorn
 from shortener import create_app
+from shortener.app import init_db
 from shortener.clicks import classify, record_click
 from shortener.clock import utcnow
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 pytestmark = needs_chromium
 

@@ -21,8 +21,9 @@ import requests
 from chromium_support import PASSWORD, USER, add_marketer, launched, needs_chromium, sign_in
 from conftest import API_KEY, BROWSER_UA, IPHONE_UA, app_config
 from servers import ROOT, gunicorn
+from shortener.app import init_db
 from shortener.clock import utcnow
-from shortener.db import connect, init_db
+from shortener.db import connect
 
 pytestmark = needs_chromium
 

@@ -13,7 +13,8 @@ from test_hosts import NOT_HOSTS, SPELLINGS
 from conftest import BROWSER_UA, app_config
 from servers import gunicorn
 from shortener import links
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 from shortener.hosts import normalise_host
 from shortener.journal import replay_all
 

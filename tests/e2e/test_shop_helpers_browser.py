@@ -28,7 +28,8 @@ from shop_payloads import (
     stripe_event,
     stripe_request,
 )
-from shortener.db import connect, init_db
+from shortener.app import init_db
+from shortener.db import connect
 
 CHROMIUM = os.environ.get("CLICKTRAIL_CHROMIUM", "/usr/bin/chromium")
 pytestmark = pytest.mark.skipif(
