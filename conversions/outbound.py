@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlite_utils import Database
+from sqlite_utils import Database, Migrations
 
 from shortener import hosts
 from shortener.clock import from_db, to_db, utcnow
-from shortener.db import connect, immediate, is_ready
+from shortener.db import connect, immediate, is_ready, migration_set
 from shortener.errors import ApiError
 from shortener.journal import replay_all
 from shortener.links import COLUMNS, as_dict, normalise_destination
@@ -575,8 +575,12 @@ def release(fd: int) -> None:
     os.close(fd)
 
 
-def loop(database: str, options: Options, poll: float, stop: threading.Event, log) -> None:
-    """Deliver until `stop` is set, as soon as the lock is ours."""
+def loop(
+    database: str, options: Options, poll: float, stop: threading.Event, log, migrations: Migrations
+) -> None:
+    """Deliver until `stop` is set, as soon as the lock is ours. `migrations`
+    (the app's set) tells a failed round from a database not yet migrated:
+    this thread runs outside any app context."""
     fd = None
     while fd is None:
         fd = try_lock(database)
@@ -594,7 +598,7 @@ def loop(database: str, options: Options, poll: float, stop: threading.Event, lo
                 replay_all(db)  # clicks still in the workers' journals are events too
                 done = run_once(db, now, options)
             except Exception:  # keep delivering after a bad moment (disk, DB busy)
-                if _schema_ready(db):
+                if _schema_ready(db, migrations):
                     log.exception("webhook deliverer: round failed")
                 done = {}
             if not any(done.values()):
@@ -604,9 +608,9 @@ def loop(database: str, options: Options, poll: float, stop: threading.Event, lo
         release(fd)
 
 
-def _schema_ready(db: Database) -> bool:
+def _schema_ready(db: Database, migrations: Migrations) -> bool:
     try:
-        return is_ready(db)
+        return is_ready(db, migrations)
     except Exception:
         return False
 
@@ -621,7 +625,14 @@ def start_background(app) -> threading.Thread | None:
     poll = float(config["WEBHOOK_POLL_SECONDS"])
     thread = threading.Thread(
         target=loop,
-        args=(config["DATABASE"], Options.from_config(config), poll, stop, app.logger),
+        args=(
+            config["DATABASE"],
+            Options.from_config(config),
+            poll,
+            stop,
+            app.logger,
+            migration_set(app),
+        ),
         name="clicktrail-webhooks",
         daemon=True,
     )

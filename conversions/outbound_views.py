@@ -10,7 +10,7 @@ from flask.cli import AppGroup
 from shortener.api import int_arg, json_body
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
-from shortener.db import get_db
+from shortener.db import get_db, migration_set
 from shortener.errors import ApiError
 from shortener.journal import catch_up
 
@@ -117,7 +117,8 @@ def deliver_command(once, poll):
     stop = threading.Event()
     click.echo("delivering webhooks; Ctrl-C to stop", err=True)
     try:
-        outbound.loop(config["DATABASE"], options, poll, stop, current_app.logger)
+        migrations = migration_set(current_app)
+        outbound.loop(config["DATABASE"], options, poll, stop, current_app.logger, migrations)
     except KeyboardInterrupt:
         stop.set()
 

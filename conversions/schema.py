@@ -184,6 +184,8 @@ def m006_channel_months(db):
         db.execute(statement)
 
 
+# Here, though it adds to `links` too: its preview columns and webhook tables
+# serve conversions' unfurls and outbound deliveries.
 def m008_previews_webhooks(db):
     _run(
         db,
@@ -246,6 +248,8 @@ def m008_previews_webhooks(db):
     )
 
 
+# Here: it reshapes the click aggregates and conversion rollups that
+# conversions reads and writes, even where it touches the clicks' tables.
 def m012_intake_speed(db):
     # Distinct visitors and converters counted once per rollup row, and
     # all-time rows per channel: an all-time report (and a growth bucket that
@@ -306,6 +310,9 @@ def m012_intake_speed_2(db):
     )
 
 
+# Here, though it adds link and click columns: it also extends conversions'
+# `link_day` and `aggregate_state` (unique clicks, QR scans), which the
+# shortener's part may not know.
 def m007_link_features(db):
     # Per-link options read with the link on every redirect (one row, no
     # extra query); clicks say where they came from (a QR scan) and which

@@ -235,7 +235,7 @@ def ensure_schema(app) -> bool:
         state["tried"] = now
         database = app.config["DATABASE"]
         try:
-            applied = init_db(database, state["migrations"])
+            applied = init_db(database, migration_set(app))
         except (sqlite3.Error, OSError) as e:
             app.logger.error(
                 "cannot migrate the database at %s (%s): run `flask --app shortener init-db`",
@@ -252,8 +252,13 @@ def is_ready(db: Database, migrations: Migrations | None = None) -> bool:
     """True when no migration is pending; the set is the current app's
     unless given."""
     if migrations is None:
-        migrations = current_app.extensions["clicktrail.schema"]["migrations"]
+        migrations = migration_set(current_app)
     return not migrations.pending(db)
+
+
+def migration_set(app) -> Migrations:
+    """The whole house's migrations, as the composition root gave them."""
+    return app.extensions["clicktrail.schema"]["migrations"]
 
 
 @click.command("init-db")
@@ -266,8 +271,7 @@ def init_db_command():
     Example: flask --app shortener init-db
     """
     try:
-        applied = init_db(current_app.config["DATABASE"],
-                          current_app.extensions["clicktrail.schema"]["migrations"])
+        applied = init_db(current_app.config["DATABASE"], migration_set(current_app))
     except sqlite3.Error as e:
         raise click.ClickException(f"cannot initialise the database: {e}") from e
     where = current_app.config["DATABASE"]
