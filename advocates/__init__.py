@@ -10,8 +10,9 @@ app only.
 
 
 def init_app(app):
-    from . import api, cli, reports_api, reports_cli, rewards_api, rewards_cli
+    from . import api, apispec, cli, reports_api, reports_cli, rewards_api, rewards_cli
 
+    apispec.init_app(app)  # this part's /api operations
     api.init_app(app)
     cli.init_app(app)
     reports_api.init_app(app)

@@ -9,7 +9,9 @@ from shortener.signals import click_counts_read
 
 
 def init_app(app):
-    from . import abtest, cli, pixel, privacy, views, webhook
+    from . import abtest, apispec, cli, pixel, privacy, views, webhook
+
+    apispec.init_app(app)  # this part's /api operations
 
     # shortener's link list sorted by clicks reads the counts folded here
     click_counts_read.connect(_fold_new_clicks, sender=app, weak=False)

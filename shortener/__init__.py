@@ -18,13 +18,14 @@ def create_app(test_config=None):
 def init_app(app, migrations):
     """Links, clicks and the JSON API's own routes; the catch-all redirect
     comes later, from `init_redirect`."""
-    from . import api, cli, db, errors, guards, journal, openapi, qr
+    from . import api, apispec, cli, db, errors, guards, journal, openapi, qr
 
     guards.init_app(app)  # before any route is added
     db.init_app(app, migrations)
     journal.init_app(app)
     errors.init_app(app)
     cli.init_app(app)
+    apispec.init_app(app)  # the API's declarations, links and QR codes
     app.register_blueprint(api.bp)
     app.register_blueprint(qr.bp)
     app.register_blueprint(openapi.bp)

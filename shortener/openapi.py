@@ -1,8 +1,9 @@
 """GET /api/openapi.json: the OpenAPI 3.1 document of the JSON API,
-generated from the declarations in `apispec.py` (the same ones the views'
-input checks use) and the app's URL map, so it lists exactly the routes
-that exist with exactly the input they accept. The test suite fuzzes the
-API from this document (schemathesis, every check).
+generated from the operations each part declared for the app (see
+`apispec.py`; the same declarations the views' input checks use) and the
+app's URL map, so it lists exactly the routes that exist with exactly the
+input they accept. The test suite fuzzes the API from this document
+(schemathesis, every check).
 
 The document is public: it describes the API, and every operation in it
 still needs the API key.
@@ -11,7 +12,7 @@ still needs the API key.
 from flask import Blueprint, current_app, jsonify
 from werkzeug.routing import IntegerConverter
 
-from .apispec import OPERATIONS, template
+from .apispec import operations_of, template
 
 bp = Blueprint("openapi", __name__)
 
@@ -65,8 +66,8 @@ def _success(template_: str, method: str, operation: dict) -> dict:
     return {"200": ok}
 
 
-def operation_of(rule, method: str) -> dict:
-    known = OPERATIONS.get((_template(rule), method), {})
+def operation_of(operations: dict, rule, method: str) -> dict:
+    known = operations.get((_template(rule), method), {})
     operation = {
         "operationId": f"{rule.endpoint}.{method}",
         "summary": known.get("summary", rule.endpoint),
@@ -80,11 +81,12 @@ def operation_of(rule, method: str) -> dict:
 
 def document(app) -> dict:
     paths: dict[str, dict] = {}
+    operations = operations_of(app)
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         if not rule.rule.startswith("/api/") or rule.rule == DOC_PATH:
             continue
         for method in sorted(m.lower() for m in rule.methods - {"HEAD", "OPTIONS"}):
-            paths.setdefault(_template(rule), {})[method] = operation_of(rule, method)
+            paths.setdefault(_template(rule), {})[method] = operation_of(operations, rule, method)
     return {
         "openapi": "3.1.0",
         "info": {
