@@ -4,7 +4,6 @@ Registered by the composition root (`shortener/app.py`); imports from `shortener
 other way round.
 """
 
-
 from shortener.signals import click_counts_read
 
 

@@ -38,4 +38,3 @@ def test_the_set_keeps_its_installed_name_and_order():
     built = migrations()
     assert built.name == SET_NAME
     assert [m.name for m in built._migrations] == LANDED
-
