@@ -955,3 +955,17 @@ def run(name: str, db: Database, q: Query, s: Settings) -> tuple[list[str], list
     if q.by not in BY:
         raise ReportError("by must be channel or campaign", "by")
     return report.columns(q.by), report.rows(db, q, s)
+
+
+# reports whose rows grow with the data (a row per conversion), read a page
+# at a time in SQL: (the rows from an offset, how many rows in all)
+PAGED = {"journeys": (journeys.journey_page, journeys.journey_count)}
+
+
+def run_page(
+    name: str, db: Database, q: Query, limit: int, offset: int
+) -> tuple[list[str], list[dict], int]:
+    """(columns, rows offset to offset + limit, how many rows in all) of a
+    report in PAGED, with the rows `run` gives."""
+    page, count = PAGED[name]
+    return REPORTS[name].columns(q.by), page(db, q, limit, offset), count(db, q)
