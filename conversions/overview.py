@@ -137,17 +137,22 @@ def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTE
     }
 
 
-# the longest periods drawn (or listed) by day and by week: a chart of a
-# year by day is 365 points, a Growth table of it 365 rows per channel
-DAYS_BY_DAY = 62
-DAYS_BY_WEEK = 366
+# the longest periods drawn (or listed) by day and by week: a quarter by day
+# is 92 points, two years by week 105; a Growth table has that many rows per
+# channel (a hundred to a page)
+DAYS_BY_DAY = 92
+DAYS_BY_WEEK = 731
 
 
-def bucket_size(start: date, end: date) -> str:
+def bucket_size(start: date, end: date, all_time: bool = False) -> str:
     """Day, week or month, whichever keeps a chart (or a Growth table) of
-    the period readable: two months by day, a year by week, more by month."""
+    the period readable: a quarter by day, two years by week, more by month.
+    All time (`start` is then the first day with data) goes by month once it
+    is longer than a quarter: it is read for the long trend."""
     span = (end - start).days + 1
-    return "day" if span <= DAYS_BY_DAY else "week" if span <= DAYS_BY_WEEK else "month"
+    if span <= DAYS_BY_DAY:
+        return "day"
+    return "week" if span <= DAYS_BY_WEEK and not all_time else "month"
 
 
 def period_bucket(db: Database, period: Period, today: date) -> str:
@@ -159,7 +164,7 @@ def period_bucket(db: Database, period: Period, today: date) -> str:
         first, _ = data_span(db)
         start = first or today
     end = period.end or today
-    return bucket_size(min(start, end), end)
+    return bucket_size(min(start, end), end, all_time=period.start is None)
 
 
 def buckets(start: date, end: date, size: str) -> list[date]:
@@ -183,7 +188,7 @@ def link_series(db: Database, link_id: int, period: Period, model: str, today: d
     days = [r["day"] for r in rows] + [r["day"] for r in credits]
     start = period.start or (date.fromisoformat(min(days)) if days else today)
     end = period.end or (max(today, date.fromisoformat(max(days))) if days else today)
-    size = bucket_size(start, end)
+    size = bucket_size(start, end, all_time=period.start is None)
     labels = buckets(start, end, size)
     index = {b: i for i, b in enumerate(labels)}
     names = ("clicks", "human_clicks", "qr_scans")
