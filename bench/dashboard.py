@@ -88,7 +88,7 @@ def measure(client, path: str, n: int) -> tuple[float, float, int]:
     return times[len(times) // 2], times[-1], len(first.data)
 
 
-def walk(path: str, n: int) -> dict[str, tuple[float, float, int]]:
+def walk(path: str, n: int, skip: str = "") -> dict[str, tuple[float, float, int]]:
     app = create_app(
         {"DATABASE": path, "SECRET_KEY": SECRET_KEY, "ADMIN_API_KEY": ADMIN_API_KEY,
          "BASE_URL": "http://go.example.test", "TESTING": True}
@@ -102,10 +102,11 @@ def walk(path: str, n: int) -> dict[str, tuple[float, float, int]]:
     results = {}
     for page in found:
         for period in PERIODS:
-            joiner = "&" if "?" in page else "?"
-            results[f"{page}{joiner}period={period}"] = measure(
-                client, f"{page}{joiner}period={period}", n
-            )
+            address = f"{page}?period={period}"
+            if skip and skip in address:
+                continue
+            results[address] = median, slowest, size = measure(client, address, n)
+            print(f"  {address}: {ms(median)} / {ms(slowest)}, {kb(size)} {flag(median, size)}")
     return results
 
 
@@ -148,6 +149,10 @@ def main(argv=None):
     )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--keep", help="directory for the generated databases (rebuilt)")
+    parser.add_argument(
+        "--database", help="walk this database as it is (one size; to compare two versions)"
+    )
+    parser.add_argument("--skip", default="", help="leave out pages whose address has this")
     args = parser.parse_args(argv)
     sizes = [parse_size(s) for s in args.sizes.split(",")]
     work = work_dir("dashboard", args.keep)
@@ -155,9 +160,10 @@ def main(argv=None):
     print(f"load average (1/5/15 min) at start: {load()}")
     results, loads = {}, {}
     for size in sizes:
-        path = str(work / f"dashboard-{size}.db")
-        build(path, size)
-        results[size] = walk(path, args.rounds)
+        path = args.database or str(work / f"dashboard-{size}.db")
+        if not args.database:
+            build(path, size)
+        results[size] = walk(path, args.rounds, args.skip)
         loads[size] = load()
         print(f"{size:,} clicks: {len(results[size])} pages walked; load average {loads[size]}")
     print()
@@ -166,7 +172,7 @@ def main(argv=None):
     for page in results[sizes[0]]:
         cells = []
         for s in sizes:
-            median, slowest, size = results[s][page]
+            median, slowest, size = results[s].get(page, (0, 0, 0))
             cells.append(f"{ms(median)} / {ms(slowest)}, {kb(size)} {flag(median, size)}".strip())
         table.append([page.removeprefix("/dashboard"), *cells])
     table.append(["load average (1/5/15 min) after"] + [loads[s] for s in sizes])
