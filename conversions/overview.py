@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .aggregates import DIRECT, refresh, union
+from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
 from .analytics import bucket_start as bucket_of
 from .analytics import data_span, next_bucket
 from .attribution import MODELS
@@ -103,6 +103,30 @@ def link_stats(db: Database, link_ids, period: Period, model: str) -> dict[int, 
     return stats
 
 
+def _total_click_rows(db: Database, period: Period, filters: Filters):
+    """`click_rows` for headline totals: whole channels read the channel
+    rollups (a row per channel and month, days at the edges), which stay
+    few however long the period; a campaign reads its links' days."""
+    if filters.campaign:
+        return click_rows(db, period, filters, "channel")
+    channel = filters.channel.lower() if filters.channel else None
+    return channel_click_rows(db, period.start, period.end, channel)
+
+
+def _total_credit_rows(db: Database, period: Period, filters: Filters, model: str):
+    """`credit_rows` for headline totals, from the channel rollups as above;
+    the key is None for direct conversions, as there."""
+    if filters.campaign:
+        return credit_rows(db, period, filters, model, "channel")
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}")
+    channel = filters.channel.lower() if filters.channel else None
+    return (
+        {**r, "key": None if r["channel"] == DIRECT_CHANNEL else r["channel"]}
+        for r in channel_credit_rows(db, model, period.start, period.end, channel, filters.goal)
+    )
+
+
 def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTERS) -> dict:
     """The headline figures of a page. Visitors are distinct over all the
     links in view (a visitor of two channels counts once); conversions
@@ -110,14 +134,14 @@ def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTE
     refresh(db)
     clicks = human = 0
     visitor_blobs = []
-    for r in click_rows(db, period, filters, "channel"):
+    for r in _total_click_rows(db, period, filters):
         clicks += r["clicks"]
         human += r["human_clicks"]
         visitor_blobs.append(r["visitors"])
     ppm = 0
     revenue = defaultdict(int)
     converter_blobs, linked_converter_blobs = [], []
-    for r in credit_rows(db, period, filters, model, "channel"):
+    for r in _total_credit_rows(db, period, filters, model):
         ppm += r["conversions_ppm"]
         revenue[r["currency"]] += r["revenue_minor"]
         converter_blobs.append(r["converters"])

@@ -109,6 +109,35 @@ def test_totals(data):
     assert email["conversion_rate"] == 0.0
 
 
+def test_totals_from_the_channel_rollups_equal_the_link_days(data):
+    """Whole channels read their rollups (months, days at the edges); the
+    figures are the ones summed from every link's days."""
+    db, _ = data
+
+    def from_link_days(period, model, filters):
+        got = {}
+        original = overview._total_click_rows, overview._total_credit_rows
+        overview._total_click_rows = lambda d, p, f: overview.click_rows(d, p, f, "channel")
+        overview._total_credit_rows = lambda d, p, f, m: overview.credit_rows(d, p, f, m, "channel")
+        try:
+            got = overview.totals(db, period, model, filters)
+        finally:
+            overview._total_click_rows, overview._total_credit_rows = original
+        return got
+
+    periods = [Period(), Period(date(2026, 3, 2), date(2026, 3, 5)), Period(date(2026, 2, 1), None)]
+    filters = [Filters(), Filters(channel="Twitter"), Filters(goal="purchase"),
+               Filters(channel="email", goal="purchase")]  # fmt: skip
+    for period in periods:
+        for f in filters:
+            for model in ("last_touch", "first_touch", "linear"):
+                expected = from_link_days(period, model, f)
+                assert overview.totals(db, period, model, f) == expected, (period, f, model)
+    # 03-02 to 03-05: v1's em-spring click, v3's two; v1's purchase, v4's lead, v3's purchase
+    narrow = overview.totals(db, Period(date(2026, 3, 2), date(2026, 3, 5)), "last_touch")
+    assert (narrow["human_clicks"], narrow["unique_visitors"], narrow["conversions"]) == (3, 2, 3)
+
+
 def test_growth_series_has_every_day_with_zeros(data):
     db, _ = data
     got = stats.growth_series(
