@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from . import costs as ledger
 from . import customers, journeys, prices
-from .aggregates import DIRECT, refresh, union
+from .aggregates import DIRECT, channel_click_rows, refresh, union
 from .attribution import MODELS, ONE
 from .figures import growth, money, per, percent
 from .goals import list_goals
@@ -815,14 +815,10 @@ def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     group's lift over control with a 95 % interval for the difference."""
     refresh(db)
     social_blobs, other_blobs = [], []
-    day_sql, day_params = q.period.where("d.day")
-    social_marks = ",".join("?" * len(s.social_channels)) or "NULL"
-    for blob, is_social in db.execute(
-        f"SELECT d.visitors, l.channel IN ({social_marks}) FROM link_day d"
-        f" JOIN links l ON l.id = d.link_id WHERE {day_sql}",
-        [*s.social_channels, *day_params],
-    ):
-        (social_blobs if is_social else other_blobs).append(blob)
+    # the channel rollups (a row per channel and month, days at the edges):
+    # few bitmaps to merge however long the period
+    for r in channel_click_rows(db, q.period.start, q.period.end):
+        (social_blobs if r["channel"] in s.social_channels else other_blobs).append(r["visitors"])
     social = union(social_blobs)
     non_social = union(other_blobs) - social
     control = customers.control_visitors(db, q.period)
