@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from . import costs as ledger
 from . import customers, journeys, prices
-from .aggregates import DIRECT, channel_click_rows, refresh, union
+from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
 from .attribution import MODELS, ONE
 from .figures import growth, money, per, percent
 from .goals import list_goals
@@ -232,6 +232,21 @@ def attribution_columns(by: str) -> list[str]:
     return columns
 
 
+def attribution_sums(db: Database, q: Query):
+    """`credit_sums` under every model; by whole channels from the channel
+    rollups (a row per channel and month, days at the edges), which stay few
+    however long the period, else from every link's days."""
+    if q.by != "channel" or q.filters.campaign:
+        yield from credit_sums(db, q.period, q.filters, MODELS)
+        return
+    channel = q.filters.channel.lower() if q.filters.channel else None
+    for model in MODELS:
+        for r in channel_credit_rows(
+            db, model, q.period.start, q.period.end, channel, q.filters.goal
+        ):
+            yield {**r, "campaign": None, "model": model}
+
+
 def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     """Attributed conversions and revenue per channel (or campaign) and
     currency under the chosen model, and side by side under every model."""
@@ -239,7 +254,7 @@ def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     refresh(db)
     totals = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     currencies = defaultdict(set)
-    for r in credit_sums(db, q.period, q.filters, MODELS):
+    for r in attribution_sums(db, q):
         key = key_of(q.by, r["channel"], r["campaign"])
         t = totals[(key, r["currency"])][r["model"]]
         t[0] += r["conversions_ppm"]
