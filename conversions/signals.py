@@ -1,7 +1,8 @@
 """What conversions tell the parts above them without importing them.
 
-Sent with `shortener.signals.send` (from the running app; receivers are
-connected per app by the part above, in its `init_app`).
+Sent with `shortener.signals.send` from the database the change was made
+in; the part above connects its receivers once, for any database, when the
+composition root (`shortener.app`) is loaded.
 """
 
 from blinker import Namespace

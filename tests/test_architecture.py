@@ -4,7 +4,7 @@ Bottom to top: shortener (links, redirect, clicks) -> conversions (intake,
 attribution, reports) -> advocates (people, personal links, advocate
 reports, rewards) -> dashboard. A module imports from its own part or parts
 below, never above; what a lower part must tell a higher one travels as a
-blinker signal the higher part connects to for its own app.
+blinker signal the higher part connects to, once, from the composition root.
 """
 
 import ast
@@ -13,6 +13,7 @@ import re
 import weakref
 from pathlib import Path
 
+import pytest
 from importgraph import graph, rings
 
 from conftest import app_config
@@ -125,32 +126,52 @@ def test_the_root_check_sees_a_forgotten_part(tmp_path):
     assert init_apps_called(source) == ["a", "b"]
 
 
-def test_each_app_hears_only_its_own_advocates(tmp_path):
-    # receivers are connected per app: two apps in one process each have one
-    # receiver per signal, and no signal keeps a finished app alive
+def test_receivers_are_connected_once_for_every_database(tmp_path):
+    # the root connects each part's receivers once, for any sender: making
+    # apps adds none, and no signal holds an app
     from conversions import signals as conversions
     from shortener import signals as links
 
     signals = [
         links.link_updated,
+        links.click_counts_read,
         conversions.conversion_stored,
         conversions.conversion_refunded,
         conversions.erasing_person,
     ]
+    assert [len(s.receivers) for s in signals] == [1, 1, 1, 1, 1]
     apps = []
     for name in ("one", "two"):
         (tmp_path / name).mkdir()
         config = app_config(tmp_path / name)
         init_db(config["DATABASE"])
         apps.append(create_app(config))
-    for one in apps:
-        assert [len(list(s.receivers_for(one))) for s in signals] == [1, 1, 1, 1]
-    del one
-    assert [len(list(s.receivers_for(object()))) for s in signals] == [0, 0, 0, 0]
+    assert [len(s.receivers) for s in signals] == [1, 1, 1, 1, 1]
+    assert [len(list(s.receivers_for(object()))) for s in signals] == [1, 1, 1, 1, 1]
     gone = weakref.ref(apps.pop())
     gc.collect()
     assert gone() is None  # no signal keeps an app alive
-    assert [len(list(s.receivers_for(apps[0]))) for s in signals] == [1, 1, 1, 1]
+
+
+def test_a_signal_no_part_hears_is_refused_not_lost():
+    # a signal sent before the house is put together would silently skip
+    # what a part above must do (a reward, an anonymisation): it raises
+    from blinker import Namespace
+
+    from shortener.signals import NoReceivers, send
+
+    lonely = Namespace().signal("lonely")
+    with pytest.raises(NoReceivers, match="'lonely' has no receiver"):
+        send(lonely, db=None, x=1)
+    heard = []
+
+    def hear(db, **data):
+        heard.append((db, data))
+        return "ok"
+
+    lonely.connect(hear)
+    assert [answer for _, answer in send(lonely, db="the-db", x=1)] == ["ok"]
+    assert heard == [("the-db", {"x": 1})]
 
 
 # -- no import rings ------------------------------------------------------------------
