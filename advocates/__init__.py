@@ -35,6 +35,8 @@ def connect_receivers():
         (conversions.conversion_stored, receivers.assess_rewards),
         (conversions.conversion_refunded, receivers.void_pending_rewards),
         (conversions.erasing_person, receivers.forget_person),
+        (conversions.advocate_named, receivers.advocate_id),
+        (conversions.advocates_shown, receivers.advocate_handles),
     ):
         # strong references: module functions, holding neither app nor database
         signal.connect(receiver, weak=False)

@@ -267,13 +267,22 @@ def get_advocate(db: Database, key) -> dict | None:
         return None
     if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
         sql, value = "id = ?", int(key)
-        if value > 2**63 - 1:
+        if not 0 <= value <= 2**63 - 1:  # what SQLite can hold; ids are positive
             return None
     elif isinstance(key, str):
         sql, value = "handle = ?", key.strip().lower()
     else:
         return None
     return next(db.query(f"SELECT {COLUMNS} FROM advocates WHERE {sql}", [value]), None)
+
+
+def handles(db: Database, ids) -> dict[int, str]:
+    """{id: handle} of the advocates with these ids."""
+    rows = db.execute(
+        "SELECT id, handle FROM advocates WHERE id IN (SELECT value FROM json_each(?))",
+        [_json_list(ids)],
+    )
+    return dict(rows.fetchall())
 
 
 def find_advocate(db: Database, key, field="advocate") -> dict:

@@ -29,3 +29,14 @@ def forget_person(db, *, visitors, customer_id, conversions):
     """An advocate who is the erased person is anonymised; the erased
     conversions refer no one."""
     people.forget(db, visitors, customer_id, conversions)
+
+
+def advocate_id(db, *, key) -> int | None:
+    """The id of the advocate a cost names by id or handle, or None."""
+    advocate = people.get_advocate(db, key)
+    return advocate["id"] if advocate else None
+
+
+def advocate_handles(db, *, ids) -> dict[int, str]:
+    """{id: handle} of the advocates that costs name."""
+    return people.handles(db, ids)
