@@ -7,7 +7,7 @@ import click
 from flask import Blueprint, current_app, jsonify, request
 from flask.cli import AppGroup
 
-from shortener.api import int_arg, json_body
+from shortener.api import json_body, page
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, migration_set
@@ -18,7 +18,6 @@ from . import outbound
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
 webhooks_cli = AppGroup("webhooks", help="Deliver outbound webhooks.")
-STATUSES = ("pending", "delivered", "failed")
 
 
 def allow_private() -> bool:
@@ -79,11 +78,8 @@ def disable(endpoint_id):
 @require_api_key
 def deliveries(endpoint_id):
     found(endpoint_id)
-    status = request.args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ApiError(f"status must be one of {', '.join(STATUSES)}", field="status")
-    limit = int_arg("limit", 100, 1, 1000)
-    offset = int_arg("offset", 0, 0, 10**9)
+    status = request.args.get("status")  # pending, delivered or failed, as declared
+    limit, offset = page()
     rows, total = outbound.list_deliveries(get_db(), endpoint_id, status, limit, offset)
     return jsonify({"deliveries": rows, "limit": limit, "offset": offset, "total": total})
 
