@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 from shortener.api import base_url, json_body, page
 from shortener.auth import require_api_key
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
 from shortener.links import as_dict as link_dict
 
@@ -15,10 +15,7 @@ bp = Blueprint("advocates_api", __name__, url_prefix="/api")
 
 
 def found(key: str) -> dict:
-    advocate = people.get_advocate(get_db(), key)
-    if advocate is None:
-        raise ApiError(f"no advocate {key!r}", 404, field="advocate")
-    return advocate
+    return or_404(people.get_advocate(get_db(), key), f"no advocate {key!r}", "advocate")
 
 
 def with_links(advocate: dict) -> dict:

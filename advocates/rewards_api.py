@@ -14,7 +14,7 @@ from shortener.api import int_arg, page
 from shortener.auth import require_api_key
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 
 from . import rewards
 
@@ -27,10 +27,7 @@ def refused(e: rewards.RewardError) -> ApiError:
 
 
 def found_rule(rule_id: int) -> dict:
-    rule = rewards.get_rule(get_db(), rule_id)
-    if rule is None:
-        raise ApiError(f"no reward rule {rule_id}", 404, field="id")
-    return rule
+    return or_404(rewards.get_rule(get_db(), rule_id), f"no reward rule {rule_id}")
 
 
 @bp.post("/reward-rules")

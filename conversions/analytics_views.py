@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
 from shortener.settings import ConfigError
 
@@ -123,9 +123,7 @@ def breakdown_report():
 @require_api_key
 def conversion_journey(conversion_id):
     found = journeys.journey(catch_up(get_db()), conversion_id)
-    if found is None:
-        raise ApiError(f"no conversion {conversion_id}", 404, field="id")
-    return jsonify(found)
+    return jsonify(or_404(found, f"no conversion {conversion_id}"))
 
 
 # -- the cost ledger ---------------------------------------------------------

@@ -11,7 +11,7 @@ from shortener.api import json_body, page
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, migration_set
-from shortener.errors import ApiError
+from shortener.errors import or_404
 from shortener.journal import catch_up
 
 from . import outbound
@@ -25,10 +25,9 @@ def allow_private() -> bool:
 
 
 def found(endpoint_id: int) -> dict:
-    endpoint = outbound.get_endpoint(get_db(), endpoint_id)
-    if endpoint is None:
-        raise ApiError(f"no webhook endpoint {endpoint_id}", 404, field="id")
-    return endpoint
+    return or_404(
+        outbound.get_endpoint(get_db(), endpoint_id), f"no webhook endpoint {endpoint_id}"
+    )
 
 
 @bp.post("/webhooks")

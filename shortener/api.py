@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 from . import links, previews, signals
 from .auth import require_api_key
 from .db import get_db, immediate
-from .errors import ApiError
+from .errors import ApiError, or_404
 from .journal import catch_up
 from .redirect import own_hosts
 
@@ -35,10 +35,7 @@ def page(default_limit: int | None = 100) -> tuple[int | None, int]:
 
 
 def found(code: str) -> dict:
-    link = links.get_link(get_db(), code)
-    if link is None:
-        raise ApiError(f"no link with code '{code}'", 404, field="code")
-    return link
+    return or_404(links.get_link(get_db(), code), f"no link with code '{code}'", "code")
 
 
 @bp.post("/links")
