@@ -277,3 +277,19 @@ def test_a_protected_link_falls_through_to_the_view(tmp_path):
     person = {"headers": {"User-Agent": BROWSER_UA}}
     assert call(app.wsgi_app, "/secret", **person)[0].startswith("418")
     assert call(app.wsgi_app, "/plain", **person)[0] == "302 FOUND"
+
+
+def test_personal_links_keep_and_follow_their_sources_password(client, db):
+    protected(client)
+    client.post("/api/advocates", json={"name": "Ada", "handle": "ada"}, headers=AUTH)
+    shared = client.post("/api/links/secret/share", json={"advocate": "ada"}, headers=AUTH)
+    personal = shared.get_json()
+    assert shared.status_code == 201 and personal["protected"] is True
+    path = f"/{personal['code']}"
+    assert client.get(path).status_code == 200
+    assert submit(client, PASSWORD, path=path).status_code == 302
+    client.patch("/api/links/secret", json={"password": None}, headers=AUTH)
+    assert (
+        client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()["protected"] is False
+    )
+    assert client.get(path).status_code == 302
