@@ -14,7 +14,8 @@ from test_decide import NOW, SITE
 from test_fastpath import call, new_app
 from werkzeug.security import check_password_hash
 
-from conftest import AUTH, BROWSER_UA, make_link
+from conftest import AUTH, BROWSER_UA, browser, make_link
+from dashboard_support import signed_in
 from shortener import protect, ratelimit
 from shortener.clicks import Agent
 from shortener.decide import PROTECTED, REDIRECT, Facts, decide
@@ -293,3 +294,38 @@ def test_personal_links_keep_and_follow_their_sources_password(client, db):
         client.get(f"/api/links/{personal['code']}", headers=AUTH).get_json()["protected"] is False
     )
     assert client.get(path).status_code == 302
+
+
+# -- the dashboard ------------------------------------------------------------------
+
+
+def stored_hash(db, code="secret"):
+    return db.execute("SELECT password_hash FROM links WHERE code = ?", [code]).fetchone()[0]
+
+
+def test_the_link_form_sets_keeps_and_removes_a_password(app, db):
+    client, token = signed_in(app)
+    form = {"csrf_token": token, "url": DESTINATION, "channel": "twitter", "campaign": "spring"}
+    short = client.post("/dashboard/links/new", data={**form, "code": "short", "password": "short"})
+    assert short.status_code == 400
+    assert "8 to 128 characters" in short.get_data(as_text=True)
+    assert 'value="short"' not in short.get_data(as_text=True).split('id="password"')[1][:200]
+    created = client.post("/dashboard/links/new", data={**form, "code": "secret",
+                                                        "password": PASSWORD})  # fmt: skip
+    assert created.status_code == 303 and check_password_hash(stored_hash(db), PASSWORD)
+    page = client.get("/dashboard/links/secret").get_data(as_text=True)
+    assert "asks visitors for a password" in page and PASSWORD not in page
+    assert "scrypt" not in page
+    listing = client.get("/dashboard/links").get_data(as_text=True)
+    assert listing.count("protected-badge") == 1
+    edit = {"csrf_token": token, "url": DESTINATION, "password": ""}
+    # an empty box keeps the password; a wrong guess shows in the count
+    assert client.post("/dashboard/links/secret", data=edit).status_code == 303
+    assert check_password_hash(stored_hash(db), PASSWORD)
+    submit(browser(app), "not it at all")
+    assert '<span id="wrong-passwords">1</span>' in client.get("/dashboard/links/secret").get_data(
+        as_text=True
+    )
+    removed = client.post("/dashboard/links/secret", data={**edit, "remove_password": "1"})
+    assert removed.status_code == 303 and stored_hash(db) is None
+    assert "protected-badge" not in client.get("/dashboard/links").get_data(as_text=True)
