@@ -26,8 +26,10 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from werkzeug.security import check_password_hash
 
 from .db import storage_failed
+from .links import PASSWORD_LENGTHS
 
 TOKEN_SALT = "clicktrail.link-password"
 TOKEN_MAX_AGE_SECONDS = 3600  # a form left open longer is refused: reload and try again
@@ -72,6 +74,12 @@ def _cross_site() -> bool:
     if origin is None:
         return False  # not a browser that tells: the signed token alone decides
     return origin == "null" or urlsplit(origin).netloc.lower() != request.host.lower()
+
+
+def is_right(stored_hash: str, typed: str) -> bool:
+    """Whether `typed` is the link's password; one longer than any password
+    can be is not worth a hash (scrypt costs a tenth of a second)."""
+    return len(typed) <= PASSWORD_LENGTHS[1] and check_password_hash(stored_hash, typed)
 
 
 def page(code: str, status: int = 200, problem: str | None = None, referrer: str | None = None):

@@ -8,7 +8,6 @@ import os
 import sqlite3
 
 from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
-from werkzeug.security import check_password_hash
 
 from . import clickids, cookie, health, posts, previews, protect, ratelimit, targeting
 from .bots import is_prefetch
@@ -128,7 +127,7 @@ def unlock(code: str):
     db = get_db()
     link = find_link(db, code) if len(code) <= 64 else None
     if link is None or not link["password_hash"]:
-        abort(405, valid_methods=["GET", "HEAD"])
+        abort(405, valid_methods=["GET", "OPTIONS", "HEAD"])  # as before this view
     guesses, key = ratelimit.password_limiter(), f"{address} {link['id']}"
     wait = guesses.retry_after(key)
     if wait:
@@ -136,7 +135,7 @@ def unlock(code: str):
     valid, referrer = protect.posted_referrer(path_code)
     if not valid:
         return protect.page(path_code, 400, protect.EXPIRED_FORM)
-    if not check_password_hash(link["password_hash"], request.form.get("password", "")):
+    if not protect.is_right(link["password_hash"], request.form.get("password", "")):
         guesses.miss(key)
         protect.count_wrong(db, link["id"], now)
         return protect.page(path_code, 403, protect.WRONG, referrer)
