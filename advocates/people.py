@@ -405,6 +405,8 @@ def share(db: Database, source: dict, advocate: dict, now=None) -> tuple[dict, b
         # and the same device, country and after-expiry destinations; not its A/B test
         # (a test is one link's) nor its click cap (a cap per copy multiplies it)
         **{f: source[f] for f in DEVICE_FIELDS},
+        # and its password: a personal link must not be the way round it
+        "password_hash": _password_hash(db, source["id"]),
         "created_at": to_db(now),
         "updated_at": to_db(now),
         "advocate_id": advocate["id"],
@@ -488,14 +490,21 @@ FOLLOWED = (
 )  # fmt: skip
 
 
+def _password_hash(db: Database, link_id: int) -> str | None:
+    row = db.conn.execute("SELECT password_hash FROM links WHERE id = ?", (link_id,)).fetchone()
+    return row[0]
+
+
 def follow_source(db: Database, code: str, changed) -> int:
     """Give the personal links of a source link the changes just made to it
     (destination, utm_medium/term, tags, expiry, disabled, social preview,
-    device, country and after-expiry destinations -- the fields in `changed`), so
+    device, country and after-expiry destinations, password -- the fields in `changed`), so
     "the same destination and campaign" stays true after the marketer fixes
     a URL or ends a campaign. utm_content stays personal.
     Returns how many personal links changed."""
     fields = [f for f in FOLLOWED if f in set(changed)]
+    if "password" in changed:  # the field is the password, the column its hash
+        fields.append("password_hash")
     source = next(
         db.query("SELECT * FROM links WHERE code = ? AND parent_link_id IS NULL", [code]), None
     )

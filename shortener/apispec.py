@@ -168,6 +168,14 @@ LINK_FIELDS = {
         "propertyNames": {"pattern": COUNTRY_PATTERN},
         "additionalProperties": URL,
     },
+    "password": {
+        "type": ["string", "null"],
+        "minLength": 8,
+        "maxLength": 128,
+        "writeOnly": True,
+        "description": "visitors must give it before the redirect (stored hashed; the link"
+        " shows only `protected`); null clears it",
+    },
 }
 FEATURES = ("destinations", "ios_url", "android_url", "desktop_url", "expired_url", "max_clicks",
             "country_urls")  # fmt: skip
@@ -205,6 +213,7 @@ OPERATIONS = {
                 "description",
                 "image",
                 *FEATURES,
+                "password",
             ),
             required=("url", "channel", "campaign"),
         ),  # fmt: skip
@@ -237,6 +246,7 @@ OPERATIONS = {
                 "description",
                 "image",
                 *FEATURES,
+                "password",
             )
         ),
     },  # fmt: skip

@@ -62,6 +62,7 @@ LANDING_ORDER = [
     (conversions.schema, "m015_breakdowns"),
     (conversions.schema, "m015_earned_prices"),
     (shortener.schema, "m015_geo_targeting"),
+    (shortener.schema, "m019_link_passwords"),
 ]
 
 
