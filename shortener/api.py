@@ -1,9 +1,11 @@
 """The links API under /api/links; every route needs the admin API key."""
 
-from flask import Blueprint, current_app, jsonify, request
+from datetime import UTC, date, datetime, time, timedelta
 
-from . import links, previews, signals
-from .auth import require_api_key
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from . import audit, links, previews, signals
+from .auth import api_actor, require_api_key
 from .db import get_db, immediate
 from .errors import ApiError, or_404
 from .journal import catch_up
@@ -42,7 +44,7 @@ def found(code: str) -> dict:
 @require_api_key
 def create():
     blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
-    link = links.create_link(get_db(), json_body(), own_hosts(), blocked)
+    link = links.create_link(get_db(), json_body(), own_hosts(), blocked, actor=api_actor())
     return jsonify(links.as_dict(link, base_url())), 201
 
 
@@ -87,7 +89,7 @@ def update(code):
     blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
     body, db = json_body(), get_db()
     with immediate(db):
-        link = links.update_link(db, code, body, own_hosts(), blocked)
+        link = links.update_link(db, code, body, own_hosts(), blocked, actor=api_actor())
     return jsonify(links.as_dict(link, base_url()))
 
 
@@ -99,5 +101,57 @@ def disable(code):
     found(code)
     db = get_db()
     with immediate(db):
-        link = links.update_link(db, code, {"disabled": True})
+        link = links.update_link(
+            db, code, {"disabled": True}, actor=api_actor(), action="link.disable"
+        )
     return jsonify(links.as_dict(link, base_url()))
+
+
+def day_arg(name: str, after: int = 0) -> datetime | None:
+    """The start of a declared date parameter's day (UTC), `after` days on."""
+    text = request.args.get(name)
+    if not text:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(text), time(), UTC) + timedelta(days=after)
+    except (ValueError, OverflowError):
+        raise ApiError(f"{name} must be a date (YYYY-MM-DD)", field=name) from None
+
+
+def audit_filters() -> dict:
+    """The audit log's filters from the query: object type and key, actor,
+    and the days from and to (both inclusive, UTC)."""
+    start, end = day_arg("from"), day_arg("to", after=1)
+    if start and end and end <= start:
+        raise ApiError("to must not be before from", field="to")
+    return {
+        "object_type": request.args.get("object_type"),
+        "key": request.args.get("key"),
+        "actor": request.args.get("actor"),
+        "start": start,
+        "end": end,
+    }
+
+
+@bp.get("/audit")
+@require_api_key
+def audit_log():
+    """Who changed what and when, newest first; `format=csv` for a file.
+    Owner only: the API key rule, as every route here."""
+    filters, db = audit_filters(), get_db()
+    if request.args.get("format") == "csv":
+        rows = audit.entries(db, limit=None, **filters)
+        return Response(
+            audit.as_csv(rows),
+            mimetype="text/csv",
+            headers={"Content-Disposition": "attachment; filename=audit.csv"},
+        )
+    limit, offset = page()
+    return jsonify(
+        {
+            "entries": audit.entries(db, limit=limit, offset=offset, **filters),
+            "limit": limit,
+            "offset": offset,
+            "total": audit.count(db, **filters),
+        }
+    )

@@ -258,6 +258,19 @@ OPERATIONS = {
             query("size", {"type": "integer", "minimum": 64, "maximum": 4096}, "width in pixels"),
         ],
     },
+    ("/api/audit", "get"): {
+        "summary": "The audit log: who changed what and when, newest first (JSON or CSV)",
+        "parameters": [
+            query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
+            query("object_type", {"type": "string", "maxLength": 40}, "e.g. link, cost, goal"),
+            query("key", {"type": "string", "maxLength": 200}, "the object's code or id"),
+            query("actor", {"type": "string", "maxLength": 300}, "e.g. key:admin, user:ana, cli"),
+            query("from", DATE, "first day (UTC), inclusive"),
+            query("to", DATE, "last day (UTC), inclusive"),
+            query("format", {"type": "string", "enum": ["json", "csv"]}),
+        ],
+    },
 }
 
 

@@ -63,6 +63,7 @@ LANDING_ORDER = [
     (conversions.schema, "m015_earned_prices"),
     (shortener.schema, "m015_geo_targeting"),
     (shortener.schema, "m019_link_passwords"),
+    (shortener.schema, "m020_audit_log"),
 ]
 
 

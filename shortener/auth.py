@@ -39,6 +39,20 @@ def api_key_valid(header: str | None) -> bool:
     return stored_key_valid(token)
 
 
+def api_actor() -> str:
+    """Who is calling, as the audit log names it: `key:admin` for the admin
+    key, `key:NAME` for a key made in the dashboard (the caller was checked
+    by `require_api_key`)."""
+    _, _, token = (request.headers.get("Authorization") or "").strip().partition(" ")
+    token = token.strip()
+    expected = current_app.config["ADMIN_API_KEY"]
+    if expected and hmac.compare_digest(token.encode(), str(expected).encode()):
+        return "key:admin"
+    row = next(get_db().query("SELECT name FROM api_keys WHERE key_hash = ?", [key_digest(token)]),
+               None)  # fmt: skip
+    return f"key:{row['name']}" if row else "key:unknown"
+
+
 def require_api_key(view):
     """The view behind the API key check. `wrapped.without_key` is the same
     view for callers that have authenticated someone another way (the

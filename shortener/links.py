@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlite_utils import Database
 from werkzeug.security import generate_password_hash
 
+from . import audit
 from .clock import parse_moment, to_db, utcnow
 from .destination_checks import check_destination, looping_code, normalise_destination
 from .errors import ApiError
@@ -246,9 +247,11 @@ def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None)
     }
 
 
-def create_link(db: Database, fields, own_hosts=(), blocked_hosts=(), now=None) -> dict:
+def create_link(
+    db: Database, fields, own_hosts=(), blocked_hosts=(), now=None, actor: str = "system"
+) -> dict:
     """Validate and store a link; returns the stored row. Nothing is stored
-    when any field is refused."""
+    when any field is refused. `actor`: who is creating it, for the audit log."""
     row = new_row(fields, own_hosts, blocked_hosts, now)
     custom = fields.get("code")
     code = check_code(custom) if custom is not None and custom != "" else None
@@ -257,12 +260,27 @@ def create_link(db: Database, fields, own_hosts=(), blocked_hosts=(), now=None) 
         row["code"] = code
         if not _insert(db, row):
             raise ApiError(f"code '{custom}' is taken", status=409, field="code")
-        return get_link(db, row["code"])
+        return _created(db, row, actor)
     for _ in range(10):
         row["code"] = new_code()
         if _insert(db, row):
-            return get_link(db, row["code"])
+            return _created(db, row, actor)
     raise ApiError("could not allocate a unique code, try again", status=503)
+
+
+def _created(db: Database, row: dict, actor: str) -> dict:
+    fields = [c for c in row if c not in ("created_at", "updated_at", "code")]
+    found = audit.changes(None, _readable(row), fields)
+    audit.record(db, actor, "link.create", "link", row["code"], found)
+    return get_link(db, row["code"])
+
+
+# columns stored as JSON text, shown in the audit log as the values they hold
+JSON_COLUMNS = ("tags", "destinations", "country_urls")
+
+
+def _readable(row: dict) -> dict:
+    return {k: json.loads(v) if k in JSON_COLUMNS and v else v for k, v in row.items()}
 
 
 def _insert(db: Database, row: dict) -> bool:
@@ -382,14 +400,24 @@ def _features(fields, own_hosts, blocked_hosts, only_given: bool) -> dict:
     return feature_columns(fields, own_hosts, blocked_hosts, only_given)
 
 
-def update_link(db: Database, code: str, fields, own_hosts=(), blocked_hosts=()):
+def update_link(
+    db: Database, code: str, fields, own_hosts=(), blocked_hosts=(), actor: str = "system",
+    action: str = "link.update",
+):  # fmt: skip
     """Change what a marketer may change after sharing: destination, tags,
     disabled flag, expiry and the utm_medium/content/term values. Channel,
-    campaign and code stay fixed, because past clicks were counted under them."""
+    campaign and code stay fixed, because past clicks were counted under them.
+    The changed fields' before and after values go to the audit log as
+    `action` by `actor`, in the caller's transaction."""
     changes = changes_for(fields, own_hosts, blocked_hosts)
     refuse_loops(db, changes, own_hosts, [code])
+    before = next(db.query("SELECT * FROM links WHERE code = ?", [code]), None)
     changes["updated_at"] = to_db(utcnow())
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE links SET {assignments} WHERE code = ?", [*changes.values(), code])
+    if before is not None:
+        columns = [c for c in changes if c != "updated_at"]
+        found = audit.changes(_readable(before), _readable(changes), columns)
+        audit.record(db, actor, action, "link", code, found)
     send(link_updated, db=db, code=code, changed=fields)  # links shared from it follow
     return get_link(db, code)

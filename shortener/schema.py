@@ -201,3 +201,27 @@ def m019_link_passwords(db):
         ) WITHOUT ROWID
         """,
     )
+
+
+def m020_audit_log(db):
+    # Who changed what and when, for links and every part above that writes
+    # here (costs, goals...). `changes` is JSON {field: [before, after]} of
+    # the fields that changed; secrets are written "(changed)", never a hash.
+    _run(
+        db,
+        """
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            object_type TEXT NOT NULL,
+            object_key TEXT NOT NULL,
+            changes TEXT NOT NULL
+        );
+        -- a link's history, and the listing filtered by object
+        CREATE INDEX audit_object ON audit (object_type, object_key, id);
+        -- pruning by age, and the listing's from/to
+        CREATE INDEX audit_at ON audit (at)
+        """,
+    )

@@ -34,6 +34,7 @@ LANDED = [
     "m015_earned_prices",
     "m015_geo_targeting",
     "m019_link_passwords",
+    "m020_audit_log",
 ]
 
 

@@ -4,6 +4,10 @@ CREATE INDEX advocates_customer ON advocates (customer_id);
 CREATE INDEX advocates_parent ON advocates (parent_advocate_id);
 -- index advocates_visitor on advocates
 CREATE INDEX advocates_visitor ON advocates (visitor_id);
+-- index audit_at on audit
+CREATE INDEX audit_at ON audit (at);
+-- index audit_object on audit
+CREATE INDEX audit_object ON audit (object_type, object_key, id);
 -- index channel_credit_day_day on channel_credit_day
 CREATE INDEX channel_credit_day_day ON channel_credit_day (day, channel);
 -- index channel_credit_month_month on channel_credit_month
@@ -88,6 +92,8 @@ CREATE TABLE advocates ( id INTEGER PRIMARY KEY, handle TEXT NOT NULL UNIQUE, na
 CREATE TABLE aggregate_state ( name TEXT PRIMARY KEY, last_id INTEGER NOT NULL );
 -- table api_keys on api_keys
 CREATE TABLE api_keys ( id INTEGER PRIMARY KEY, name TEXT NOT NULL, prefix TEXT NOT NULL, key_hash TEXT NOT NULL UNIQUE, created_by INTEGER REFERENCES users (id), created_at TEXT NOT NULL, revoked_at TEXT );
+-- table audit on audit
+CREATE TABLE audit ( id INTEGER PRIMARY KEY, at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, object_type TEXT NOT NULL, object_key TEXT NOT NULL, changes TEXT NOT NULL );
 -- table breakdown_credit_day on breakdown_credit_day
 CREATE TABLE breakdown_credit_day ( link_id INTEGER NOT NULL, dimension TEXT NOT NULL, model TEXT NOT NULL, day TEXT NOT NULL, value TEXT NOT NULL, goal TEXT NOT NULL, currency TEXT NOT NULL, verified INTEGER NOT NULL, conversions_ppm INTEGER NOT NULL, revenue_minor INTEGER NOT NULL, converters BLOB, PRIMARY KEY (link_id, dimension, model, day, value, goal, currency, verified) ) WITHOUT ROWID;
 -- table breakdown_day on breakdown_day
