@@ -26,6 +26,7 @@ from flask.cli import AppGroup
 from pyroaring import BitMap
 from sqlite_utils import Database
 
+from shortener import audit
 from shortener.clock import to_db, utcnow
 from shortener.db import get_db, immediate
 from shortener.journal import catch_up
@@ -407,7 +408,8 @@ def erase_command(visitor_id, customer_id):
 @click.option("--days", type=click.IntRange(min=1), help="default: CLICK_RETENTION_DAYS")
 def retention_command(days):
     """Delete raw clicks older than the retention period (reports keep their
-    counts). Run it daily, e.g. from cron.
+    counts), and audit log entries older than AUDIT_LOG_DAYS. Run it daily,
+    e.g. from cron.
 
     Example: flask --app shortener privacy retention --days 180
     """
@@ -421,8 +423,12 @@ def retention_command(days):
             f"--days must be at least ATTRIBUTION_WINDOW_DAYS ({window}):"
             " younger clicks can still earn credit"
         )
-    deleted = apply_retention(catch_up(get_db()), days, utcnow())
+    now = utcnow()
+    deleted = apply_retention(catch_up(get_db()), days, now)
     click.echo(f"deleted {deleted} clicks older than {days} days")
+    kept = config["AUDIT_LOG_DAYS"]
+    pruned = audit.prune(get_db(), kept, now)
+    click.echo(f"deleted {pruned} audit log entries older than {kept} days")
 
 
 def init_app(app):

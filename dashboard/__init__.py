@@ -8,6 +8,7 @@ Registered by the composition root (`shortener/app.py`); imports from `shortener
 def init_app(app):
     from . import (  # noqa: F401 -- the page modules add their routes to bp
         advocate_pages,
+        audit_pages,
         cli,
         conversion_pages,
         cost_pages,

@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from conversions import overview
 from conversions.posts import post_rows
-from shortener import countries, links, posts, previews, protect
+from shortener import audit, countries, links, posts, previews, protect
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
@@ -21,7 +21,7 @@ from shortener.redirect import own_hosts
 from . import charts, integrations, link_errors
 from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
-from .web import bp
+from .web import bp, current_user
 
 PAGE_SIZE = 50
 FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at",
@@ -216,6 +216,20 @@ def refusal(e: ApiError) -> list[dict]:
     return [{"field": field, "message": link_errors.for_marketer(e)}]
 
 
+def user_actor() -> str:
+    """The signed-in user, as the audit log names who made a change."""
+    return f"user:{current_user()['username']}"
+
+
+HISTORY_SIZE = 50
+
+
+def link_history(db, code: str) -> list[str]:
+    """The link's latest changes in plain words, newest first."""
+    rows = audit.entries(db, limit=HISTORY_SIZE, object_type="link", key=code)
+    return [sentence for row in rows for sentence in audit.in_words(row)]
+
+
 def final_url(link: dict) -> str:
     """The destination a click lands on, UTM tags included (the click id,
     different for every click, shown as a placeholder)."""
@@ -235,8 +249,9 @@ def create(values: dict, password: dict) -> tuple[dict | None, list[dict], int]:
     try:
         fields.update(feature_fields(values))
         link = links.create_link(
-            get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
-        )
+            get_db(), fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"],
+            actor=user_actor(),
+        )  # fmt: skip
     except ApiError as e:
         return None, refusal(e), e.status
     return link, [], 303
@@ -276,8 +291,9 @@ def link_edit(code):
         try:
             fields.update(feature_fields(values))
             links.update_link(
-                db, code, fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"]
-            )
+                db, code, fields, own_hosts(), current_app.config["BLOCKED_DESTINATION_HOSTS"],
+                actor=user_actor(),
+            )  # fmt: skip
         except ApiError as e:
             problems, status = refusal(e), e.status
         else:
@@ -319,6 +335,7 @@ def link_edit(code):
         unfurls=previews.unfurl_counts(db, link["id"]),
         wrong_passwords=protect.wrong_counts(db, link["id"]),
         ab=ab_summary(code),
+        history=link_history(db, code),
         posts=post_rows(db, link["id"], view.period, view.model, currency),
         post_example=f"{base_url().rstrip('/')}/{posts.tagged(code, 'reel-1')}",
         **preview_context(),
@@ -330,7 +347,8 @@ def set_disabled(code: str, disabled: bool):
     db = get_db()
     if links.get_link(db, code) is None:
         abort(404, f"There is no link with the code '{code}'.")
-    links.update_link(db, code, {"disabled": disabled})
+    action = "link.disable" if disabled else "link.enable"
+    links.update_link(db, code, {"disabled": disabled}, actor=user_actor(), action=action)
     if disabled:
         flash(
             f"Link {code} disabled: it now answers 410; its clicks stay in every report.", "success"

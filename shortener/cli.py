@@ -11,9 +11,9 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from . import importer, links
+from . import audit, importer, links
 from .clock import utcnow
-from .db import get_db
+from .db import get_db, immediate
 from .errors import ApiError
 
 links_cli = AppGroup("links", help="Create and list short links.")
@@ -71,9 +71,47 @@ def create_command(url, channel, campaign, medium, content, term, code, expires_
     blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
     with clean_errors():
         link = links.create_link(
-            get_db(), {k: v for k, v in fields.items() if v is not None}, own_hosts(), blocked
-        )
+            get_db(), {k: v for k, v in fields.items() if v is not None}, own_hosts(), blocked,
+            actor="cli",
+        )  # fmt: skip
     click.echo(links.as_dict(link, cli_base_url())["short_url"])
+
+
+@links_cli.command("update")
+@click.argument("code")
+@click.option("--url", help="the new destination")
+@click.option("--disable/--enable", "disabled", default=None, help="stop or restart redirecting")
+def update_command(code, url, disabled):
+    """Change a link's destination, or disable or enable it; the change is
+    recorded in the audit log as made by `cli`.
+
+    Example: flask --app shortener links update spring --url https://example.com/summer
+    """
+    fields = {k: v for k, v in {"url": url, "disabled": disabled}.items() if v is not None}
+    if not fields:
+        raise click.UsageError("give --url, --disable or --enable")
+    db = get_db()
+    with clean_errors():
+        if links.get_link(db, code) is None:
+            raise click.ClickException(f"no link with code '{code}'")
+        blocked = current_app.config["BLOCKED_DESTINATION_HOSTS"]
+        with immediate(db):
+            link = links.update_link(db, code, fields, own_hosts(), blocked, actor="cli")
+    click.echo(f"{link['code']}\t{link['url']}{' (disabled)' if link['disabled'] else ''}")
+
+
+@links_cli.command("history")
+@click.argument("code")
+def history_command(code):
+    """A link's changes in plain words, newest first.
+
+    Example: flask --app shortener links history spring
+    """
+    with clean_errors():
+        rows = audit.entries(get_db(), limit=None, object_type="link", key=code)
+    for row in rows:
+        for sentence in audit.in_words(row):
+            click.echo(sentence)
 
 
 @links_cli.command("list")

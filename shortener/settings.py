@@ -138,6 +138,12 @@ SETTINGS = [
         "Largest request body accepted, in bytes (Flask's own key); bigger ones get 413 "
         "before they are read into memory.",
     ),
+    Setting(
+        "AUDIT_LOG_DAYS",
+        400,
+        "Audit log entries (who changed links, costs, goals) older than this many days are "
+        "deleted by `flask privacy retention`.",
+    ),
 ]
 
 
@@ -152,4 +158,7 @@ def check(config) -> None:
     if not isinstance(window, int) or not 1 <= window <= 400:
         # browsers cap cookie lifetimes at 400 days
         raise ConfigError("ATTRIBUTION_WINDOW_DAYS must be a whole number from 1 to 400")
+    days = config["AUDIT_LOG_DAYS"]
+    if not isinstance(days, int) or isinstance(days, bool) or days < 1:
+        raise ConfigError("AUDIT_LOG_DAYS must be a whole number of days, at least 1")
     config["SOCIAL_CHANNELS"] = [c.strip().lower() for c in config["SOCIAL_CHANNELS"]]
