@@ -46,7 +46,7 @@ def test_the_readme_table_reader_sees_a_missing_or_extra_row():
 
 def test_each_setting_is_declared_by_one_part_only():
     names = [s.name for s in SETTINGS]
-    assert len(names) == len(set(names)) == 38
+    assert len(names) == len(set(names)) == 39
 
 
 @pytest.mark.parametrize("name", [s.name for s in SETTINGS])
@@ -67,6 +67,12 @@ def test_app_refuses_to_start_without_a_secret_key(tmp_path):
 def test_attribution_window_must_fit_a_cookie_lifetime(tmp_path, window):
     with pytest.raises(ConfigError, match="ATTRIBUTION_WINDOW_DAYS"):
         create_app(app_config(tmp_path, ATTRIBUTION_WINDOW_DAYS=window))
+
+
+@pytest.mark.parametrize("days", [0, -1, "400", True, 1.5])
+def test_audit_log_days_must_be_a_whole_number_of_days(tmp_path, days):
+    with pytest.raises(ConfigError, match="AUDIT_LOG_DAYS"):
+        create_app(app_config(tmp_path, AUDIT_LOG_DAYS=days))
 
 
 @pytest.mark.parametrize("half_life", [0, -7, "7", True, float("nan"), float("inf")])
