@@ -107,7 +107,7 @@ def import_command(path, allow_duplicates):
     except UnicodeDecodeError:
         raise click.ClickException(f"{path} is not UTF-8 text") from None
     try:
-        result = costs.import_csv(get_db(), text, utcnow(), allow_duplicates)
+        result = costs.import_csv(get_db(), text, utcnow(), allow_duplicates, actor="cli")
     except costs.CsvFileError as e:
         raise click.ClickException(str(e)) from None
     for refused in result.refused:

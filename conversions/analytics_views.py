@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from shortener.auth import require_api_key
+from shortener.auth import api_actor, require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError, or_404
@@ -156,7 +156,7 @@ def json_body() -> dict:
 def add_cost():
     body, db = json_body(), get_db()
     with immediate(db):
-        row = costs.add_cost(db, parsed(body, db), utcnow(), source="api")
+        row = costs.add_cost(db, parsed(body, db), utcnow(), source="api", actor=api_actor())
     return jsonify({"cost": costs.public(row)}), 201
 
 
@@ -184,7 +184,8 @@ def change_cost(cost_id):
         if row is None:
             raise ApiError(f"no cost {cost_id}", 404, field="id")
         current = {k: v for k, v in costs.public(row).items() if k in costs.FIELDS}
-        row = costs.update_cost(db, cost_id, parsed({**current, **body}, db))
+        cost = parsed({**current, **body}, db)
+        row = costs.update_cost(db, cost_id, cost, actor=api_actor())
     return jsonify({"cost": costs.public(row)})
 
 
@@ -207,7 +208,7 @@ def delete_cost(cost_id):
         row = costs.get_cost(db, cost_id)
         if row is None:
             raise ApiError(f"no cost {cost_id}", 404, field="id")
-        costs.delete_cost(db, cost_id)
+        costs.delete_cost(db, cost_id, actor=api_actor())
     return jsonify({"deleted": costs.public(row)})
 
 

@@ -163,7 +163,7 @@ def goals_set(name, value, currency, description):
         value_minor = to_minor(value, currency)
     except MoneyError as e:
         raise click.ClickException(str(e)) from None
-    goal = goals.set_goal(get_db(), name, value_minor, currency, description)
+    goal = goals.set_goal(get_db(), name, value_minor, currency, description, actor="cli")
     click.echo(f"{goal['name']}: {format_minor(goal['value_minor'], currency)} {currency}")
 
 

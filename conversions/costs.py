@@ -18,6 +18,7 @@ from datetime import date, datetime
 
 from sqlite_utils import Database
 
+from shortener import audit
 from shortener.clock import to_db
 from shortener.db import immediate
 from shortener.errors import ApiError
@@ -186,12 +187,26 @@ def parse_cost(fields: dict, db: Database | None = None) -> Cost:
 # -- storage -----------------------------------------------------------------
 
 
-def add_cost(db: Database, cost: Cost, now: datetime, source: str = "api") -> dict:
+# the columns a cost's audit entries compare
+AUDITED = ("start_day", "end_day", "channel", "campaign", "kind", "amount_minor", "currency",
+           "note", "advocate_id")  # fmt: skip
+
+
+def _stored(db: Database, cost_id: int) -> dict | None:
+    return next(db.query("SELECT * FROM costs WHERE id = ?", [cost_id]), None)
+
+
+def add_cost(
+    db: Database, cost: Cost, now: datetime, source: str = "api", actor: str = "system"
+) -> dict:
+    """Store a cost row; `actor` (who adds it) goes to the audit log with it."""
     cursor = db.execute(
         "INSERT INTO costs (start_day, end_day, channel, campaign, kind, amount_minor,"
         " currency, note, advocate_id, source, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [*_values(cost), source, to_db(now)],
     )
+    found = audit.changes(None, _stored(db, cursor.lastrowid), AUDITED)
+    audit.record(db, actor, "cost.create", "cost", cursor.lastrowid, found, now)
     return get_cost(db, cursor.lastrowid)
 
 
@@ -200,13 +215,17 @@ def _values(cost: Cost) -> list:
             cost.kind, cost.amount_minor, cost.currency, cost.note, cost.advocate_id]  # fmt: skip
 
 
-def update_cost(db: Database, cost_id: int, cost: Cost) -> dict | None:
+def update_cost(db: Database, cost_id: int, cost: Cost, actor: str = "system") -> dict | None:
     """Replace a stored row's fields (its id, source and creation time stay)."""
+    before = _stored(db, cost_id)
     db.execute(
         "UPDATE costs SET start_day = ?, end_day = ?, channel = ?, campaign = ?, kind = ?,"
         " amount_minor = ?, currency = ?, note = ?, advocate_id = ? WHERE id = ?",
         [*_values(cost), cost_id],
     )
+    if before is not None:
+        found = audit.changes(before, _stored(db, cost_id), AUDITED)
+        audit.record(db, actor, "cost.update", "cost", cost_id, found)
     return get_cost(db, cost_id)
 
 
@@ -228,8 +247,13 @@ def get_cost(db: Database, cost_id: int) -> dict | None:
     return next(iter(_with_handles(db, db.query(f"{SELECT} WHERE c.id = ?", [cost_id]))), None)
 
 
-def delete_cost(db: Database, cost_id: int) -> bool:
-    return db.execute("DELETE FROM costs WHERE id = ?", [cost_id]).rowcount > 0
+def delete_cost(db: Database, cost_id: int, actor: str = "system") -> bool:
+    before = _stored(db, cost_id)
+    if before is None:
+        return False
+    db.execute("DELETE FROM costs WHERE id = ?", [cost_id])
+    audit.record(db, actor, "cost.delete", "cost", cost_id, audit.changes(before, {}, AUDITED))
+    return True
 
 
 def find_same(db: Database, cost: Cost) -> dict | None:
@@ -396,7 +420,7 @@ def read_csv(text: str) -> tuple[list[str], list[tuple[int, dict]]]:
 
 
 def import_csv(
-    db: Database, text: str, now: datetime, allow_duplicates: bool = False
+    db: Database, text: str, now: datetime, allow_duplicates: bool = False, actor: str = "system"
 ) -> ImportResult:
     """Add every valid row of a CSV file; refuse the others with the line
     and the field at fault. A row identical to one already in the ledger is
@@ -423,5 +447,5 @@ def import_csv(
                     Refused(line, "line", f"same as cost #{same['id']} already in the ledger")
                 )
                 continue
-            result.added.append(add_cost(db, cost, now, source="import"))
+            result.added.append(add_cost(db, cost, now, source="import", actor=actor))
     return result

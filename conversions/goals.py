@@ -4,6 +4,8 @@ import re
 
 from sqlite_utils import Database
 
+from shortener import audit
+
 # \A...\Z, not ^...$: "$" would let a trailing newline through
 GOAL_NAME = re.compile(r"\A[a-z0-9][a-z0-9_]{0,39}\Z")
 
@@ -16,10 +18,16 @@ def list_goals(db: Database) -> list[dict]:
     return list(db.query("SELECT * FROM goals ORDER BY name"))
 
 
+AUDITED = ("value_minor", "currency", "description")
+
+
 def set_goal(
-    db: Database, name: str, value_minor: int, currency: str | None, description=None
-) -> dict:
-    """Add a goal or change its default value (used when a conversion has none)."""
+    db: Database, name: str, value_minor: int, currency: str | None, description=None,
+    actor: str = "system",
+) -> dict:  # fmt: skip
+    """Add a goal or change its default value (used when a conversion has
+    none); the change goes to the audit log as made by `actor`."""
+    before = get_goal(db, name)
     db.execute(
         "INSERT INTO goals (name, value_minor, currency, description)"
         " VALUES (?, ?, ?, coalesce(?, ''))"
@@ -28,4 +36,7 @@ def set_goal(
         " description = coalesce(?, goals.description)",
         [name, value_minor, currency, description, description],
     )
-    return get_goal(db, name)
+    after = get_goal(db, name)
+    action = "goal.update" if before else "goal.create"
+    audit.record(db, actor, action, "goal", name, audit.changes(before, after, AUDITED))
+    return after

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
-from shortener.auth import require_api_key
+from shortener.auth import api_actor, require_api_key
 from shortener.db import get_db
 from shortener.errors import ApiError
 from shortener.journal import catch_up
@@ -142,5 +142,5 @@ def put_goal(name):
         raise ApiError(
             "description must be a string of at most 200 characters", field="description"
         )
-    goal = goals.set_goal(get_db(), name, value_minor, currency, description)
+    goal = goals.set_goal(get_db(), name, value_minor, currency, description, actor=api_actor())
     return jsonify(goal_json(goal))

@@ -12,7 +12,7 @@ from shortener.db import get_db, immediate
 
 from .formats import amount_text
 from .params import PRESET_LABELS, read_view
-from .web import bp
+from .web import bp, user_actor
 
 MAX_UPLOAD = 5 * 1024 * 1024
 
@@ -91,9 +91,9 @@ def cost_save():
     except costs.CostError as e:
         return page(view, 400, {"field": e.field, "message": e.message}, values, replace)
     with immediate(db):
-        if replace is not None and not costs.delete_cost(db, replace):
+        if replace is not None and not costs.delete_cost(db, replace, actor=user_actor()):
             abort(404, "The cost being edited no longer exists.")
-        row = costs.add_cost(db, cost, utcnow(), source="dashboard")
+        row = costs.add_cost(db, cost, utcnow(), source="dashboard", actor=user_actor())
     flash(f"Cost #{row['id']} saved: {costs.public(row)['amount']} {row['currency']}.", "success")
     return redirect(url_for("dashboard.costs_page", **view.args(model=None)), 303)
 
@@ -102,7 +102,7 @@ def cost_save():
 def cost_delete(cost_id):
     db = get_db()
     with immediate(db):
-        if not costs.delete_cost(db, cost_id):
+        if not costs.delete_cost(db, cost_id, actor=user_actor()):
             abort(404, "There is no such cost.")
     flash(f"Cost #{cost_id} deleted.", "success")
     return redirect(url_for("dashboard.costs_page"), 303)
@@ -119,7 +119,7 @@ def cost_import():
         return page(view, 400, {"field": "file", "message": "the file is larger than 5 MB"})
     try:
         text = data.decode("utf-8")
-        result = costs.import_csv(get_db(), text, utcnow())
+        result = costs.import_csv(get_db(), text, utcnow(), actor=user_actor())
     except UnicodeDecodeError:
         return page(view, 400, {"field": "file", "message": "the file is not UTF-8 text"})
     except costs.CsvFileError as e:

@@ -21,7 +21,7 @@ from shortener.redirect import own_hosts
 from . import charts, integrations, link_errors
 from .link_breakdowns import TOP, link_breakdowns
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
-from .web import bp, current_user
+from .web import bp, user_actor
 
 PAGE_SIZE = 50
 FORM_FIELDS = ("url", "channel", "campaign", "medium", "content", "term", "code", "expires_at",
@@ -214,11 +214,6 @@ def refusal(e: ApiError) -> list[dict]:
     """The API rules' refusal, in the form's words, tied to its box."""
     field = e.field if e.field in (*FORM_FIELDS, *FEATURE_FORM, "tags", "password") else None
     return [{"field": field, "message": link_errors.for_marketer(e)}]
-
-
-def user_actor() -> str:
-    """The signed-in user, as the audit log names who made a change."""
-    return f"user:{current_user()['username']}"
 
 
 HISTORY_SIZE = 50

@@ -11,7 +11,7 @@ from shortener.journal import catch_up
 
 from . import apikeys, snippets
 from .formats import amount_text
-from .web import bp
+from .web import bp, user_actor
 
 RECENT_HITS = 10
 RECENT_SHOP_EVENTS = 15
@@ -47,7 +47,7 @@ def goals_page():
         except MoneyError as e:
             error, status = {"name": name, "message": str(e)}, 400
         else:
-            goals.set_goal(db, name, value_minor, currency, description)
+            goals.set_goal(db, name, value_minor, currency, description, actor=user_actor())
             flash(f"Goal '{name}' saved.", "success")
             return redirect(url_for("dashboard.goals_page"), 303)
     page = render_template(

@@ -59,6 +59,11 @@ def current_user() -> dict | None:
     return g.user
 
 
+def user_actor() -> str:
+    """The signed-in user, as the audit log names who made a change."""
+    return f"user:{current_user()['username']}"
+
+
 @bp.before_request
 def guard():
     csrf.check()

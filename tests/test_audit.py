@@ -174,3 +174,49 @@ def test_the_retention_command_prunes_the_audit_log_too(tmp_path):
     finally:
         db.close()
     assert browser(app).get("/api/audit", headers=AUTH).get_json()["total"] == 0
+
+
+COST = {"from": "2025-03-01", "to": "2025-03-31", "channel": "twitter", "kind": "ads",
+        "amount": "310.00", "currency": "EUR"}  # fmt: skip
+
+
+def test_costs_are_audited_through_the_api(client, db):
+    cost = client.post("/api/costs", json=COST, headers=AUTH).get_json()["cost"]
+    key = str(cost["id"])
+    changed = client.patch(f"/api/costs/{key}", json={"amount": "320.50"}, headers=AUTH)
+    assert changed.status_code == 200
+    assert client.delete(f"/api/costs/{key}", headers=AUTH).status_code == 200
+    deleted, updated, created = entries(db, object_type="cost", key=key)
+    assert [e["action"] for e in (created, updated, deleted)] == [
+        "cost.create", "cost.update", "cost.delete",
+    ]  # fmt: skip
+    assert {e["actor"] for e in (created, updated, deleted)} == {"key:admin"}
+    assert created["changes"]["amount_minor"] == [None, 31000]
+    assert created["changes"]["start_day"] == [None, "2025-03-01"]
+    assert updated["changes"] == {"amount_minor": [31000, 32050]}
+    assert deleted["changes"]["amount_minor"] == [32050, None]
+    assert "note" not in deleted["changes"]  # none before, none after
+
+
+def test_goals_are_audited_through_the_api_and_the_cli(client, runner, db):
+    put = client.put("/api/goals/webinar", json={"value": "40.00", "currency": "EUR"},
+                     headers=AUTH)  # fmt: skip
+    assert put.status_code in (200, 201)
+    result = runner.invoke(args=["goals", "set", "webinar", "--value", "45", "--currency", "EUR"])
+    assert result.exit_code == 0, result.output
+    changed, created = entries(db, object_type="goal", key="webinar")
+    assert (created["actor"], created["action"]) == ("key:admin", "goal.create")
+    assert created["changes"] == {"value_minor": [None, 4000], "currency": [None, "EUR"],
+                                  "description": [None, ""]}  # fmt: skip
+    assert (changed["actor"], changed["action"]) == ("cli", "goal.update")
+    assert changed["changes"] == {"value_minor": [4000, 4500]}
+
+
+def test_a_dashboard_cost_edit_is_a_delete_and_a_create_by_the_user(app, client, db):
+    cost = client.post("/api/costs", json=COST, headers=AUTH).get_json()["cost"]
+    signed, token = signed_in(app)
+    response = signed.post(f"/dashboard/costs/{cost['id']}/delete", data={"csrf_token": token})
+    assert response.status_code == 303
+    [latest] = audit.entries(db, limit=1)
+    assert (latest["actor"], latest["action"]) == (f"user:{USER}", "cost.delete")
+    assert latest["changes"]["amount_minor"] == [31000, None]
