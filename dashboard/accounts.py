@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from shortener import audit
 from shortener.clock import to_db
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.@+-]{0,63}$")
@@ -54,7 +55,9 @@ def get_user(db: Database, username: str) -> dict | None:
     )
 
 
-def create_user(db: Database, username: str, password: str, now: datetime) -> dict:
+def create_user(
+    db: Database, username: str, password: str, now: datetime, actor: str = "system"
+) -> dict:
     username = check_username(username)
     check_password(password)
     if get_user(db, username) is not None:
@@ -63,10 +66,12 @@ def create_user(db: Database, username: str, password: str, now: datetime) -> di
         "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
         [username, generate_password_hash(password), to_db(now)],
     )
+    found = {"username": [None, username], "password": audit.SECRET}
+    audit.record(db, actor, "user.create", "user", username, found, now)
     return get_user(db, username)
 
 
-def set_password(db: Database, username: str, password: str) -> None:
+def set_password(db: Database, username: str, password: str, actor: str = "system") -> None:
     check_password(password)
     user = get_user(db, username)
     if user is None:
@@ -75,6 +80,7 @@ def set_password(db: Database, username: str, password: str) -> None:
         "UPDATE users SET password_hash = ? WHERE id = ?",
         [generate_password_hash(password), user["id"]],
     )
+    audit.record(db, actor, "user.password", "user", user["username"], {"password": audit.SECRET})
     # a new password ends every session opened with the old one
     db.execute("DELETE FROM user_sessions WHERE user_id = ?", [user["id"]])
 

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
+from shortener import audit
 from shortener.auth import key_digest
 from shortener.clock import to_db
 
@@ -29,8 +30,11 @@ def check_name(name) -> str:
     return name
 
 
-def create_key(db: Database, name: str, user_id: int | None, now: datetime) -> tuple[dict, str]:
-    """Store a new key; returns its row and the key, which is not kept."""
+def create_key(
+    db: Database, name: str, user_id: int | None, now: datetime, actor: str = "system"
+) -> tuple[dict, str]:
+    """Store a new key; returns its row and the key, which is not kept (the
+    audit log names it and says its hash "(changed)", nothing more)."""
     name = check_name(name)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
     cursor = db.execute(
@@ -38,7 +42,10 @@ def create_key(db: Database, name: str, user_id: int | None, now: datetime) -> t
         " VALUES (?, ?, ?, ?, ?)",
         [name, key[: len(KEY_PREFIX) + 6], key_digest(key), user_id, to_db(now)],
     )
-    return get_key(db, cursor.lastrowid), key
+    row = get_key(db, cursor.lastrowid)
+    found = audit.changes(None, row, ("name", "prefix", "key_hash"))
+    audit.record(db, actor, "key.create", "key", row["id"], found, now)
+    return row, key
 
 
 def get_key(db: Database, key_id: int) -> dict | None:
@@ -55,10 +62,13 @@ def list_keys(db: Database) -> list[dict]:
     )
 
 
-def revoke_key(db: Database, key_id: int, now: datetime) -> bool:
+def revoke_key(db: Database, key_id: int, now: datetime, actor: str = "system") -> bool:
     """Revoke a key; False when there is no such active key."""
     cursor = db.execute(
         "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
         [to_db(now), key_id],
     )
-    return cursor.rowcount == 1
+    if cursor.rowcount != 1:
+        return False
+    audit.record(db, actor, "key.revoke", "key", key_id, {"revoked_at": [None, to_db(now)]}, now)
+    return True

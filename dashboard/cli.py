@@ -30,7 +30,7 @@ def create_command(username, password):
     db = get_db()
     try:
         with immediate(db):
-            user = accounts.create_user(db, username, password, utcnow())
+            user = accounts.create_user(db, username, password, utcnow(), actor="cli")
     except accounts.AccountError as e:
         raise click.ClickException(str(e)) from None
     except sqlite3.OperationalError as e:
@@ -51,7 +51,7 @@ def password_command(username, password):
     db = get_db()
     try:
         with immediate(db):
-            accounts.set_password(db, username, password)
+            accounts.set_password(db, username, password, actor="cli")
     except accounts.AccountError as e:
         raise click.ClickException(str(e)) from None
     click.echo(f"Password changed for {accounts.normalise_username(username)}")

@@ -65,7 +65,9 @@ def keys_page():
 def key_create():
     db = get_db()
     try:
-        row, key = apikeys.create_key(db, request.form.get("name"), g.user["id"], utcnow())
+        row, key = apikeys.create_key(
+            db, request.form.get("name"), g.user["id"], utcnow(), actor=user_actor()
+        )
     except apikeys.ApiKeyError as e:
         page = render_template(
             "dashboard/keys.html", keys=apikeys.list_keys(db), new_key=None, error=str(e)
@@ -84,7 +86,7 @@ def key_revoke(key_id):
     key = apikeys.get_key(db, key_id)
     if key is None:
         abort(404, "There is no such API key.")
-    if apikeys.revoke_key(db, key_id, utcnow()):
+    if apikeys.revoke_key(db, key_id, utcnow(), actor=user_actor()):
         flash(f"Key '{key['name']}' revoked: requests using it now get 401.", "success")
     return redirect(url_for("dashboard.keys_page"), 303)
 

@@ -220,3 +220,25 @@ def test_a_dashboard_cost_edit_is_a_delete_and_a_create_by_the_user(app, client,
     [latest] = audit.entries(db, limit=1)
     assert (latest["actor"], latest["action"]) == (f"user:{USER}", "cost.delete")
     assert latest["changes"]["amount_minor"] == [31000, None]
+
+
+def test_keys_and_users_are_audited_without_secrets(app, client, db):
+    signed, token = signed_in(app)  # a user made by accounts.create_user
+    page = signed.post("/dashboard/keys", data={"csrf_token": token, "name": "Zapier"})
+    key = re.search(r'id="new-key-value" value="([^"]+)"', page.get_data(as_text=True))[1]
+    [row] = db.query("SELECT id, key_hash FROM api_keys")
+    revoked = signed.post(f"/dashboard/keys/{row['id']}/revoke", data={"csrf_token": token})
+    assert revoked.status_code == 303
+    runner = app.test_cli_runner()
+    changed = runner.invoke(args=["users", "password", USER, "--password", "another long one!"])
+    assert changed.exit_code == 0, changed.output
+    password, revoke, made, user = entries(db)
+    assert (user["action"], user["object_key"]) == ("user.create", USER)
+    assert user["changes"] == {"username": [None, USER], "password": "(changed)"}
+    assert (made["actor"], made["action"]) == (f"user:{USER}", "key.create")
+    assert made["changes"]["name"] == [None, "Zapier"]
+    assert made["changes"]["key_hash"] == "(changed)"
+    assert (revoke["action"], revoke["object_key"]) == ("key.revoke", str(row["id"]))
+    assert (password["actor"], password["action"]) == ("cli", "user.password")
+    stored = db.execute("SELECT group_concat(changes) FROM audit").fetchone()[0]
+    assert key not in stored and row["key_hash"] not in stored and "scrypt" not in stored
