@@ -21,7 +21,7 @@ def audit_page():
     total = audit.count(db, **filters)
     return render_template(
         "dashboard/audit.html",
-        rows=[{**r, "words": audit.in_words(r)} for r in rows],
+        rows=[{**r, "words": audit.in_words(r, who=False)} for r in rows],
         filters=filters,
         given={k: v for k, v in filters.items() if v},
         page=page,

@@ -109,18 +109,19 @@ def as_csv(rows: list[dict]) -> str:
 
 
 def _shown(value) -> str:
-    if value is None or value == "":
+    if value is None or value == "" or value == []:
         return "(none)"
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def in_words(entry: dict) -> list[str]:
-    """An entry as sentences: "url changed from A to B by key:zapier at T"."""
-    who = f"by {entry['actor']} at {entry['at']}"
+def in_words(entry: dict, who: bool = True) -> list[str]:
+    """An entry as sentences: "url changed from A to B by key:zapier at T"
+    (without "by ... at ..." where the page shows both beside it)."""
+    tail = f" by {entry['actor']} at {entry['at']}" if who else ""
     said = []
     for field, change in entry["changes"].items():
         if change == SECRET:
-            said.append(f"{field} changed {who}")
+            said.append(f"{field} changed{tail}")
         else:
-            said.append(f"{field} changed from {_shown(change[0])} to {_shown(change[1])} {who}")
+            said.append(f"{field} changed from {_shown(change[0])} to {_shown(change[1])}{tail}")
     return said

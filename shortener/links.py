@@ -269,8 +269,11 @@ def create_link(
 
 
 def _created(db: Database, row: dict, actor: str) -> dict:
-    fields = [c for c in row if c not in ("created_at", "updated_at", "code")]
-    found = audit.changes(None, _readable(row), fields)
+    readable = _readable(row)
+    # a new link's empty fields (no tags, no medium) are not changes worth a line
+    skipped = ("created_at", "updated_at", "code")
+    fields = [c for c, v in readable.items() if c not in skipped and v not in (None, "", [])]
+    found = audit.changes(None, readable, fields)
     audit.record(db, actor, "link.create", "link", row["code"], found)
     return get_link(db, row["code"])
 

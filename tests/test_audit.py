@@ -30,7 +30,6 @@ def test_an_api_destination_change_records_before_and_after(client, db):
     assert created["action"] == "link.create"
     assert created["changes"] == {
         "url": [None, OLD], "channel": [None, "twitter"], "campaign": [None, "spring"],
-        "tags": [None, []],
     }  # fmt: skip
     body = client.get("/api/audit?object_type=link&key=spring", headers=AUTH).get_json()
     assert body["total"] == 2 and body["limit"] == 100 and body["offset"] == 0
