@@ -3,7 +3,7 @@
 from flask import Blueprint, jsonify, request
 
 from shortener.api import base_url, json_body, page
-from shortener.auth import require_api_key
+from shortener.auth import api_actor, require_api_key
 from shortener.db import get_db, immediate
 from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
@@ -40,7 +40,7 @@ def create():
     body = json_body()
     db = catch_up(get_db())  # a referral is found among the friend's clicks
     with immediate(db):
-        advocate = people.create_advocate(db, body)
+        advocate = people.create_advocate(db, body, actor=api_actor())
     return jsonify(with_links(advocate)), 201
 
 
@@ -76,7 +76,7 @@ def update(key):
     body = json_body()
     db = get_db()
     with immediate(db):
-        advocate = people.update_advocate(db, found(key)["id"], body)
+        advocate = people.update_advocate(db, found(key)["id"], body, actor=api_actor())
     return jsonify(with_links(advocate))
 
 
@@ -87,7 +87,9 @@ def deactivate(key):
     and their figures stay in every report; they get no new personal links."""
     db = get_db()
     with immediate(db):
-        advocate = people.update_advocate(db, found(key)["id"], {"active": False})
+        advocate = people.update_advocate(
+            db, found(key)["id"], {"active": False}, actor=api_actor(), action="advocate.deactivate"
+        )
     return jsonify(with_links(advocate))
 
 

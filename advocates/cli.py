@@ -50,7 +50,9 @@ def create_command(name, email, customer_id, handle, referred_by_conversion, ref
     }
     db = catch_up(get_db())  # a referral is found among the friend's clicks
     with clean_errors(), immediate(db):
-        advocate = people.create_advocate(db, {k: v for k, v in fields.items() if v is not None})
+        advocate = people.create_advocate(
+            db, {k: v for k, v in fields.items() if v is not None}, actor="cli"
+        )
     click.echo(_line(advocate))
 
 
@@ -97,7 +99,13 @@ def deactivate_command(advocate):
     db = get_db()
     with clean_errors(), immediate(db):
         found = people.find_advocate(db, advocate)
-        click.echo(_line(people.update_advocate(db, found["id"], {"active": False})))
+        click.echo(
+            _line(
+                people.update_advocate(
+                    db, found["id"], {"active": False}, actor="cli", action="advocate.deactivate"
+                )
+            )
+        )
 
 
 @advocates_cli.command("share")
@@ -180,7 +188,7 @@ def _advocate_for(db, row: dict) -> dict:
         )
         if found is not None:
             return found
-    return people.create_advocate(db, {k: v for k, v in row.items() if v})
+    return people.create_advocate(db, {k: v for k, v in row.items() if v}, actor="cli")
 
 
 def init_app(app):

@@ -22,7 +22,7 @@ import unicodedata
 
 from sqlite_utils import Database
 
-from shortener import links
+from shortener import audit, links
 from shortener.clock import to_db, utcnow
 from shortener.errors import ApiError
 
@@ -201,7 +201,7 @@ def as_dict(row: dict) -> dict:
     return advocate
 
 
-def create_advocate(db: Database, fields, now=None) -> dict:
+def create_advocate(db: Database, fields, now=None, actor: str = "system") -> dict:
     """Validate and store an advocate; nothing is stored when a field is
     refused. Call inside a write transaction (`immediate`)."""
     if not isinstance(fields, dict):
@@ -253,6 +253,8 @@ def create_advocate(db: Database, fields, now=None) -> dict:
         list(row.values()),
     )
     advocate = get_advocate(db, row["handle"])
+    found = audit.changes(None, row, AUDITED)
+    audit.record(db, actor, "advocate.create", "advocate", row["handle"], found, now)
     if parent is not None and share_too:
         # invited to share: their own link for the campaign link that brought them
         source = source_link_by_id(db, source_id)
@@ -319,7 +321,13 @@ def count_advocates(db: Database, active=None) -> int:
     ]
 
 
-def update_advocate(db: Database, advocate_id: int, fields, now=None) -> dict:
+AUDITED = ("name", "email", "customer_id", "handle", "parent_advocate_id", "active")
+
+
+def update_advocate(
+    db: Database, advocate_id: int, fields, now=None, actor: str = "system",
+    action: str = "advocate.update",
+) -> dict:  # fmt: skip
     """Name, email, customer id and the active flag may change; the handle
     and the place in the referral tree stay, because links and reports use them."""
     if not isinstance(fields, dict):
@@ -333,9 +341,14 @@ def update_advocate(db: Database, advocate_id: int, fields, now=None) -> dict:
     }
     changes = {name: checks[name](value) for name, value in fields.items()}
     changes["updated_at"] = to_db(now or utcnow())
+    before = get_advocate(db, advocate_id)
     assignments = ", ".join(f"{column} = ?" for column in changes)
     db.execute(f"UPDATE advocates SET {assignments} WHERE id = ?", [*changes.values(), advocate_id])
-    return get_advocate(db, advocate_id)
+    after = get_advocate(db, advocate_id)
+    if before is not None:
+        found = audit.changes(before, after, AUDITED)
+        audit.record(db, actor, action, "advocate", after["handle"], found)
+    return after
 
 
 # -- personal links ---------------------------------------------------------

@@ -36,6 +36,7 @@ from sqlite_utils import Database
 
 from conversions.money import MoneyError, check_currency, format_minor, to_minor
 from conversions.reports import Period
+from shortener import audit
 from shortener.clock import from_db, to_db
 from shortener.db import immediate
 
@@ -327,7 +328,7 @@ def get_rule(db: Database, rule_id: int) -> dict | None:
     return next(db.query("SELECT * FROM reward_rules WHERE id = ?", [rule_id]), None)
 
 
-def create_rule(db: Database, columns: dict, now: datetime) -> dict:
+def create_rule(db: Database, columns: dict, now: datetime, actor: str = "system") -> dict:
     with immediate(db):
         cursor = db.execute(
             "INSERT INTO reward_rules (campaign, beneficiary, goal, kind, amount_minor,"
@@ -338,20 +339,30 @@ def create_rule(db: Database, columns: dict, now: datetime) -> dict:
             " :cap_amount_minor, :active, :verified_only, :note, :now, :now)",
             {**columns, "now": to_db(now)},
         )
-    return get_rule(db, cursor.lastrowid)
+        rule = get_rule(db, cursor.lastrowid)
+        found = audit.changes(None, rule, [c for c in columns if c != "id"])
+        audit.record(db, actor, "reward_rule.create", "reward_rule", rule["id"], found, now)
+    return rule
 
 
-def update_rule(db: Database, rule_id: int, columns: dict, now: datetime) -> dict:
+def update_rule(
+    db: Database, rule_id: int, columns: dict, now: datetime, actor: str = "system"
+) -> dict:
     """Changes apply to conversions assessed from now on; rewards already
     in the ledger keep the amount they were given."""
     names = [n for n in columns if n != "id"]
     assignments = ", ".join(f"{n} = :{n}" for n in names)  # names from parse_rule only
     with immediate(db):
+        before = get_rule(db, rule_id)
         db.execute(
             f"UPDATE reward_rules SET {assignments}, updated_at = :now WHERE id = :id",
             {**columns, "now": to_db(now), "id": rule_id},
         )
-    return get_rule(db, rule_id)
+        after = get_rule(db, rule_id)
+        if before is not None:
+            found = audit.changes(before, after, names)
+            audit.record(db, actor, "reward_rule.update", "reward_rule", rule_id, found, now)
+    return after
 
 
 def list_rules(db: Database, campaign: str | None = None, active: bool | None = None):

@@ -11,7 +11,7 @@ from conversions.analytics_views import json_body
 from conversions.csvout import csv_lines
 from conversions.views import parse_day
 from shortener.api import int_arg, page
-from shortener.auth import require_api_key
+from shortener.auth import api_actor, require_api_key
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
 from shortener.errors import ApiError, or_404
@@ -38,7 +38,7 @@ def create_rule():
         columns = rewards.parse_rule(db, json_body(), current_app.config["DEFAULT_CURRENCY"])
     except rewards.RewardError as e:
         raise refused(e) from None
-    rule = rewards.create_rule(db, columns, utcnow())
+    rule = rewards.create_rule(db, columns, utcnow(), actor=api_actor())
     return jsonify({"rule": rewards.public_rule(rule)}), 201
 
 
@@ -68,7 +68,7 @@ def update_rule(rule_id):
         )
     except rewards.RewardError as e:
         raise refused(e) from None
-    rule = rewards.update_rule(db, rule_id, columns, utcnow())
+    rule = rewards.update_rule(db, rule_id, columns, utcnow(), actor=api_actor())
     return jsonify({"rule": rewards.public_rule(rule)})
 
 
@@ -77,7 +77,7 @@ def update_rule(rule_id):
 def deactivate_rule(rule_id):
     """Rules are deactivated, never deleted: the ledger keeps pointing at them."""
     found_rule(rule_id)
-    rule = rewards.update_rule(get_db(), rule_id, {"active": 0}, utcnow())
+    rule = rewards.update_rule(get_db(), rule_id, {"active": 0}, utcnow(), actor=api_actor())
     return jsonify({"rule": rewards.public_rule(rule)})
 
 

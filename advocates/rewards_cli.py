@@ -70,7 +70,7 @@ def rules_create(**options):
         columns = rewards.parse_rule(get_db(), fields, current_app.config["DEFAULT_CURRENCY"])
     except rewards.RewardError as e:
         _fail(e)
-    click.echo(_rule_line(rewards.create_rule(get_db(), columns, utcnow())))
+    click.echo(_rule_line(rewards.create_rule(get_db(), columns, utcnow(), actor="cli")))
 
 
 @rules_cli.command("list")
@@ -108,7 +108,7 @@ def rules_update(rule_id, **options):
         )
     except rewards.RewardError as e:
         _fail(e)
-    click.echo(_rule_line(rewards.update_rule(get_db(), rule_id, columns, utcnow())))
+    click.echo(_rule_line(rewards.update_rule(get_db(), rule_id, columns, utcnow(), actor="cli")))
 
 
 @rules_cli.command("deactivate")
@@ -119,7 +119,9 @@ def rules_deactivate(rule_id):
     Example: flask --app shortener rewards rules deactivate 3
     """
     _rule(rule_id)
-    click.echo(_rule_line(rewards.update_rule(get_db(), rule_id, {"active": 0}, utcnow())))
+    click.echo(
+        _rule_line(rewards.update_rule(get_db(), rule_id, {"active": 0}, utcnow(), actor="cli"))
+    )
 
 
 @rewards_cli.command("approve")

@@ -10,7 +10,7 @@ from shortener.errors import ApiError
 
 from . import integrations, report_catalogue
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
-from .web import bp
+from .web import bp, user_actor
 
 
 def by_return(rows: list[dict]) -> list[dict]:
@@ -52,7 +52,7 @@ def _post(form) -> str:
     fields = {k: form.get(k, "").strip() for k in ("name", "email", "customer_id")}
     with immediate(db):
         advocate = people.create_advocate(
-            db, {k: v for k, v in fields.items() if v} or {"name": ""}
+            db, {k: v for k, v in fields.items() if v} or {"name": ""}, actor=user_actor()
         )
     return f"Advocate '{advocate['handle']}' added."
 

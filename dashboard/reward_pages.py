@@ -14,7 +14,7 @@ from shortener.clock import utcnow
 from shortener.db import get_db
 
 from .formats import amount_text
-from .web import bp
+from .web import bp, user_actor
 
 PAGE_SIZE = 200
 RULE_BOXES = ("campaign", "beneficiary", "goal", "currency", "valid_from", "valid_to",
@@ -121,10 +121,10 @@ def reward_rule_save():
     except rewards.RewardError as e:
         return page(400, {"field": e.field, "message": e.message}, values, rule_id)
     if current is None:
-        rule = rewards.create_rule(db, columns, utcnow())
+        rule = rewards.create_rule(db, columns, utcnow(), actor=user_actor())
         flash(f"Reward rule #{rule['id']} created for campaign {rule['campaign']}.", "success")
     else:
-        rule = rewards.update_rule(db, rule_id, columns, utcnow())
+        rule = rewards.update_rule(db, rule_id, columns, utcnow(), actor=user_actor())
         flash(f"Reward rule #{rule['id']} saved.", "success")
     return redirect(url_for("dashboard.rewards_page"), 303)
 

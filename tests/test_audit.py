@@ -241,3 +241,28 @@ def test_keys_and_users_are_audited_without_secrets(app, client, db):
     assert (password["actor"], password["action"]) == ("cli", "user.password")
     stored = db.execute("SELECT group_concat(changes) FROM audit").fetchone()[0]
     assert key not in stored and row["key_hash"] not in stored and "scrypt" not in stored
+
+
+def test_advocates_and_reward_rules_are_audited_through_the_api(client, db):
+    made = client.post("/api/advocates", json={"name": "Ada Lovelace"}, headers=AUTH)
+    assert made.status_code == 201
+    handle = made.get_json()["handle"]
+    renamed = client.patch(f"/api/advocates/{handle}", json={"name": "Ada L."}, headers=AUTH)
+    assert renamed.status_code == 200
+    assert client.delete(f"/api/advocates/{handle}", headers=AUTH).status_code == 200
+    gone, renamed, created = entries(db, object_type="advocate", key=handle)
+    assert created["action"] == "advocate.create"
+    assert created["changes"]["name"] == [None, "Ada Lovelace"]
+    assert (renamed["action"], renamed["changes"]) == (
+        "advocate.update", {"name": ["Ada Lovelace", "Ada L."]},
+    )  # fmt: skip
+    assert (gone["action"], gone["changes"]) == ("advocate.deactivate", {"active": [1, 0]})
+
+    body = {"campaign": "spring", "beneficiary": "advocate", "amount": "10.00", "currency": "EUR"}
+    rule = client.post("/api/reward-rules", json=body, headers=AUTH).get_json()["rule"]
+    url = f"/api/reward-rules/{rule['id']}"
+    assert client.patch(url, json={"amount": "12.50"}, headers=AUTH).status_code == 200
+    changed, made_rule = entries(db, object_type="reward_rule", key=str(rule["id"]))
+    assert made_rule["action"] == "reward_rule.create" and made_rule["actor"] == "key:admin"
+    assert made_rule["changes"]["amount_minor"] == [None, 1000]
+    assert changed["changes"] == {"amount_minor": [1000, 1250]}
