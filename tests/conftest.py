@@ -9,8 +9,9 @@ from shortener.app import init_db
 from shortener.db import connect
 
 # leaks: nothing a test starts (threads, processes) outlives it;
-# lagging: an app whose clicks wait in the journal (the lagging_app fixture)
-pytest_plugins = ["leaks", "lagging"]
+# lagging: an app whose clicks wait in the journal (the lagging_app fixture);
+# pgserver: a throwaway PostgreSQL server (pg_server) and a fresh database per test (pg_url)
+pytest_plugins = ["leaks", "lagging", "pgserver"]
 
 API_KEY = "test-api-key"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"clicktrail-test-webhook-secret!!").decode()
