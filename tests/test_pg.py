@@ -9,8 +9,12 @@ import threading
 import psycopg
 import pytest
 
-from shortener.db import connect, immediate
+from conftest import app_config
+from shortener import create_app
+from shortener.app import init_db
+from shortener.db import close_pool, connect, get_db, immediate, pool_of
 from shortener.dialect import files_path, is_postgres, pg_params, shown
+from shortener.pg import PgDatabase
 
 
 @pytest.mark.parametrize(
@@ -139,3 +143,43 @@ def test_immediate_commits_or_rolls_back_and_writers_take_turns(pgdb, pg_url):
 def _write(db, order):
     with immediate(db):
         order.append("second")
+
+
+@pytest.fixture
+def pg_app(pg_url, tmp_path):
+    init_db(pg_url)
+    app = create_app(app_config(tmp_path, DATABASE=pg_url, CLICK_JOURNAL_DIR=str(tmp_path)))
+    yield app
+    close_pool(app)
+
+
+def test_requests_borrow_the_apps_pool_and_give_the_connection_back(pg_app):
+    with pg_app.app_context():
+        db = get_db()
+        assert isinstance(db, PgDatabase)
+        assert get_db() is db  # one connection for the whole request
+        db.conn.execute("INSERT INTO goals (name) VALUES (?)", ("left_open",))
+        pool = pool_of(pg_app)
+        lent = pool.get_stats()["pool_available"]
+    assert pool.get_stats()["pool_available"] == lent + 1  # given back
+    assert db.conn.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with pg_app.app_context():
+        names = [r["name"] for r in get_db().query("SELECT name FROM goals")]
+    assert "left_open" not in names
+
+
+def test_each_app_has_its_own_pool_and_closing_it_ends_its_threads(pg_url, tmp_path):
+    init_db(pg_url)
+    apps = [create_app(app_config(tmp_path, DATABASE=pg_url)) for _ in range(2)]
+    before = set(threading.enumerate())
+    try:
+        pools = [pool_of(app) for app in apps]
+        assert pools[0] is not pools[1]
+        assert pool_of(apps[0]) is pools[0]
+    finally:
+        for app in apps:
+            close_pool(app)
+    assert all(p.closed for p in pools)
+    for thread in set(threading.enumerate()) - before:
+        thread.join(5)
+    assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
