@@ -25,6 +25,7 @@ import weakref
 import psycopg
 from psycopg.adapt import Dumper
 from psycopg.pq import TransactionStatus
+from psycopg.types.numeric import NumericLoader
 from psycopg_pool import ConnectionPool
 
 from .dialect import pg_params, pg_statement
@@ -43,8 +44,19 @@ class _BoolAsInteger(Dumper):
         return b"1" if obj else b"0"
 
 
+class _NumericAsNumber(NumericLoader):
+    """sum() of BIGINTs is NUMERIC in PostgreSQL, an integer in SQLite: a
+    whole number is read as int (the schema holds no NUMERIC column; money is
+    integer minor units), anything else as float, as SQLite would give it."""
+
+    def load(self, data):
+        value = super().load(data)
+        return int(value) if value == value.to_integral_value() else float(value)
+
+
 def configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_dumper(bool, _BoolAsInteger)
+    conn.adapters.register_loader("numeric", _NumericAsNumber)
 
 
 def _sqlite_error(error: psycopg.Error) -> sqlite3.Error:

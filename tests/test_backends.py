@@ -1,0 +1,106 @@
+"""The part of the house that works on PostgreSQL, tested on both engines
+alike: /healthz, creating and reading a link through the API, and the
+redirect with its click stored (journalled, then replayed with INSERT ... ON
+CONFLICT DO NOTHING, so a line replayed twice counts once)."""
+
+import os
+
+import pytest
+
+from conftest import AUTH, browser, make_link
+from shortener.db import connect, files_of
+from shortener.journal import directory, replay_file
+
+
+def rows(app, sql, params=()):
+    db = connect(app.config["DATABASE"])
+    try:
+        return list(db.query(sql, list(params)))
+    finally:
+        db.close()
+
+
+def test_healthz_is_ok_on_a_migrated_database(any_app):
+    response = any_app.test_client().get("/healthz")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == "ok"
+    assert response.get_json()["unsaved"]["clicks_held"] == 0
+
+
+def test_a_link_created_through_the_api_reads_back_alike(any_app):
+    client = any_app.test_client()
+    created = make_link(client, code="spring-sale", tags=["b", "a"], medium="paid")
+    assert created["short_url"] == "http://go.example.test/spring-sale"
+    shown = client.get("/api/links/spring-sale", headers=AUTH)
+    assert shown.status_code == 200
+    body = shown.get_json()
+    assert body["tags"] == ["a", "b"]
+    assert body["disabled"] is False
+    assert body["unfurls"] == {}
+    assert {k: body[k] for k in created} == created
+    stored = rows(any_app, "SELECT code, channel, campaign, medium FROM links")
+    assert stored == [
+        {"code": "spring-sale", "channel": "twitter", "campaign": "spring", "medium": "paid"}
+    ]
+
+
+def test_a_taken_code_and_bad_input_are_refused_and_store_nothing(any_app):
+    client = any_app.test_client()
+    make_link(client, code="taken")
+    again = client.post(
+        "/api/links", json={"url": "https://a.example/", "channel": "x", "campaign": "c",
+                            "code": "taken"}, headers=AUTH,
+    )  # fmt: skip
+    assert again.status_code == 409
+    assert again.get_json()["field"] == "code"
+    bad = client.post("/api/links", json={"url": "ftp://a.example/", "channel": "x"}, headers=AUTH)
+    assert bad.status_code == 400
+    assert bad.get_json()["field"] == "url"
+    assert client.get("/api/links/nothing-here", headers=AUTH).status_code == 404
+    assert rows(any_app, "SELECT count(*) AS n FROM links") == [{"n": 1}]
+
+
+@pytest.mark.parametrize("query", ["", "?utm_id=7"])  # the fast path, and the Flask view
+def test_a_redirect_stores_its_click(any_app, query):
+    client = browser(any_app)
+    link = make_link(client, code="go1", url="https://shop.example.com/sale")
+    response = client.get(f"/go1{query}")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert location.startswith("https://shop.example.com/sale?")
+    assert "utm_source=twitter" in location and "utm_campaign=spring" in location
+    assert "ct_vid=" in response.headers["Set-Cookie"]
+    clicks = rows(
+        any_app,
+        "SELECT c.click_id, c.device, c.browser, c.is_bot, l.code FROM clicks c"
+        " JOIN links l ON l.id = c.link_id",
+    )
+    assert len(clicks) == 1
+    assert clicks[0]["code"] == link["code"]
+    assert clicks[0]["device"] == "desktop" and clicks[0]["browser"] == "Chrome"
+    assert clicks[0]["is_bot"] == 0
+    assert f"ct_click={clicks[0]['click_id']}" in location
+
+
+def test_a_journal_replayed_twice_counts_each_click_once(any_app):
+    client = browser(any_app)
+    make_link(client, code="twice")
+    for _ in range(3):
+        assert client.get("/twice").status_code == 302
+    db = connect(any_app.config["DATABASE"])
+    try:
+        # forget how far the journal was replayed: every line is read again
+        db.execute("DELETE FROM click_journal")
+        folder = directory(files_of(any_app))
+        names = [n for n in os.listdir(folder) if n.endswith(".jsonl")]
+        assert sum(replay_file(db, folder, name) for name in names) == 3
+        counted = list(db.query("SELECT count(*) AS n FROM clicks"))
+    finally:
+        db.close()
+    assert counted == [{"n": 3}]
+
+
+def test_an_unknown_code_is_a_404_and_stores_no_click(any_app):
+    response = browser(any_app).get("/nope123")
+    assert response.status_code == 404
+    assert rows(any_app, "SELECT count(*) AS n FROM clicks") == [{"n": 0}]
