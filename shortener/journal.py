@@ -69,6 +69,8 @@ def directory(database: str) -> str:
 
 def database_path(db: Database) -> str:
     if getattr(db, "engine", None) == "postgresql":
+        if db.path is None:
+            raise ValueError("a PostgreSQL connection opened without its side files' path")
         return db.path  # the name its side files are kept under (shortener.db.files_of)
     return next(r[2] for r in db.conn.execute("PRAGMA database_list") if r[1] == "main")
 

@@ -59,8 +59,25 @@ def configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _NumericAsNumber)
 
 
+# SQLite's result code for a PostgreSQL SQLSTATE (or its class, the first two
+# characters), so shortener.health tells a storage failure from a bug alike
+SQLITE_CODES = {
+    "08": (14, "SQLITE_CANTOPEN"),  # connection exception: the server cannot be reached
+    "57P01": (14, "SQLITE_CANTOPEN"),  # the server is shutting down
+    "57P02": (14, "SQLITE_CANTOPEN"),
+    "57P03": (14, "SQLITE_CANTOPEN"),  # the server is starting
+    "53100": (13, "SQLITE_FULL"),  # disk full
+    "25006": (8, "SQLITE_READONLY"),  # a read-only server (a standby)
+    "40P01": (5, "SQLITE_BUSY"),  # deadlock: try again
+    "55P03": (5, "SQLITE_BUSY"),  # lock not available
+    "23": (19, "SQLITE_CONSTRAINT"),  # integrity constraint violation
+}
+NO_CONNECTION = (14, "SQLITE_CANTOPEN")  # no SQLSTATE: the connection itself failed
+
+
 def _sqlite_error(error: psycopg.Error) -> sqlite3.Error:
-    """The sqlite3 class of the same meaning, carrying PostgreSQL's message."""
+    """The sqlite3 class of the same meaning, carrying PostgreSQL's message
+    and the SQLite result code of the same meaning (sqlite_errorcode)."""
     if isinstance(error, psycopg.IntegrityError):
         kind = sqlite3.IntegrityError
     elif isinstance(error, psycopg.InterfaceError):
@@ -69,7 +86,14 @@ def _sqlite_error(error: psycopg.Error) -> sqlite3.Error:
         kind = sqlite3.DataError
     else:
         kind = sqlite3.OperationalError
-    return kind(str(error).strip())
+    mapped = kind(str(error).strip())
+    state = error.sqlstate
+    if state is None:
+        code = NO_CONNECTION if isinstance(error, psycopg.OperationalError) else (1, "SQLITE_ERROR")
+    else:
+        code = SQLITE_CODES.get(state) or SQLITE_CODES.get(state[:2]) or (1, "SQLITE_ERROR")
+    mapped.sqlite_errorcode, mapped.sqlite_errorname = code
+    return mapped
 
 
 def open_connection(url: str) -> psycopg.Connection:

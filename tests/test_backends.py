@@ -104,3 +104,15 @@ def test_an_unknown_code_is_a_404_and_stores_no_click(any_app):
     response = browser(any_app).get("/nope123")
     assert response.status_code == 404
     assert rows(any_app, "SELECT count(*) AS n FROM clicks") == [{"n": 0}]
+
+
+def test_a_crawlers_fetch_is_counted_as_an_unfurl_once(any_app):
+    client = any_app.test_client()
+    make_link(client, code="shared")
+    crawler = browser(any_app, user_agent="Twitterbot/1.0")
+    assert crawler.get("/shared").status_code == 302
+    assert crawler.get("/shared").status_code == 302
+    body = client.get("/api/links/shared", headers=AUTH).get_json()
+    assert body["unfurls"] == {"x": 2}
+    bots = rows(any_app, "SELECT is_bot, device FROM clicks")
+    assert bots == [{"is_bot": 1, "device": "bot"}] * 2

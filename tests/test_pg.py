@@ -183,3 +183,17 @@ def test_each_app_has_its_own_pool_and_closing_it_ends_its_threads(pg_url, tmp_p
     for thread in set(threading.enumerate()) - before:
         thread.join(5)
     assert not [t for t in set(threading.enumerate()) - before if t.is_alive()]
+
+
+def test_an_unreachable_server_is_a_storage_failure_and_a_constraint_is_not(pgdb):
+    from pgserver import free_port
+
+    from shortener import health
+
+    with pytest.raises(sqlite3.OperationalError) as unreachable:
+        connect(f"postgresql://nobody@127.0.0.1:{free_port()}/none")
+    assert health.reason_of(unreachable.value) == "cannot open the database file"
+    pgdb.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "a", 0))
+    with pytest.raises(sqlite3.IntegrityError) as refused:
+        pgdb.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "b", 0))
+    assert health.reason_of(refused.value) is None  # a bug or bad input, not the storage
