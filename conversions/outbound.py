@@ -43,6 +43,7 @@ from sqlite_utils import Database, Migrations
 from shortener import hosts
 from shortener.clock import from_db, to_db, utcnow
 from shortener.db import connect, immediate, is_ready, migration_set
+from shortener.dialect import is_postgres
 from shortener.errors import ApiError
 from shortener.journal import replay_all
 from shortener.links import COLUMNS, as_dict, normalise_destination
@@ -620,6 +621,9 @@ def start_background(app) -> threading.Thread | None:
     post_worker_init calls it in every worker; one at a time delivers)."""
     config = getattr(app, "config", None)
     if not config or not config.get("WEBHOOK_DELIVERY_THREAD"):
+        return None
+    if is_postgres(config["DATABASE"]):  # its SQL and lock file are SQLite's so far
+        app.logger.warning("outbound webhooks are not delivered on PostgreSQL yet (README)")
         return None
     stop = threading.Event()
     poll = float(config["WEBHOOK_POLL_SECONDS"])

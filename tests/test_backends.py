@@ -4,10 +4,14 @@ redirect with its click stored (journalled, then replayed with INSERT ... ON
 CONFLICT DO NOTHING, so a line replayed twice counts once)."""
 
 import os
+import time
 
 import pytest
+import requests
+from migration_history import LANDED
 
-from conftest import AUTH, browser, make_link
+from conftest import AUTH, BROWSER_UA, app_config, browser, make_link
+from servers import gunicorn
 from shortener.db import connect, files_of
 from shortener.journal import directory, replay_file
 
@@ -116,3 +120,42 @@ def test_a_crawlers_fetch_is_counted_as_an_unfurl_once(any_app):
     assert body["unfurls"] == {"x": 2}
     bots = rows(any_app, "SELECT is_bot, device FROM clicks")
     assert bots == [{"is_bot": 1, "device": "bot"}] * 2
+
+
+def test_gunicorn_on_a_new_postgresql_database_serves_and_stores_clicks(pg_url, tmp_path):
+    """Three workers start at once on an empty PostgreSQL database (each
+    migrates it under the advisory lock, one applies it), create and follow
+    links, and their clicks reach PostgreSQL from the workers' journals."""
+    config = app_config(
+        tmp_path, BASE_URL="http://127.0.0.1", DATABASE=pg_url, CLICK_JOURNAL_DIR=str(tmp_path)
+    )
+    with gunicorn(config, workers=3) as base:
+        assert requests.get(f"{base}/healthz", timeout=15).status_code == 200
+        codes = []
+        for _ in range(6):
+            created = requests.post(
+                f"{base}/api/links", headers=AUTH, timeout=15,
+                json={"url": "https://shop.example.com/new", "channel": "x", "campaign": "c"},
+            )  # fmt: skip
+            assert created.status_code == 201
+            codes.append(created.json()["code"])
+            hop = requests.get(f"{base}/{codes[-1]}", allow_redirects=False, timeout=15,
+                               headers={"User-Agent": BROWSER_UA})  # fmt: skip
+            assert hop.status_code == 302
+        deadline = time.monotonic() + 20  # each worker replays within CLICK_JOURNAL_MAX_DELAY_MS
+        while time.monotonic() < deadline:
+            stored = rows_at(pg_url, "SELECT count(*) AS n FROM clicks")[0]["n"]
+            if stored == 6:
+                break
+            time.sleep(0.2)
+    assert stored == 6
+    applied = rows_at(pg_url, "SELECT count(*) AS n FROM clicktrail_migrations")[0]["n"]
+    assert applied == len(LANDED)
+
+
+def rows_at(database, sql):
+    db = connect(database)
+    try:
+        return list(db.query(sql))
+    finally:
+        db.close()
