@@ -53,9 +53,28 @@ def pg_statement(sql: str) -> str:
     return _STATEMENTS.get(sql.strip().upper(), sql)
 
 
+def engine(db) -> str:
+    """ "sqlite" or "postgresql": the engine a connection (shortener.db) talks to."""
+    return getattr(db, "engine", "sqlite")
+
+
+def json_values(db, column: str, alias: str) -> str:
+    """A FROM item with one row per element of a JSON array held as text in
+    `column`, the element in `<alias>.value`."""
+    if engine(db) == "postgresql":
+        return f"json_array_elements_text({column}::json) AS {alias}(value)"
+    return f"json_each({column}) AS {alias}"
+
+
+def like(db) -> str:
+    """A LIKE that ignores case, as SQLite's does (for ASCII letters):
+    PostgreSQL's LIKE minds case, its ILIKE does not."""
+    return "ILIKE" if engine(db) == "postgresql" else "LIKE"
+
+
 def columns(db, table: str) -> list[str]:
     """A table's column names, in order, on either engine."""
-    if getattr(db, "engine", "sqlite") == "postgresql":
+    if engine(db) == "postgresql":
         rows = db.conn.execute(
             "SELECT column_name FROM information_schema.columns"
             " WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",

@@ -122,6 +122,49 @@ def test_a_crawlers_fetch_is_counted_as_an_unfurl_once(any_app):
     assert bots == [{"is_bot": 1, "device": "bot"}] * 2
 
 
+def test_the_link_list_pages_and_filters_alike(any_app):
+    client = any_app.test_client()
+    make_link(client, code="one", tags=["spring", "sale"], campaign="Spring")
+    make_link(client, code="two", tags=["springtime"], channel="linkedin", title="Big SALE")
+    make_link(client, code="three", campaign="autumn")
+
+    def codes(**query):
+        response = client.get("/api/links", query_string=query, headers=AUTH)
+        assert response.status_code == 200, response.get_json()
+        return [link["code"] for link in response.get_json()["links"]], response.get_json()
+
+    assert codes()[0] == ["three", "two", "one"]  # newest first
+    listed, body = codes(limit=2, offset=1)
+    assert listed == ["two", "one"] and body["total"] == 3
+    assert codes(tag="spring")[0] == ["one"]  # one exact tag, not a substring
+    assert codes(channel="LinkedIn")[0] == ["two"]
+    assert codes(q="big")[0] == ["two"]  # the title, in any case
+    assert codes(q="AUTUMN")[0] == ["three"]  # the campaign, in any case
+    assert codes(q="%")[0] == []  # a wildcard is only a character
+    assert codes(q="thr")[1]["total"] == 1
+
+
+def test_a_link_edited_and_disabled_follows_its_new_state(any_app):
+    client = browser(any_app)
+    make_link(client, code="edit-me", url="https://shop.example.com/old")
+    changed = client.patch(
+        "/api/links/edit-me", json={"url": "https://shop.example.com/new", "tags": ["x"]},
+        headers=AUTH,
+    )  # fmt: skip
+    assert changed.status_code == 200, changed.get_json()
+    assert changed.get_json()["url"] == "https://shop.example.com/new"
+    assert changed.get_json()["tags"] == ["x"]
+    assert client.get("/edit-me").headers["Location"].startswith("https://shop.example.com/new?")
+    refused = client.patch("/api/links/edit-me", json={"channel": "x"}, headers=AUTH)
+    assert refused.status_code == 400 and refused.get_json()["field"] == "channel"
+    gone = client.delete("/api/links/edit-me", headers=AUTH)
+    assert gone.status_code == 200 and gone.get_json()["disabled"] is True
+    assert client.get("/edit-me").status_code == 410
+    stored = rows(any_app, "SELECT url, disabled FROM links WHERE code = ?", ["edit-me"])
+    assert stored == [{"url": "https://shop.example.com/new", "disabled": 1}]
+    assert rows(any_app, "SELECT count(*) AS n FROM clicks") == [{"n": 1}]
+
+
 def test_gunicorn_on_a_new_postgresql_database_serves_and_stores_clicks(pg_url, tmp_path):
     """Three workers start at once on an empty PostgreSQL database (each
     migrates it under the advisory lock, one applies it), create and follow
