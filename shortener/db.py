@@ -209,6 +209,7 @@ def _pg_immediate(db):
     write lock (the house's read-then-write transactions rely on it). A
     commit is durable already (synchronous_commit), and there is no side file."""
     conn = db.conn
+    changes = conn.total_changes
     try:
         conn.execute("BEGIN")
         try:
@@ -221,6 +222,8 @@ def _pg_immediate(db):
     except sqlite3.Error as e:  # shortener.pg raises psycopg's errors as sqlite3's
         storage_failed(db, e)
         raise
+    if conn.total_changes != changes:  # it wrote something: the server takes writes
+        stored(db)
 
 
 def storage_failed(db: Database, error: BaseException) -> str | None:

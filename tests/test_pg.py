@@ -12,7 +12,7 @@ import pytest
 from conftest import app_config
 from shortener import create_app
 from shortener.app import init_db
-from shortener.db import close_pool, connect, get_db, immediate, pool_of
+from shortener.db import close_pool, connect, get_db, immediate, pool_of, storage_failed
 from shortener.dialect import files_path, is_postgres, pg_params, shown
 from shortener.pg import PgDatabase
 
@@ -197,3 +197,22 @@ def test_an_unreachable_server_is_a_storage_failure_and_a_constraint_is_not(pgdb
     with pytest.raises(sqlite3.IntegrityError) as refused:
         pgdb.execute("INSERT INTO t VALUES (?, ?, ?)", (1, "b", 0))
     assert health.reason_of(refused.value) is None  # a bug or bad input, not the storage
+
+
+def test_a_remembered_failure_is_cleared_by_the_next_write_that_succeeds(pg_url, tmp_path):
+    from shortener import health
+
+    files = str(tmp_path / "side")
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        raw.execute("CREATE TABLE t (id BIGINT PRIMARY KEY)")
+    db = connect(pg_url, files)
+    try:
+        down = sqlite3.OperationalError("the server went away")
+        down.sqlite_errorcode = 14
+        assert storage_failed(db, down) == "cannot open the database file"
+        assert health.failure(files)
+        with immediate(db):
+            db.conn.execute("INSERT INTO t VALUES (?)", (1,))
+        assert not health.failure(files)
+    finally:
+        db.close()
