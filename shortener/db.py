@@ -87,8 +87,8 @@ def write_lock(db: Database):
 
 def files_of(app) -> str:
     """The path the database's side files (click journals, counters) are
-    named after: the SQLite file itself, or one in the instance folder for a
-    PostgreSQL database (CLICK_JOURNAL_DIR, else the instance folder)."""
+    named after: the SQLite file itself, or for a PostgreSQL database one in
+    CLICK_JOURNAL_DIR (else the instance folder)."""
     folder = app.config.get("CLICK_JOURNAL_DIR") or app.instance_path
     return dialect.files_path(app.config["DATABASE"], folder)
 
