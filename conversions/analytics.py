@@ -170,7 +170,7 @@ def _credit_where(period: Period, filters: Filters, models, goal) -> tuple[str, 
     if _filtered(filters):
         link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
     goal = goal if goal is not None else filters.goal
-    goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("1", [])
+    goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("TRUE", [])
     models = list(models)
     return (
         f"c.model IN ({','.join('?' * len(models))}) AND {day_sql} AND {link_sql} AND {goal_sql}",
@@ -706,9 +706,9 @@ def _growth_by_channel(db: Database, q: Query, periods: list, index: dict):
         else:
             day_ranges.append((lo.isoformat(), hi.isoformat()))
     channel = q.filters.channel.lower() if q.filters.channel else None
-    channel_sql = "channel = ? AND channel != ?" if channel else "1"
+    channel_sql = "channel = ? AND channel != ?" if channel else "TRUE"
     channel_params = [channel, DIRECT_CHANNEL] if channel else []
-    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("TRUE", [])
     day_sql, day_params = _day_ranges(day_ranges)
     month_sql = f"month IN ({','.join('?' * len(months))})"
 

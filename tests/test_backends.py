@@ -165,6 +165,41 @@ def test_a_link_edited_and_disabled_follows_its_new_state(any_app):
     assert rows(any_app, "SELECT count(*) AS n FROM clicks") == [{"n": 1}]
 
 
+def test_the_link_list_sorted_by_clicks_counts_the_aggregates(any_app):
+    client = browser(any_app)
+    for code in ("quiet", "busy", "some"):
+        make_link(client, code=code)
+    for code in ("busy", "busy", "some"):
+        assert client.get(f"/{code}").status_code == 302
+    listed = client.get("/api/links?sort=clicks", headers=AUTH).get_json()["links"]
+    assert [link["code"] for link in listed] == ["busy", "some", "quiet"]
+    day = rows(any_app, "SELECT sum(clicks) AS n FROM link_day")
+    assert day == [{"n": 3}]
+
+
+def test_a_pixel_conversion_is_stored_attributed_and_reported(any_app):
+    client = browser(any_app)
+    make_link(client, code="buy")
+    assert client.get("/buy").status_code == 302
+    gif = client.get("/t/pixel.gif?goal=purchase&value=49.90&currency=EUR&order_id=A-1")
+    assert gif.status_code == 200
+    stored = rows(any_app, "SELECT goal, value_minor, currency, source, verified FROM conversions")
+    assert stored == [
+        {"goal": "purchase", "value_minor": 4990, "currency": "EUR", "source": "pixel",
+         "verified": 0}
+    ]  # fmt: skip
+    # one click before it: every model gives it the whole conversion
+    credits = rows(any_app, "SELECT DISTINCT weight_ppm, revenue_minor FROM credits")
+    assert credits == [{"weight_ppm": 1_000_000, "revenue_minor": 4990}]
+    report = client.get("/api/reports/channels", headers=AUTH)
+    assert report.status_code == 200, report.get_json()
+    assert report.get_json()["rows"] == [
+        {"channel": "twitter", "currency": "EUR", "clicks": 1, "human_clicks": 1,
+         "unique_clicks": 1, "qr_scans": 0, "unique_visitors": 1, "conversions": 1,
+         "converted_visitors": 1, "conversion_rate": 1.0, "revenue": "49.90"}
+    ]  # fmt: skip
+
+
 def test_gunicorn_on_a_new_postgresql_database_serves_and_stores_clicks(pg_url, tmp_path):
     """Three workers start at once on an empty PostgreSQL database (each
     migrates it under the advisory lock, one applies it), create and follow
