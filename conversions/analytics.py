@@ -187,7 +187,8 @@ def credit_sums(db: Database, period: Period, filters: Filters, models, goal=Non
         f"SELECT l.channel, l.campaign{day}, c.model, c.goal, c.currency,"
         " sum(c.conversions_ppm) AS conversions_ppm, sum(c.revenue_minor) AS revenue_minor"
         f" FROM credit_day c LEFT JOIN links l ON l.id = c.link_id WHERE {where}"
-        f" GROUP BY c.link_id, c.model, c.goal, c.currency{day}",
+        # the link's channel and campaign follow from its id; PostgreSQL wants them named
+        f" GROUP BY c.link_id, l.channel, l.campaign, c.model, c.goal, c.currency{day}",
         params,
     )
 
@@ -199,7 +200,7 @@ def click_sums(db: Database, period: Period, filters: Filters):
     return db.query(
         "SELECT l.channel, l.campaign, sum(d.human_clicks) AS human_clicks"
         f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
-        " GROUP BY d.link_id",
+        " GROUP BY d.link_id, l.channel, l.campaign",
         [*day_params, *link_params],
     )
 

@@ -111,16 +111,13 @@ class PgServer:
     def _launch(self) -> None:
         self.port = free_port()
         options = [f"-c{name}={value}" for name, value in SETTINGS.items()]
-        log = open(os.path.join(self.dir, "server.log"), "wb")  # noqa: SIM115
-        try:
+        with open(os.path.join(self.dir, "server.log"), "wb") as log:  # the child keeps it open
             self.process = subprocess.Popen(
                 [os.path.join(self.bin, "postgres"), "-D", self.data, "-p", str(self.port),
                  "-k", self.dir, *options],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True, cwd=self.dir, **self._run_as(),
             )  # fmt: skip
-        finally:
-            log.close()
         self._wait_ready()
 
     def _wait_ready(self) -> None:

@@ -10,7 +10,7 @@ import pytest
 import requests
 from migration_history import LANDED
 
-from conftest import AUTH, BROWSER_UA, app_config, browser, make_link
+from conftest import AUTH, BROWSER_UA, app_config, browser, make_link, post_webhook
 from servers import gunicorn
 from shortener.db import connect, files_of
 from shortener.journal import directory, replay_file
@@ -198,6 +198,28 @@ def test_a_pixel_conversion_is_stored_attributed_and_reported(any_app):
          "unique_clicks": 1, "qr_scans": 0, "unique_visitors": 1, "conversions": 1,
          "converted_visitors": 1, "conversion_rate": 1.0, "revenue": "49.90"}
     ]  # fmt: skip
+
+
+def test_a_signed_webhook_conversion_is_stored_once_and_attributed(any_app):
+    client = browser(any_app)
+    make_link(client, code="paid")
+    location = client.get("/paid").headers["Location"]
+    click_id = location.split("ct_click=")[1].split("&")[0]
+    body = {"goal": "purchase", "value": "10.00", "currency": "USD", "click_id": click_id,
+            "order_id": "o-1"}  # fmt: skip
+    assert post_webhook(client, body, msg_id="m1").status_code == 201
+    again = post_webhook(client, body, msg_id="m1")  # the sender retried
+    assert again.status_code == 200 and again.get_json()["duplicate"] is True
+    stored = rows(any_app, "SELECT verified, source, value_minor, order_id FROM conversions")
+    assert stored == [{"verified": 1, "source": "webhook", "value_minor": 1000, "order_id": "o-1"}]
+    report = client.get("/api/reports/attribution", headers=AUTH)
+    assert report.status_code == 200, report.get_json()
+    # one click: every model credits it with the whole conversion
+    whole = {f"{m}_{k}": v for m in ("last_touch", "first_touch", "linear", "position_based",
+             "time_decay") for k, v in (("conversions", 1), ("revenue", "10.00"))}  # fmt: skip
+    assert report.get_json()["rows"] == [
+        {"channel": "twitter", "currency": "USD", "conversions": 1, "revenue": "10.00", **whole}
+    ]
 
 
 def test_gunicorn_on_a_new_postgresql_database_serves_and_stores_clicks(pg_url, tmp_path):
