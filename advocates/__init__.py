@@ -4,8 +4,8 @@ the advocate reports and the rewards ledger.
 Registered by the composition root (`shortener/app.py`) after conversions; imports from
 `shortener` and `conversions`, never the other way round. What happens
 below that concerns advocates (a link changed, a conversion stored or
-refunded, a person erased) reaches them as signals, connected here for this
-app only.
+refunded, a person erased) reaches them as signals, whose receivers the
+composition root connects once through `connect_receivers`.
 """
 
 
@@ -19,10 +19,12 @@ def init_app(app):
     reports_cli.init_app(app)
     rewards_api.init_app(app)
     rewards_cli.init_app(app)
-    connect_receivers(app)
 
 
-def connect_receivers(app):
+def connect_receivers():
+    """Connect this part's receivers for any sender (the database a change
+    is made in), so what happens below reaches advocates with or without an
+    app; connecting again changes nothing."""
     from conversions import signals as conversions
     from shortener import signals as links
 
@@ -33,8 +35,8 @@ def connect_receivers(app):
         (conversions.conversion_stored, receivers.assess_rewards),
         (conversions.conversion_refunded, receivers.void_pending_rewards),
         (conversions.erasing_person, receivers.forget_person),
+        (conversions.advocate_named, receivers.advocate_id),
+        (conversions.advocates_shown, receivers.advocate_handles),
     ):
-        # strong references to module functions (they hold no app); the app
-        # itself is held weakly by blinker, so a finished app takes its
-        # receivers with it
-        signal.connect(receiver, sender=app, weak=False)
+        # strong references: module functions, holding neither app nor database
+        signal.connect(receiver, weak=False)

@@ -2,10 +2,10 @@
 
 from flask import Blueprint, jsonify, request
 
-from shortener.api import base_url, int_arg, json_body
+from shortener.api import base_url, json_body, page
 from shortener.auth import require_api_key
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
 from shortener.links import as_dict as link_dict
 
@@ -15,10 +15,7 @@ bp = Blueprint("advocates_api", __name__, url_prefix="/api")
 
 
 def found(key: str) -> dict:
-    advocate = people.get_advocate(get_db(), key)
-    if advocate is None:
-        raise ApiError(f"no advocate {key!r}", 404, field="advocate")
-    return advocate
+    return or_404(people.get_advocate(get_db(), key), f"no advocate {key!r}", "advocate")
 
 
 def with_links(advocate: dict) -> dict:
@@ -30,12 +27,8 @@ def with_links(advocate: dict) -> dict:
 
 
 def bool_arg(name: str) -> bool | None:
-    raw = request.args.get(name)
-    if raw is None:
-        return None
-    if raw not in ("true", "false"):
-        raise ApiError(f"{name} must be true or false", field=name)
-    return raw == "true"
+    """A query parameter declared as "true" or "false", or None if absent."""
+    return {"true": True, "false": False}.get(request.args.get(name))
 
 
 @bp.post("/advocates")
@@ -54,8 +47,7 @@ def create():
 @bp.get("/advocates")
 @require_api_key
 def index():
-    limit = int_arg("limit", 100, 1, 1000)
-    offset = int_arg("offset", 0, 0, 10**9)
+    limit, offset = page()
     active = bool_arg("active")
     return jsonify(listing(get_db(), limit, offset, active))
 

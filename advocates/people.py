@@ -267,13 +267,22 @@ def get_advocate(db: Database, key) -> dict | None:
         return None
     if isinstance(key, int) or (isinstance(key, str) and key.isascii() and key.isdigit()):
         sql, value = "id = ?", int(key)
-        if value > 2**63 - 1:
+        if not 0 <= value <= 2**63 - 1:  # what SQLite can hold; ids are positive
             return None
     elif isinstance(key, str):
         sql, value = "handle = ?", key.strip().lower()
     else:
         return None
     return next(db.query(f"SELECT {COLUMNS} FROM advocates WHERE {sql}", [value]), None)
+
+
+def handles(db: Database, ids) -> dict[int, str]:
+    """{id: handle} of the advocates with these ids."""
+    rows = db.execute(
+        "SELECT id, handle FROM advocates WHERE id IN (SELECT value FROM json_each(?))",
+        [_json_list(ids)],
+    )
+    return dict(rows.fetchall())
 
 
 def find_advocate(db: Database, key, field="advocate") -> dict:
@@ -396,6 +405,8 @@ def share(db: Database, source: dict, advocate: dict, now=None) -> tuple[dict, b
         # and the same device, country and after-expiry destinations; not its A/B test
         # (a test is one link's) nor its click cap (a cap per copy multiplies it)
         **{f: source[f] for f in DEVICE_FIELDS},
+        # and its password: a personal link must not be the way round it
+        "password_hash": _password_hash(db, source["id"]),
         "created_at": to_db(now),
         "updated_at": to_db(now),
         "advocate_id": advocate["id"],
@@ -479,14 +490,21 @@ FOLLOWED = (
 )  # fmt: skip
 
 
+def _password_hash(db: Database, link_id: int) -> str | None:
+    row = db.conn.execute("SELECT password_hash FROM links WHERE id = ?", (link_id,)).fetchone()
+    return row[0]
+
+
 def follow_source(db: Database, code: str, changed) -> int:
     """Give the personal links of a source link the changes just made to it
     (destination, utm_medium/term, tags, expiry, disabled, social preview,
-    device, country and after-expiry destinations -- the fields in `changed`), so
+    device, country and after-expiry destinations, password -- the fields in `changed`), so
     "the same destination and campaign" stays true after the marketer fixes
     a URL or ends a campaign. utm_content stays personal.
     Returns how many personal links changed."""
     fields = [f for f in FOLLOWED if f in set(changed)]
+    if "password" in changed:  # the field is the password, the column its hash
+        fields.append("password_hash")
     source = next(
         db.query("SELECT * FROM links WHERE code = ? AND parent_link_id IS NULL", [code]), None
     )

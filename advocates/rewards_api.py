@@ -5,23 +5,21 @@ ended (`rewards.approve_due`), so what it shows is never stale even when
 nobody runs `flask --app shortener rewards approve`.
 """
 
-import re
-
 from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context
 
 from conversions.analytics_views import json_body
 from conversions.csvout import csv_lines
 from conversions.views import parse_day
+from shortener.api import int_arg, page
 from shortener.auth import require_api_key
 from shortener.clock import parse_moment, utcnow
 from shortener.db import get_db
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 
 from . import rewards
 
 bp = Blueprint("rewards", __name__, url_prefix="/api")
 MAX_PAGE = 1000
-DIGITS = re.compile(r"[0-9]{1,18}")  # str.isdigit() also takes "²", which int() refuses
 
 
 def refused(e: rewards.RewardError) -> ApiError:
@@ -29,10 +27,7 @@ def refused(e: rewards.RewardError) -> ApiError:
 
 
 def found_rule(rule_id: int) -> dict:
-    rule = rewards.get_rule(get_db(), rule_id)
-    if rule is None:
-        raise ApiError(f"no reward rule {rule_id}", 404, field="id")
-    return rule
+    return or_404(rewards.get_rule(get_db(), rule_id), f"no reward rule {rule_id}")
 
 
 @bp.post("/reward-rules")
@@ -50,9 +45,7 @@ def create_rule():
 @bp.get("/reward-rules")
 @require_api_key
 def list_rules():
-    active = {"true": True, "false": False, None: None}.get(request.args.get("active") or None, "?")
-    if active == "?":
-        raise ApiError("active must be true or false", field="active")
+    active = {"true": True, "false": False}.get(request.args.get("active"))  # as declared
     rows = rewards.list_rules(get_db(), request.args.get("campaign") or None, active)
     return jsonify({"rules": [rewards.public_rule(r) for r in rows]})
 
@@ -88,32 +81,18 @@ def deactivate_rule(rule_id):
     return jsonify({"rule": rewards.public_rule(rule)})
 
 
-def _int_arg(name: str) -> int | None:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return None
-    if not DIGITS.fullmatch(raw):
-        raise ApiError(f"{name} must be a whole number", field=name)
-    return int(raw)
-
-
 def ledger_filter(status: str | None = None) -> rewards.LedgerFilter:
-    if status is None:
-        status = request.args.get("status") or None
-        if status is not None and status not in rewards.STATUSES:
-            raise ApiError(f"status must be one of {', '.join(rewards.STATUSES)}", field="status")
-    beneficiary = request.args.get("beneficiary") or None
-    if beneficiary is not None and beneficiary not in rewards.BENEFICIARIES:
-        raise ApiError("beneficiary must be advocate or friend", field="beneficiary")
+    # statuses, beneficiaries and ids are the declared ones (apispec.check_request)
+    status = status or request.args.get("status")
     start, end = parse_day("from"), parse_day("to")
     if start and end and start > end:
         raise ApiError("from must not be after to", field="from")
     return rewards.LedgerFilter(
         status=status,
-        beneficiary=beneficiary,
-        advocate_id=_int_arg("advocate_id"),
-        rule_id=_int_arg("rule_id"),
-        conversion_id=_int_arg("conversion_id"),
+        beneficiary=request.args.get("beneficiary"),
+        advocate_id=int_arg("advocate_id"),
+        rule_id=int_arg("rule_id"),
+        conversion_id=int_arg("conversion_id"),
         campaign=request.args.get("campaign") or None,
         currency=request.args.get("currency") or None,
         payout_batch=request.args.get("payout_batch") or None,
@@ -123,13 +102,8 @@ def ledger_filter(status: str | None = None) -> rewards.LedgerFilter:
 
 
 def ledger_response(name: str, f: rewards.LedgerFilter):
-    fmt = request.args.get("format", "json")
-    if fmt not in ("json", "csv"):
-        raise ApiError("format must be json or csv", field="format")
-    limit = _int_arg("limit")
-    offset = _int_arg("offset") or 0
-    if limit is not None and not 1 <= limit <= MAX_PAGE:
-        raise ApiError(f"limit must be between 1 and {MAX_PAGE}", field="limit")
+    fmt = request.args.get("format", "json")  # json or csv, as declared
+    limit, offset = page(default_limit=None)  # no limit: every row (the payout CSV)
     db = get_db()
     rewards.approve_due(db, utcnow())
     if fmt == "csv":
@@ -186,26 +160,10 @@ def moment_field(body: dict, name: str):
 @bp.post("/rewards/mark-paid")
 @require_api_key
 def mark_paid():
+    # the declaration has refused other fields, a malformed id list, both
+    # or neither of ids and all_approved, and up_to without all_approved
     body = json_body()
-    unknown = sorted(set(body) - {"ids", "all_approved", "up_to"})
-    if unknown:
-        raise ApiError(f"unknown field {unknown[0]}; allowed: ids, all_approved, up_to",
-                       field=unknown[0])  # fmt: skip
-    ids, everything = body.get("ids"), body.get("all_approved")
-    if everything not in (None, True, False):
-        raise ApiError("all_approved must be true or false", field="all_approved")
-    if (ids is None) == (not everything):
-        raise ApiError('give either "ids": [...] or "all_approved": true', field="ids")
-    if ids is not None and (
-        not isinstance(ids, list)
-        or not ids
-        or len(ids) > 10_000
-        or not all(isinstance(i, int) and not isinstance(i, bool) and 0 < i < 2**63 for i in ids)
-    ):
-        raise ApiError("ids must be a list of 1 to 10000 reward ids", field="ids")
-    up_to = moment_field(body, "up_to")
-    if up_to is not None and ids is not None:
-        raise ApiError("up_to goes with all_approved, not with ids", field="up_to")
+    ids, up_to = body.get("ids"), moment_field(body, "up_to")
     try:
         done = rewards.mark_paid(get_db(), utcnow(), ids=ids, up_to=up_to)
     except rewards.RewardError as e:
@@ -226,11 +184,7 @@ def refund(conversion_id):
     reason = refunded_at = None
     now = utcnow()
     if request.get_data().strip():
-        body = json_body()
-        unknown = sorted(set(body) - {"reason", "refunded_at"})
-        if unknown:
-            raise ApiError(f"unknown field {unknown[0]}; allowed: reason, refunded_at",
-                           field=unknown[0])  # fmt: skip
+        body = json_body()  # reason and refunded_at only, as declared
         try:
             reason = rewards.clean_text(body.get("reason"), "reason", max_length=500)
         except rewards.RewardError as e:

@@ -26,7 +26,6 @@ from common import machine, print_table  # noqa: E402
 from advocates import rewards  # noqa: E402
 from conversions.csvout import csv_lines  # noqa: E402
 from conversions.intake import Conversion, Policy, record_conversion  # noqa: E402
-from shortener import create_app  # noqa: E402
 from shortener.app import init_db  # noqa: E402
 from shortener.clicks import classify, record_click  # noqa: E402
 from shortener.clock import parse_moment  # noqa: E402
@@ -90,11 +89,8 @@ def main():
     ):
         with tempfile.TemporaryDirectory() as folder:
             db = setup(Path(folder), personal, capped)
-            # the app connects the rewards ledger to intake's conversion_stored
-            app = create_app({"DATABASE": str(Path(folder) / "rewards.db"),
-                              "SECRET_KEY": "bench", "TESTING": True})  # fmt: skip
-            with app.app_context():
-                per = intake(db, n)
+            # no app: loading shortener.app connected the ledger to intake
+            per = intake(db, n)
             stored = db.execute("SELECT count(*) FROM rewards").fetchone()[0]
             rows.append([f"intake, {label}", f"{per * 1000:.2f} ms", f"{stored} ledger rows"])
             if personal and not capped:

@@ -12,9 +12,6 @@ def init_app(app):
 
     apispec.init_app(app)  # this part's /api operations
 
-    # shortener's link list sorted by clicks reads the counts folded here
-    click_counts_read.connect(_fold_new_clicks, sender=app, weak=False)
-
     app.register_blueprint(abtest.bp)  # A/B destinations
     app.register_blueprint(pixel.bp)
     app.register_blueprint(webhook.bp)
@@ -45,7 +42,14 @@ def init_app(app):
     posts.init_app(app)
 
 
-def _fold_new_clicks(app, db):
+def connect_receivers():
+    """Connect this part's receivers for any sender (the database), once,
+    from the composition root."""
+    # shortener's link list sorted by clicks reads the counts folded here
+    click_counts_read.connect(_fold_new_clicks, weak=False)
+
+
+def _fold_new_clicks(db):
     from . import aggregates
 
     aggregates.refresh(db)

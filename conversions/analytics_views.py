@@ -14,7 +14,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, stream_wit
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, immediate
-from shortener.errors import ApiError
+from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
 from shortener.settings import ConfigError
 
@@ -95,8 +95,6 @@ def report(name):
 def breakdown_report():
     """Clicks, visitors, conversions and revenue per country, device,
     browser, OS, referrer host, source, link, campaign or channel."""
-    if request.args.get("format", "json") not in ("json", "csv"):
-        raise ApiError("format must be json or csv", field="format")
     period, model, filters = report_args()
     by = request.args.get("by", "")
     link = request.args.get("link") or None
@@ -125,9 +123,7 @@ def breakdown_report():
 @require_api_key
 def conversion_journey(conversion_id):
     found = journeys.journey(catch_up(get_db()), conversion_id)
-    if found is None:
-        raise ApiError(f"no conversion {conversion_id}", 404, field="id")
-    return jsonify(found)
+    return jsonify(or_404(found, f"no conversion {conversion_id}"))
 
 
 # -- the cost ledger ---------------------------------------------------------
@@ -189,8 +185,6 @@ def change_cost(cost_id):
 def list_costs():
     period, _, filters = report_args()
     rows = [costs.public(r, period) for r in costs.overlapping(get_db(), period, filters)]
-    if request.args.get("format", "json") not in ("json", "csv"):
-        raise ApiError("format must be json or csv", field="format")
     meta = {
         "report": "costs",
         "from": period.start.isoformat() if period.start else None,

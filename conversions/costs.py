@@ -22,9 +22,11 @@ from shortener.clock import to_db
 from shortener.db import immediate
 from shortener.errors import ApiError
 from shortener.links import check_channel, check_text
+from shortener.signals import send
 
 from .money import MoneyError, check_currency, format_minor, to_minor
 from .reports import Filters, Period
+from .signals import advocate_named, advocates_shown
 
 KINDS = ("labor", "platform", "ads", "other")
 FIELDS = ("from", "to", "channel", "campaign", "kind", "amount", "currency", "note", "advocate")
@@ -122,17 +124,16 @@ def _advocate_id(db: Database | None, key) -> int:
 
 
 def _find_advocate(db: Database, key: int | str) -> int | None:
-    """An advocate's id by id (an int or all-digit text) or by handle, read
-    from their table the way `advocates.people.get_advocate` reads it: costs
-    sit below the advocates part and do not import it."""
-    if isinstance(key, int) or (key.isascii() and key.isdigit()):
-        sql, value = "SELECT id FROM advocates WHERE id = ?", int(key)
-        if not 0 <= value <= 2**63 - 1:  # what SQLite can hold
-            return None
-    else:
-        sql, value = "SELECT id FROM advocates WHERE handle = ?", key.strip().lower()
-    row = db.conn.execute(sql, [value]).fetchone()
-    return row[0] if row else None
+    """An advocate's id by id (an int or all-digit text) or by handle, as the
+    advocates part answers it: costs sit below that part, so they ask with a
+    signal rather than reading its table."""
+    return _answer(send(advocate_named, db=db, key=key))
+
+
+def _answer(answers: list):
+    """The one receiver's answer to a question this part asks the part above."""
+    ((_, answer),) = answers
+    return answer
 
 
 def parse_cost(fields: dict, db: Database | None = None) -> Cost:
@@ -209,14 +210,22 @@ def update_cost(db: Database, cost_id: int, cost: Cost) -> dict | None:
     return get_cost(db, cost_id)
 
 
-# each row with the handle of the advocate it names (the API shows handles)
-SELECT = (
-    "SELECT c.*, a.handle AS advocate FROM costs c LEFT JOIN advocates a ON a.id = c.advocate_id"
-)
+SELECT = "SELECT c.* FROM costs c"
+
+
+def _with_handles(db: Database, rows: Iterable[dict]) -> list[dict]:
+    """Each row with the handle of the advocate it names under `advocate`
+    (None for none): the API shows handles, which the advocates part keeps."""
+    rows = list(rows)
+    ids = {r["advocate_id"] for r in rows if r["advocate_id"] is not None}
+    handles = _answer(send(advocates_shown, db=db, ids=ids)) if ids else {}
+    for row in rows:
+        row["advocate"] = handles.get(row["advocate_id"])
+    return rows
 
 
 def get_cost(db: Database, cost_id: int) -> dict | None:
-    return next(db.query(f"{SELECT} WHERE c.id = ?", [cost_id]), None)
+    return next(iter(_with_handles(db, db.query(f"{SELECT} WHERE c.id = ?", [cost_id]))), None)
 
 
 def delete_cost(db: Database, cost_id: int) -> bool:
@@ -261,7 +270,7 @@ def overlapping(
     if advocates_only:
         where.append("c.advocate_id IS NOT NULL")
     sql = " AND ".join(where) or "TRUE"
-    return db.query(f"{SELECT} WHERE {sql} ORDER BY c.start_day, c.id", params)
+    return _with_handles(db, db.query(f"{SELECT} WHERE {sql} ORDER BY c.start_day, c.id", params))
 
 
 def in_period(row: dict, period: Period) -> int:

@@ -7,18 +7,17 @@ import click
 from flask import Blueprint, current_app, jsonify, request
 from flask.cli import AppGroup
 
-from shortener.api import int_arg, json_body
+from shortener.api import json_body, page
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, migration_set
-from shortener.errors import ApiError
+from shortener.errors import or_404
 from shortener.journal import catch_up
 
 from . import outbound
 
 bp = Blueprint("webhooks", __name__, url_prefix="/api")
 webhooks_cli = AppGroup("webhooks", help="Deliver outbound webhooks.")
-STATUSES = ("pending", "delivered", "failed")
 
 
 def allow_private() -> bool:
@@ -26,10 +25,9 @@ def allow_private() -> bool:
 
 
 def found(endpoint_id: int) -> dict:
-    endpoint = outbound.get_endpoint(get_db(), endpoint_id)
-    if endpoint is None:
-        raise ApiError(f"no webhook endpoint {endpoint_id}", 404, field="id")
-    return endpoint
+    return or_404(
+        outbound.get_endpoint(get_db(), endpoint_id), f"no webhook endpoint {endpoint_id}"
+    )
 
 
 @bp.post("/webhooks")
@@ -79,11 +77,8 @@ def disable(endpoint_id):
 @require_api_key
 def deliveries(endpoint_id):
     found(endpoint_id)
-    status = request.args.get("status") or None
-    if status is not None and status not in STATUSES:
-        raise ApiError(f"status must be one of {', '.join(STATUSES)}", field="status")
-    limit = int_arg("limit", 100, 1, 1000)
-    offset = int_arg("offset", 0, 0, 10**9)
+    status = request.args.get("status")  # pending, delivered or failed, as declared
+    limit, offset = page()
     rows, total = outbound.list_deliveries(get_db(), endpoint_id, status, limit, offset)
     return jsonify({"deliveries": rows, "limit": limit, "offset": offset, "total": total})
 

@@ -1,7 +1,8 @@
 """What conversions tell the parts above them without importing them.
 
-Sent with `shortener.signals.send` (from the running app; receivers are
-connected per app by the part above, in its `init_app`).
+Sent with `shortener.signals.send` from the database the change was made
+in; the part above connects its receivers once, for any database, when the
+composition root (`shortener.app`) is loaded.
 """
 
 from blinker import Namespace
@@ -27,3 +28,12 @@ conversion_refunded = _signals.signal("conversion-refunded")
 # `customer_id` and the ids of the `conversions` that go, so whatever refers
 # to them is anonymised in the same transaction.
 erasing_person = _signals.signal("erasing-person")
+
+# A record of this part (a cost, a creator's fee) names an advocate by `key`,
+# an id or a handle as the client wrote it: the part that keeps advocates
+# answers their id, or None for no such advocate.
+advocate_named = _signals.signal("advocate-named")
+
+# Rows of this part that name advocates by id (`ids`) are about to be shown:
+# the part that keeps advocates answers {id: handle}.
+advocates_shown = _signals.signal("advocates-shown")

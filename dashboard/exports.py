@@ -11,6 +11,8 @@ from flask import abort, current_app, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from shortener.apispec import check_request
+
 from .web import bp
 
 
@@ -18,8 +20,10 @@ from .web import bp
 def export(api_path):
     adapter = current_app.create_url_adapter(request)
     try:
-        endpoint, values = adapter.match(f"/api/{api_path}", method="GET")
+        rule, values = adapter.match(f"/api/{api_path}", method="GET", return_rule=True)
     except (HTTPException, RequestRedirect):
         abort(404, "There is no such download.")
-    view = current_app.view_functions[endpoint]
+    view = current_app.view_functions[rule.endpoint]
+    # the API route's declaration, which its view relies on, holds for its download too
+    check_request(rule.rule)
     return getattr(view, "without_key", view)(**values)

@@ -31,6 +31,7 @@ LABELS = {
     "title": "preview title",
     "description": "preview description",
     "image": "preview image URL",
+    "password": "password",
 }
 # what a destination-like box says when it is refused (shortener.links'
 # normalise_destination), by the words of the API's message
@@ -82,6 +83,8 @@ def for_marketer(error: ApiError) -> str:
         return "Enter the expiry as a date and a time"
     if field == "max_clicks":
         return "Enter the click limit as a whole number of 1 or more, or leave it empty"
+    if field == "password":
+        return "Choose a password of 8 to 128 characters, or leave the box empty"
     if field in LABELS:
         return _text_problem(field, message)
     return message

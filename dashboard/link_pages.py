@@ -9,7 +9,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 
 from conversions import overview
 from conversions.posts import post_rows
-from shortener import countries, links, posts, previews
+from shortener import countries, links, posts, previews, protect
 from shortener.api import base_url
 from shortener.clock import utcnow
 from shortener.db import get_db
@@ -181,6 +181,16 @@ def country_targets(link: dict) -> list[dict]:
     ]  # fmt: skip
 
 
+def password_field(form) -> dict:
+    """The password boxes as the API takes them: a new password, or null to
+    remove it; nothing when both are left alone (the stored one stays: it is
+    never shown, nor typed back into the form after an error)."""
+    if form.get("remove_password"):
+        return {"password": None}
+    typed = form.get("password", "")
+    return {"password": typed} if typed else {}
+
+
 def tag_list(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -202,7 +212,7 @@ def form_errors(problems: list[dict]) -> dict:
 
 def refusal(e: ApiError) -> list[dict]:
     """The API rules' refusal, in the form's words, tied to its box."""
-    field = e.field if e.field in (*FORM_FIELDS, *FEATURE_FORM, "tags") else None
+    field = e.field if e.field in (*FORM_FIELDS, *FEATURE_FORM, "tags", "password") else None
     return [{"field": field, "message": link_errors.for_marketer(e)}]
 
 
@@ -213,13 +223,15 @@ def final_url(link: dict) -> str:
     return build_destination(link["url"], utm, "CLICK_ID")
 
 
-def create(values: dict) -> tuple[dict | None, list[dict], int]:
-    """(the new link, [], 303) or (None, what is wrong, the status)."""
+def create(values: dict, password: dict) -> tuple[dict | None, list[dict], int]:
+    """(the new link, [], 303) or (None, what is wrong, the status);
+    `password`: password_field's."""
     missing = [{"field": f, "message": link_errors.missing(f)} for f in REQUIRED if not values[f]]
     if missing:
         return None, missing, 400
     fields = {k: v for k, v in values.items() if k in FORM_FIELDS and v != ""}
     fields["tags"] = tag_list(values["tags"])
+    fields.update(password)
     try:
         fields.update(feature_fields(values))
         link = links.create_link(
@@ -235,7 +247,7 @@ def link_new():
     values = form_values(request.form) if request.method == "POST" else {}
     problems, status = [], 200
     if request.method == "POST":
-        link, problems, status = create(values)
+        link, problems, status = create(values, password_field(request.form))
         if link:
             flash(f"Link {link['code']} created.", "success")
             return redirect(url_for("dashboard.link_edit", code=link["code"]), 303)
@@ -260,6 +272,7 @@ def link_edit(code):
         values = form_values(request.form)
         fields = {k: values[k] for k in EDITABLE}
         fields["tags"] = tag_list(values["tags"])
+        fields.update(password_field(request.form))
         try:
             fields.update(feature_fields(values))
             links.update_link(
@@ -304,6 +317,7 @@ def link_edit(code):
         view=view,
         qr=integrations.qr_formats(),
         unfurls=previews.unfurl_counts(db, link["id"]),
+        wrong_passwords=protect.wrong_counts(db, link["id"]),
         ab=ab_summary(code),
         posts=post_rows(db, link["id"], view.period, view.model, currency),
         post_example=f"{base_url().rstrip('/')}/{posts.tagged(code, 'reel-1')}",

@@ -5,7 +5,7 @@ from flask import Blueprint, current_app, jsonify, request
 from . import links, previews, signals
 from .auth import require_api_key
 from .db import get_db, immediate
-from .errors import ApiError
+from .errors import ApiError, or_404
 from .journal import catch_up
 from .redirect import own_hosts
 
@@ -23,24 +23,19 @@ def json_body() -> dict:
     return body
 
 
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(f"{name} must be a whole number", field=name) from None
-    if not low <= value <= high:
-        raise ApiError(f"{name} must be between {low} and {high}", field=name)
-    return value
+def int_arg(name: str, default: int | None = None) -> int | None:
+    """A query parameter the operation declares as an integer (its range
+    too: `apispec.check_request` has refused any other), or `default`."""
+    return request.args.get(name, default, type=int)
+
+
+def page(default_limit: int | None = 100) -> tuple[int | None, int]:
+    """(limit, offset) of a listing whose operation declares both."""
+    return int_arg("limit", default_limit), int_arg("offset", 0)
 
 
 def found(code: str) -> dict:
-    link = links.get_link(get_db(), code)
-    if link is None:
-        raise ApiError(f"no link with code '{code}'", 404, field="code")
-    return link
+    return or_404(links.get_link(get_db(), code), f"no link with code '{code}'", "code")
 
 
 @bp.post("/links")
@@ -58,11 +53,8 @@ def index():
     counts every link the filters match, so a page count can be shown);
     filter by `channel`, `campaign`, `tag` (one exact tag) and `q` (text
     in code, url, campaign or title); `sort=newest` (default) or `clicks`."""
-    limit = int_arg("limit", 100, 1, 1000)
-    offset = int_arg("offset", 0, 0, 10**9)
-    sort = request.args.get("sort") or "newest"
-    if sort not in links.SORTS:
-        raise ApiError(f"sort must be one of {', '.join(links.SORTS)}", field="sort")
+    limit, offset = page()
+    sort = request.args.get("sort", "newest")
     filters = {name: request.args.get(name) for name in ("channel", "campaign", "tag", "q")}
     db = catch_up(get_db())
     if sort == "clicks":

@@ -62,7 +62,21 @@ LANDING_ORDER = [
     (conversions.schema, "m015_breakdowns"),
     (conversions.schema, "m015_earned_prices"),
     (shortener.schema, "m015_geo_targeting"),
+    (shortener.schema, "m019_link_passwords"),
 ]
+
+
+def connect_receivers() -> None:
+    """Each part above connects what it does when a part below sends a
+    signal; for every database, with or without an app, so a conversion
+    stored by a script earns the same rewards as one stored by a request."""
+    conversions.connect_receivers()
+    advocates.connect_receivers()
+
+
+# once per process, when the root is loaded: anything that migrates a
+# database or makes an app has come through here (connecting is idempotent)
+connect_receivers()
 
 
 def migrations() -> Migrations:

@@ -24,6 +24,7 @@ DISABLED = "disabled"  # 410: switched off by its owner
 LOOP = "loop"  # 508: the visit came back carrying this link's own click id
 EXPIRED = "expired"  # past expires_at or max_clicks: 302 to expired_url as it stands, or 410
 REFUSED = "refused"  # 410: the destination may not be sent (blocked, or one of our names)
+PROTECTED = "protected"  # 200: the password page; nothing recorded, no destination told
 
 
 class Facts(NamedTuple):
@@ -42,6 +43,7 @@ class Facts(NamedTuple):
     # the visitor's country (shortener.geo, "" unknown); None: not looked up, for
     # the fast path, which serves no link with country destinations
     country: str | None = None
+    unlocked: bool = False  # the right password came with this request (a protected link)
 
 
 class Site(NamedTuple):
@@ -93,6 +95,9 @@ def decide(link: dict | None, facts: Facts, now: datetime, site: Site) -> Decisi
         return Decision(DISABLED, 410)
     if facts.click_ids and _came_round(link["id"], facts.click_ids, site.click_keys):
         return Decision(LOOP, 508)
+    if link.get("password_hash") and not facts.unlocked:
+        # before expiry and targeting: even where it would lead stays behind the password
+        return Decision(PROTECTED, 200)
     is_bot = facts.agent.is_bot or facts.prefetch
     person = not (facts.head or is_bot or facts.opted_out)
     visitor = (facts.visitor or facts.new_visitor) if person else None

@@ -27,6 +27,14 @@ class ApiError(Exception):
         return body
 
 
+def or_404(row, message: str, field: str = "id"):
+    """`row`, or a 404 saying `message` and naming the `field` whose value
+    found nothing (the API's one way of answering "no such thing")."""
+    if row is None:
+        raise ApiError(message, 404, field=field)
+    return row
+
+
 def wants_json() -> bool:
     return request.path.startswith(("/api/", "/t/", "/healthz"))
 

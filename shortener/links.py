@@ -12,6 +12,7 @@ import sqlite3
 from datetime import datetime
 
 from sqlite_utils import Database
+from werkzeug.security import generate_password_hash
 
 from .clock import parse_moment, to_db, utcnow
 from .destination_checks import check_destination, looping_code, normalise_destination
@@ -41,15 +42,17 @@ PREVIEW_FIELDS = ("title", "description", "image")
 FEATURE_FIELDS = {"destinations", "ios_url", "android_url", "desktop_url", "expired_url",
                   "max_clicks", "country_urls"}  # fmt: skip
 CREATE_FIELDS = {"url", "channel", "campaign", "code", "expires_at", "tags", *TAG_FIELDS,
-                 *PREVIEW_FIELDS, *FEATURE_FIELDS}  # fmt: skip
+                 *PREVIEW_FIELDS, *FEATURE_FIELDS, "password"}  # fmt: skip
 PATCH_FIELDS = {"url", "tags", "disabled", "expires_at", *TAG_FIELDS, *PREVIEW_FIELDS,
-                *FEATURE_FIELDS}  # fmt: skip
+                *FEATURE_FIELDS, "password"}  # fmt: skip
+# a link's password is never read back: rows say only whether there is one
 COLUMNS = (
     "id, code, url, channel, campaign, medium, content, term, tags, "
     "disabled, expires_at, created_at, updated_at, title, description, image, "
     "destinations, ios_url, android_url, desktop_url, expired_url, max_clicks, expired_hits, "
-    "imported_clicks, country_urls"
+    "imported_clicks, country_urls, password_hash IS NOT NULL AS protected"
 )
+PASSWORD_LENGTHS = (8, 128)
 MAX_TITLE = 200
 MAX_DESCRIPTION = 500
 SORTS = ("newest", "clicks")
@@ -181,6 +184,20 @@ def preview_checks() -> dict:
     }
 
 
+def check_password(value) -> str | None:
+    """The stored hash of a link's password (werkzeug's scrypt), or None for
+    none. Taken exactly as typed: spaces count, nothing is stripped."""
+    if value is None:
+        return None
+    low, high = PASSWORD_LENGTHS
+    if not isinstance(value, str) or not low <= len(value) <= high or TEXT_CONTROL.search(value):
+        raise ApiError(
+            f"password must be {low}-{high} characters without control characters, or null",
+            field="password",
+        )
+    return generate_password_hash(value)
+
+
 def check_disabled(value) -> int:
     if not isinstance(value, bool):
         raise ApiError("disabled must be true or false", field="disabled")
@@ -204,6 +221,7 @@ def as_dict(row: dict, base_url: str) -> dict:
     link.pop("id", None)
     link["tags"] = json.loads(link["tags"])
     link["disabled"] = bool(link["disabled"])
+    link["protected"] = bool(link["protected"])
     link["short_url"] = f"{base_url.rstrip('/')}/{link['code']}"
     return as_json(link)
 
@@ -223,6 +241,7 @@ def new_row(fields, own_hosts=(), blocked_hosts=(), now: datetime | None = None)
         "expires_at": check_expiry(fields.get("expires_at"), now),
         **{f: check(fields.get(f)) for f, check in preview_checks().items()},
         **_features(fields, own_hosts, blocked_hosts, only_given=False),
+        "password_hash": check_password(fields.get("password")),
         "created_at": to_db(now),
         "updated_at": to_db(now),
     }
@@ -356,6 +375,8 @@ def changes_for(fields, own_hosts=(), blocked_hosts=()) -> dict:
         **preview_checks(),
     }
     changes = {name: checks[name](value) for name, value in fields.items() if name in checks}
+    if "password" in fields:  # null clears it
+        changes["password_hash"] = check_password(fields["password"])
     return {**changes, **_features(fields, own_hosts, blocked_hosts, only_given=True)}
 
 

@@ -34,7 +34,17 @@ BASELINE_COVERS = (
 )  # fmt: skip
 
 # migrations after the baseline: name -> PostgreSQL SQL
-POSTGRES_MIGRATIONS: dict[str, str] = {}
+POSTGRES_MIGRATIONS: dict[str, str] = {
+    "m019_link_passwords": """
+        ALTER TABLE links ADD COLUMN password_hash TEXT COLLATE "C";
+        CREATE TABLE wrong_passwords (
+            link_id BIGINT NOT NULL REFERENCES links (id),
+            day TEXT COLLATE "C" NOT NULL,
+            count BIGINT NOT NULL,
+            PRIMARY KEY (link_id, day)
+        );
+    """,
+}
 
 BASELINE = """
 CREATE TABLE webhook_endpoints (

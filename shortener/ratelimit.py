@@ -21,6 +21,10 @@ from ipaddress import ip_address, ip_network
 from flask import current_app
 
 MAX_TRACKED = 50_000  # addresses remembered per worker; bounded memory under a flood
+# wrong passwords for one protected link from one address (shortener.protect):
+# this many in a window, then 429 until the window ends
+WRONG_PASSWORD_LIMIT = 5
+WRONG_PASSWORD_WINDOW_SECONDS = 60
 
 
 def address_key(address: str | None) -> str:
@@ -100,9 +104,19 @@ def not_found_limiter() -> MissLimiter:
     return limiter
 
 
-def too_many(retry_after: int):
+def password_limiter() -> MissLimiter:
+    """This app's count of wrong passwords per address and link; per worker,
+    as the misses are (a guess must stay cheap to refuse)."""
+    limiter = current_app.extensions.get("clicktrail.wrong_passwords")
+    if limiter is None:
+        fresh = MissLimiter(WRONG_PASSWORD_LIMIT, WRONG_PASSWORD_WINDOW_SECONDS)
+        limiter = current_app.extensions.setdefault("clicktrail.wrong_passwords", fresh)
+    return limiter
+
+
+def too_many(retry_after: int, what: str = "unknown short links"):
     response = current_app.response_class(
-        "Too many requests for unknown short links; try again later.\n",
+        f"Too many requests for {what}; try again later.\n",
         status=429,
         mimetype="text/plain",
     )

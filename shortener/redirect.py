@@ -7,14 +7,14 @@ It must be fast and must never lose a click, so it does exactly one read
 import os
 import sqlite3
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template, request
 
-from . import clickids, cookie, health, posts, previews, ratelimit, targeting
+from . import clickids, cookie, health, posts, previews, protect, ratelimit, targeting
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
 from .db import files_of, get_db, is_ready, storage_failed
-from .decide import LOOP, NOT_FOUND, Decision, Facts, Site, decide, loops_back
+from .decide import LOOP, NOT_FOUND, PROTECTED, Decision, Facts, Site, decide, loops_back
 from .destinations import build_destination, configured_names, installation_names
 from .dialect import is_postgres
 from .geo import country_of
@@ -23,7 +23,7 @@ from .journal import of as journal_of
 bp = Blueprint("redirect", __name__)
 
 LINK_COLUMNS = ("id", "url", "channel", "campaign", "medium", "content", "term", "disabled",
-                "expires_at", *targeting.LINK_FEATURE_COLUMNS)  # fmt: skip
+                "expires_at", *targeting.LINK_FEATURE_COLUMNS, "password_hash")  # fmt: skip
 LINK_LOOKUP = f"SELECT {', '.join(LINK_COLUMNS)} FROM links WHERE code = ?"
 
 
@@ -110,7 +110,41 @@ def follow(code: str):
         decision = loops_back(decision)
     if decision.outcome == NOT_FOUND:
         limiter.miss(address)
-    return render(db, code, link, facts, decision, now)
+    return render(db, code, link, facts, decision, now, request.headers.get("Referer"))
+
+
+@bp.post("/<code>")
+def unlock(code: str):
+    """The password form of a protected link, posted back to its short URL:
+    the right password redirects (and records the click) as a GET of an
+    unprotected link would. Any other link takes no POST (405, as before)."""
+    now = utcnow()
+    path_code = code
+    code, post = posts.split_path(code)
+    address = ratelimit.address_key(client_ip())
+    wait = ratelimit.not_found_limiter().retry_after(address)
+    if wait:
+        return ratelimit.too_many(wait)
+    db = get_db()
+    link = find_link(db, code) if len(code) <= 64 else None
+    if link is None or not link["password_hash"]:
+        abort(405, valid_methods=["GET", "OPTIONS", "HEAD"])  # as before this view
+    guesses, key = ratelimit.password_limiter(), f"{address} {link['id']}"
+    wait = guesses.retry_after(key)
+    if wait:
+        return ratelimit.too_many(wait, "this link's password")
+    valid, referrer = protect.posted_referrer(path_code)
+    if not valid:
+        return protect.page(path_code, 400, protect.EXPIRED_FORM)
+    if not protect.is_right(link["password_hash"], request.form.get("password", "")):
+        guesses.miss(key)
+        protect.count_wrong(db, link["id"], now)
+        return protect.page(path_code, 403, protect.WRONG, referrer)
+    facts = request_facts(db, link, post)._replace(unlocked=True)
+    decision = decide(link, facts, now, site())
+    if decision.looping_code and find_link(db, decision.looping_code) is not None:
+        decision = loops_back(decision)
+    return render(db, code, link, facts, decision, now, referrer)
 
 
 def request_facts(db, link: dict | None, post: str | None) -> Facts:
@@ -144,7 +178,11 @@ def site() -> Site:
     )
 
 
-def render(db, code: str, link: dict | None, facts: Facts, decision: Decision, now):
+def render(db, code: str, link, facts: Facts, decision: Decision, now, referrer: str | None):
+    """The decision as a response. `referrer`: where the visitor came from
+    (a protected link's: before its password form)."""
+    if decision.outcome == PROTECTED:
+        return protect.page(request.view_args["code"], referrer=referrer)
     if decision.outcome == LOOP:
         current_app.logger.warning(
             "link %s: a visit came back carrying this link's own click id (its destination"
@@ -163,10 +201,10 @@ def render(db, code: str, link: dict | None, facts: Facts, decision: Decision, n
         preview = previews.crawler_response(db, link["id"], now, facts.post)
         if preview is not None:
             return preview
-    return _click_redirect(db, facts, decision, now)
+    return _click_redirect(db, facts, decision, now, referrer)
 
 
-def _click_redirect(db, facts: Facts, decision: Decision, now):
+def _click_redirect(db, facts: Facts, decision: Decision, now, referrer: str | None):
     """Record the click, then answer: a click the visitor saw redirected is
     a click stored."""
     click = decision.click
@@ -180,7 +218,7 @@ def _click_redirect(db, facts: Facts, decision: Decision, now):
         agent=facts.agent,
         is_bot=click.is_bot,
         user_agent="" if click.private else user_agent,
-        referrer=request.headers.get("Referer"),
+        referrer=referrer,
         ip=None if click.private else client_ip(),
         country=click.country,
         source="qr" if b"qr=1" in request.query_string.split(b"&") else None,

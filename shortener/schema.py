@@ -181,3 +181,23 @@ def m015_geo_targeting(db):
     # "country:DE"); NULL for the main url or an A/B variant (`variant`).
     db.execute("ALTER TABLE links ADD COLUMN country_urls TEXT")
     db.execute("ALTER TABLE clicks ADD COLUMN target TEXT")
+
+
+def m019_link_passwords(db):
+    # A password a visitor must give before the redirect: its hash
+    # (werkzeug.security, scrypt), NULL for none. Being a column the WSGI fast
+    # path does not know, a protected link is always the Flask view's.
+    db.execute("ALTER TABLE links ADD COLUMN password_hash TEXT")
+    # wrong passwords per link and day: a count, like unfurls, kept off the
+    # links row so a guess does not bump link_version (every worker's cache)
+    _run(
+        db,
+        """
+        CREATE TABLE wrong_passwords (
+            link_id INTEGER NOT NULL REFERENCES links (id),
+            day TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (link_id, day)
+        ) WITHOUT ROWID
+        """,
+    )

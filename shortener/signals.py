@@ -1,13 +1,14 @@
 """What the links part tells the parts above it without importing them.
 
-Blinker signals, the idiom Flask uses for its own: the part above connects
-its receivers in its `init_app` for that one app
-(`signal.connect(fn, sender=app, weak=False)`), and `send` sends from the
-running app, so two apps in one process never hear each other.
+Blinker signals, the idiom Flask uses for its own. The sender is the
+database the change was made in, not the app: a conversion stored from a
+script, a bench or a worker thread must reach the same receivers as one
+stored by a request. The composition root (`shortener.app`) connects every
+part's receivers once, for any sender, when it is imported; a signal sent
+before that raises rather than reaching no one.
 """
 
 from blinker import Namespace
-from flask import current_app, has_app_context
 
 _signals = Namespace()
 
@@ -20,11 +21,20 @@ link_updated = _signals.signal("link-updated")
 click_counts_read = _signals.signal("click-counts-read")
 
 
-def send(signal, **data) -> list:
-    """Send `signal` from the running app with `data` as keyword arguments;
-    returns the receivers' (receiver, answer) pairs. Outside an app (a script
-    or a test writing through a bare connection) no part above has been put
-    together with this one, so there is no one to tell."""
-    if not has_app_context():
-        return []
-    return signal.send(current_app._get_current_object(), **data)
+class NoReceivers(RuntimeError):
+    """A signal was sent before the house was put together."""
+
+
+def send(signal, *, db, **data) -> list:
+    """Send `signal` from the database `db` with `data` as keyword arguments;
+    each receiver is called as `receiver(db, **data)`. Returns the receivers'
+    (receiver, answer) pairs. Every signal of the house has a receiver once
+    `shortener.app` is imported, so none means a caller that never loaded
+    the house: refused, because a reward or an anonymisation silently not
+    done is worse than an error."""
+    if not signal.receivers:
+        raise NoReceivers(
+            f"signal {signal.name!r} has no receiver: import shortener.app "
+            "(it connects every part's receivers) before changing the database"
+        )
+    return signal.send(db, **data)

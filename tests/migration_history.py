@@ -33,6 +33,7 @@ LANDED = [
     "m015_breakdowns",
     "m015_earned_prices",
     "m015_geo_targeting",
+    "m019_link_passwords",
 ]
 
 

@@ -407,3 +407,19 @@ def fuzz_client(tmp_path_factory):
         make_link(client, code="fuzz")
         _FUZZ["client"] = client
     return _FUZZ["client"]
+
+
+def test_no_such_thing_is_one_404_shape_across_the_parts(client):
+    # links, webhook endpoints, reward rules and advocates answer "not found"
+    # through the one helper (shortener.errors.or_404), each naming its field
+    for path, error, field in (
+        ("/api/links/nope", "no link with code 'nope'", "code"),
+        ("/api/webhooks/99", "no webhook endpoint 99", "id"),
+        ("/api/reward-rules/99", "no reward rule 99", "id"),
+        ("/api/advocates/nobody", "no advocate 'nobody'", "advocate"),
+        ("/api/conversions/99/journey", "no conversion 99", "id"),
+    ):
+        response = client.get(path, headers=AUTH)
+        assert (response.status_code, response.get_json()) == (
+            404, {"error": error, "field": field}
+        ), path  # fmt: skip

@@ -222,6 +222,19 @@ def test_a_signed_webhook_conversion_is_stored_once_and_attributed(any_app):
     ]
 
 
+def test_a_protected_link_counts_wrong_passwords_and_redirects_on_the_right_one(any_app):
+    from test_protected_links import PASSWORD, form_token, submit
+
+    client = browser(any_app)
+    make_link(client, code="secret", password=PASSWORD)
+    token = form_token(client)
+    for _ in range(2):
+        assert submit(client, "a guess", token=token).status_code == 403
+    assert rows(any_app, "SELECT sum(count) AS n FROM wrong_passwords") == [{"n": 2}]
+    assert submit(client, PASSWORD, token=token).status_code == 302
+    assert rows(any_app, "SELECT count(*) AS n FROM clicks") == [{"n": 1}]
+
+
 def test_gunicorn_on_a_new_postgresql_database_serves_and_stores_clicks(pg_url, tmp_path):
     """Three workers start at once on an empty PostgreSQL database (each
     migrates it under the advisory lock, one applies it), create and follow

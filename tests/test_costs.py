@@ -275,6 +275,26 @@ def test_a_cost_may_name_an_advocate_by_handle_or_id(client, db):
     assert [line.rsplit(",", 1)[1] for line in listed.splitlines()[1:]] == ["ada", "bo", "bo"]
 
 
+def test_costs_ask_the_advocates_part_on_a_bare_connection(client, db):
+    # no app context: costs find an advocate and show handles through the
+    # advocates part's receivers, not by reading its table
+    from flask import has_app_context
+
+    from conversions.costs import add_cost, overlapping
+    from conversions.reports import Period
+
+    ids = make_advocates(client)
+    assert not has_app_context()
+    named = parse_cost({**GOOD, "advocate": " Bo "}, db)
+    assert named.advocate_id == ids["bo"]
+    with pytest.raises(CostError, match="no advocate 'nobody'"):
+        parse_cost({**GOOD, "advocate": "nobody"}, db)
+    add_cost(db, named, utcnow())
+    add_cost(db, parse_cost(GOOD, db), utcnow())
+    rows = overlapping(db, Period())
+    assert [(r["advocate_id"], r["advocate"]) for r in rows] == [(ids["bo"], "bo"), (None, None)]
+
+
 @pytest.mark.parametrize("advocate", ["nobody", 999, True, ["ada"], {"id": 1}, -1, -(2**70)])
 def test_an_unknown_advocate_is_refused_and_nothing_stored(client, db, advocate):
     make_advocates(client)

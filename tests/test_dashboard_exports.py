@@ -47,6 +47,30 @@ def test_api_errors_come_through_and_unknown_downloads_are_404(app):
     assert client.get("/dashboard/export/nothing/here").status_code == 404
 
 
+@pytest.mark.parametrize(
+    "path, error",
+    [
+        ("links?limit=abc", {"error": "limit must be a whole number", "field": "limit"}),
+        ("links?sort=most", {"error": "sort must be newest or clicks", "field": "sort"}),
+        ("rewards?limit=0", {"error": "limit must be between 1 and 1000", "field": "limit"}),
+        ("rewards?status=lost&format=csv",
+         {"error": "status must be one of pending, approved, paid, voided, refused",
+          "field": "status"}),
+        ("webhooks/1/deliveries?offset=-1",
+         {"error": "offset must be between 0 and 1000000000", "field": "offset"}),
+        ("exports/clicks?format=json", {"error": "format must be csv", "field": "format"}),
+    ],
+)  # fmt: skip
+def test_a_download_refuses_what_the_api_declaration_refuses(app, path, error):
+    # the views leave these checks to the declaration, which holds for the
+    # download as for the API: the same 400, never a 500 or a silent default
+    client, _ = signed_in(app)
+    mine = client.get(f"/dashboard/export/{path}")
+    theirs = browser(app).get(f"/api/{path}", headers=AUTH)
+    assert (mine.status_code, mine.get_json()) == (theirs.status_code, theirs.get_json())
+    assert (mine.status_code, mine.get_json()) == (400, error)
+
+
 def test_a_signed_out_download_goes_to_sign_in_and_the_api_still_wants_a_key(app):
     anonymous = browser(app)
     assert anonymous.get("/dashboard/export/reports/channels?format=csv").status_code == 303

@@ -161,7 +161,8 @@ def test_requests_borrow_the_apps_pool_and_give_the_connection_back(pg_app):
         db.conn.execute("INSERT INTO goals (name) VALUES (?)", ("left_open",))
         pool = pool_of(pg_app)
         lent = pool.get_stats()["pool_available"]
-    assert pool.get_stats()["pool_available"] == lent + 1  # given back
+    # given back (the pool may also have opened another meanwhile, up to its minimum)
+    assert pool.get_stats()["pool_available"] >= lent + 1
     assert db.conn.raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
     with pg_app.app_context():
         names = [r["name"] for r in get_db().query("SELECT name FROM goals")]

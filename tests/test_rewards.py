@@ -617,6 +617,8 @@ def test_erasing_a_friend_keeps_the_reward_but_forgets_who(client, db, runner):
 def test_a_webhook_confirming_a_pixel_order_is_assessed_again(app, client, db):
     # intake turns the pixel's row for an order into the webhook's (same id);
     # the rewards assessed on the pixel's word are assessed again on the webhook's
+    from flask import has_app_context
+
     from conftest import BROWSER_UA
     from conversions.intake import Conversion, Policy, record_conversion
     from shortener.clicks import classify, record_click
@@ -637,8 +639,9 @@ def test_a_webhook_confirming_a_pixel_order_is_assessed_again(app, client, db):
                        value_minor=value_minor, currency="EUR", order_id=order,
                        visitor_id=visitor, customer_id=customer,
                        webhook_id=f"msg-{order}" if source == "webhook" else None)  # fmt: skip
-        with app.app_context():  # the app puts the rewards ledger beside intake
-            return record_conversion(db, c, Policy())[0]["id"]
+        # no app context: the ledger hears intake on a bare connection too
+        assert not has_app_context()
+        return record_conversion(db, c, Policy())[0]["id"]
 
     def ledger_of(conversion_id):
         return db.execute(

@@ -127,7 +127,7 @@ CREATE TABLE link_day ( day TEXT NOT NULL, link_id INTEGER NOT NULL REFERENCES l
 -- table link_version on link_version
 CREATE TABLE link_version ( id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL );
 -- table links on links
-CREATE TABLE links ( id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, url TEXT NOT NULL, channel TEXT NOT NULL, campaign TEXT NOT NULL, medium TEXT, content TEXT, term TEXT, tags TEXT NOT NULL DEFAULT '[]', disabled INTEGER NOT NULL DEFAULT 0, expires_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL , advocate_id INTEGER REFERENCES advocates (id), parent_link_id INTEGER REFERENCES links (id), title TEXT, description TEXT, image TEXT, destinations TEXT, ios_url TEXT, android_url TEXT, desktop_url TEXT, expired_url TEXT, max_clicks INTEGER, expired_hits INTEGER NOT NULL DEFAULT 0, imported_clicks INTEGER, country_urls TEXT);
+CREATE TABLE links ( id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE, url TEXT NOT NULL, channel TEXT NOT NULL, campaign TEXT NOT NULL, medium TEXT, content TEXT, term TEXT, tags TEXT NOT NULL DEFAULT '[]', disabled INTEGER NOT NULL DEFAULT 0, expires_at TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL , advocate_id INTEGER REFERENCES advocates (id), parent_link_id INTEGER REFERENCES links (id), title TEXT, description TEXT, image TEXT, destinations TEXT, ios_url TEXT, android_url TEXT, desktop_url TEXT, expired_url TEXT, max_clicks INTEGER, expired_hits INTEGER NOT NULL DEFAULT 0, imported_clicks INTEGER, country_urls TEXT, password_hash TEXT);
 -- table refund_amounts on refund_amounts
 CREATE TABLE refund_amounts ( id INTEGER PRIMARY KEY, source TEXT NOT NULL, ref TEXT NOT NULL, conversion_id INTEGER NOT NULL, amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0), cumulative INTEGER NOT NULL, refunded_at TEXT NOT NULL, UNIQUE (source, ref) );
 -- table reward_rules on reward_rules
@@ -156,6 +156,8 @@ CREATE TABLE visits ( id INTEGER PRIMARY KEY, visitor_id TEXT NOT NULL, ts TEXT 
 CREATE TABLE webhook_deliveries ( id INTEGER PRIMARY KEY AUTOINCREMENT, endpoint_id INTEGER NOT NULL REFERENCES webhook_endpoints (id), event_type TEXT NOT NULL, webhook_id TEXT NOT NULL, payload TEXT NOT NULL, status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')), attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_status INTEGER, last_error TEXT, created_at TEXT NOT NULL, delivered_at TEXT, UNIQUE (endpoint_id, webhook_id) );
 -- table webhook_endpoints on webhook_endpoints
 CREATE TABLE webhook_endpoints ( id INTEGER PRIMARY KEY AUTOINCREMENT, url TEXT NOT NULL, events TEXT NOT NULL, secret TEXT NOT NULL, description TEXT, disabled INTEGER NOT NULL DEFAULT 0, click_cursor INTEGER NOT NULL DEFAULT 0, conversion_cursor INTEGER NOT NULL DEFAULT 0, link_cursor INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT NOT NULL );
+-- table wrong_passwords on wrong_passwords
+CREATE TABLE wrong_passwords ( link_id INTEGER NOT NULL REFERENCES links (id), day TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (link_id, day) ) WITHOUT ROWID;
 -- trigger conversions_erased_rewards on conversions
 CREATE TRIGGER conversions_erased_rewards AFTER DELETE ON conversions BEGIN UPDATE rewards SET visitor_id = NULL, customer_id = NULL WHERE conversion_id = OLD.id; DELETE FROM conversion_refunds WHERE conversion_id = OLD.id; END;
 -- trigger conversions_erased_shop on conversions
