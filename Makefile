@@ -30,13 +30,14 @@ test: $(BIN)/activate
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# `make bench`: the three benchmarks (README, Performance). SIZES=100k,1m,10m adds 10M clicks.
+# `make bench`: the four benchmarks (README, Performance). SIZES=100k,1m,10m adds 10M clicks.
 SIZES ?= 100k,1m
 bench: $(BIN)/activate
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python bench/redirect.py
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/reports.py --sizes $(SIZES)
+	$(BIN)/python bench/dashboard.py --sizes $(SIZES)
 
 # longer soak under gunicorn (3 runs: steady, worker killed, server crashed); prints counts
 soak: $(BIN)/activate

@@ -96,8 +96,8 @@ def parse_size(text: str) -> int:
     return int(float(text.rstrip("km")) * scale)
 
 
-def generate(path: str, n_clicks: int, seed: int = 5) -> dict:
-    """Write a year of traffic; returns counts."""
+def generate(path: str, n_clicks: int, seed: int = 5, start: datetime = YEAR_START) -> dict:
+    """Write a year of traffic from `start`; returns counts."""
     rng = random.Random(seed)
     init_db(path)
     db = connect(path)
@@ -119,8 +119,8 @@ def generate(path: str, n_clicks: int, seed: int = 5) -> dict:
                     f"https://shop.example.com/p/{n}",
                     channel,
                     campaign,
-                    to_db(YEAR_START),
-                    to_db(YEAR_START),
+                    to_db(start),
+                    to_db(start),
                 ],  # fmt: skip
             )
     n_visitors = max(1, n_clicks // 3)
@@ -131,7 +131,7 @@ def generate(path: str, n_clicks: int, seed: int = 5) -> dict:
             link_id, posted = links[rng.randrange(N_LINKS)]
             # a post's clicks decay over the days after it went out
             seconds = posted * 86400 + int(rng.expovariate(1 / (2.5 * 86400)))
-            at = YEAR_START + timedelta(seconds=min(seconds, 365 * 86400 - 1))
+            at = start + timedelta(seconds=min(seconds, 365 * 86400 - 1))
             if rng.random() < 0.08:
                 visitor, bot, device = None, 1, ("bot", "FacebookBot", "Other")
             else:
@@ -172,7 +172,7 @@ def generate(path: str, n_clicks: int, seed: int = 5) -> dict:
             for k in range(done, done + batch):
                 if rng.random() < 0.05:
                     visitor = f"direct{k:09d}"
-                    at = YEAR_START + timedelta(seconds=rng.randrange(365 * 86400))
+                    at = start + timedelta(seconds=rng.randrange(365 * 86400))
                 else:
                     row = db.conn.execute(
                         "SELECT visitor_id, ts FROM clicks WHERE id = ?",

@@ -22,7 +22,7 @@ from sqlite_utils import Database
 
 from . import costs as ledger
 from . import customers, journeys, prices
-from .aggregates import DIRECT, refresh, union
+from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
 from .attribution import MODELS, ONE
 from .figures import growth, money, per, percent
 from .goals import list_goals
@@ -233,6 +233,21 @@ def attribution_columns(by: str) -> list[str]:
     return columns
 
 
+def attribution_sums(db: Database, q: Query):
+    """`credit_sums` under every model; by whole channels from the channel
+    rollups (a row per channel and month, days at the edges), which stay few
+    however long the period, else from every link's days."""
+    if q.by != "channel" or q.filters.campaign:
+        yield from credit_sums(db, q.period, q.filters, MODELS)
+        return
+    channel = q.filters.channel.lower() if q.filters.channel else None
+    for model in MODELS:
+        for r in channel_credit_rows(
+            db, model, q.period.start, q.period.end, channel, q.filters.goal
+        ):
+            yield {**r, "campaign": None, "model": model}
+
+
 def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     """Attributed conversions and revenue per channel (or campaign) and
     currency under the chosen model, and side by side under every model."""
@@ -240,7 +255,7 @@ def attribution_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     refresh(db)
     totals = defaultdict(lambda: defaultdict(lambda: [0, 0]))
     currencies = defaultdict(set)
-    for r in credit_sums(db, q.period, q.filters, MODELS):
+    for r in attribution_sums(db, q):
         key = key_of(q.by, r["channel"], r["campaign"])
         t = totals[(key, r["currency"])][r["model"]]
         t[0] += r["conversions_ppm"]
@@ -816,14 +831,10 @@ def control_rows(db: Database, q: Query, s: Settings) -> list[dict]:
     group's lift over control with a 95 % interval for the difference."""
     refresh(db)
     social_blobs, other_blobs = [], []
-    day_sql, day_params = q.period.where("d.day")
-    social_marks = ",".join("?" * len(s.social_channels)) or "NULL"
-    for blob, is_social in db.execute(
-        f"SELECT d.visitors, l.channel IN ({social_marks}) FROM link_day d"
-        f" JOIN links l ON l.id = d.link_id WHERE {day_sql}",
-        [*s.social_channels, *day_params],
-    ):
-        (social_blobs if is_social else other_blobs).append(blob)
+    # the channel rollups (a row per channel and month, days at the edges):
+    # few bitmaps to merge however long the period
+    for r in channel_click_rows(db, q.period.start, q.period.end):
+        (social_blobs if r["channel"] in s.social_channels else other_blobs).append(r["visitors"])
     social = union(social_blobs)
     non_social = union(other_blobs) - social
     control = customers.control_visitors(db, q.period)
@@ -956,3 +967,17 @@ def run(name: str, db: Database, q: Query, s: Settings) -> tuple[list[str], list
     if q.by not in BY:
         raise ReportError("by must be channel or campaign", "by")
     return report.columns(q.by), report.rows(db, q, s)
+
+
+# reports whose rows grow with the data (a row per conversion), read a page
+# at a time in SQL: (the rows from an offset, how many rows in all)
+PAGED = {"journeys": (journeys.journey_page, journeys.journey_count)}
+
+
+def run_page(
+    name: str, db: Database, q: Query, limit: int, offset: int
+) -> tuple[list[str], list[dict], int]:
+    """(columns, rows offset to offset + limit, how many rows in all) of a
+    report in PAGED, with the rows `run` gives."""
+    page, count = PAGED[name]
+    return REPORTS[name].columns(q.by), page(db, q, limit, offset), count(db, q)

@@ -54,9 +54,11 @@ def respond(name: str, columns: list[str], rows: list[dict], meta: dict):
     return jsonify({**meta, "rows": rows})
 
 
-def answer(db, name: str, args) -> tuple[list[str], dict]:
+def answer(db, name: str, args, window: tuple[int, int] | None = None) -> tuple[list[str], dict]:
     """(columns, JSON body) of report `name` for query `args`; the API view
-    and the dashboard's report page both call this."""
+    and the dashboard's report page both call this. With a `window` (limit,
+    offset), a report that can be read a page at a time answers only those
+    rows, and how many there are in all as `total`."""
     spec = REPORTS.get(name)
     if spec is None:
         # /api/reports/channels is served by views.py; any other name is unknown
@@ -64,8 +66,12 @@ def answer(db, name: str, args) -> tuple[list[str], dict]:
     if args.get("format", "json") not in ("json", "csv"):
         raise ApiError("format must be json or csv", field="format")
     q = query_args(args)
+    total = None
     try:
-        columns, rows = analytics.run(name, catch_up(db), q, current_settings())
+        if window and name in analytics.PAGED:
+            columns, rows, total = analytics.run_page(name, catch_up(db), q, *window)
+        else:
+            columns, rows = analytics.run(name, catch_up(db), q, current_settings())
     except (ReportError, CustomerReportError) as e:
         raise ApiError(e.message, field=e.field) from None
     meta = {
@@ -80,6 +86,8 @@ def answer(db, name: str, args) -> tuple[list[str], dict]:
         meta["period"] = q.size
     if "as_of" in spec.uses:
         meta["as_of"] = (q.as_of or q.now.date()).isoformat()
+    if total is not None:
+        meta["total"] = total
     return columns, {**meta, "rows": rows}
 
 

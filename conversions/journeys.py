@@ -92,40 +92,61 @@ def journey_rows(db: Database, q, s=None) -> list[dict]:
     the touches in between, the converting (last) touch, how many, and the
     days from the first touch to the conversion. With a channel or campaign,
     the conversions whose journey touched it."""
+    return journey_page(db, q)
+
+
+def journey_count(db: Database, q) -> int:
+    """How many rows `journey_rows` gives, counted in SQL."""
     where, params = conversion_where(q.period, q.filters)
+    return db.execute(f"SELECT count(*) FROM conversions c WHERE {where}", params).fetchone()[0]
+
+
+def journey_page(db: Database, q, limit: int | None = None, offset: int = 0) -> list[dict]:
+    """`journey_rows` from row `offset` on, at most `limit` of them: a
+    dashboard page reads its hundred conversions and their touches, not
+    every conversion's journey."""
+    where, params = conversion_where(q.period, q.filters)
+    page_sql, page_params = "", []
+    if limit is not None:
+        page_sql, page_params = " LIMIT ? OFFSET ?", [limit, offset]
+    conversions = list(
+        db.query(
+            "SELECT c.id, c.occurred_at, c.goal, c.value_minor, c.currency, c.visitor_id,"
+            f" c.customer_id FROM conversions c WHERE {where} ORDER BY c.occurred_at, c.id"
+            f"{page_sql}",
+            [*params, *page_params],
+        )
+    )
+    if limit is not None:  # only this page's touches
+        ids = [c["id"] for c in conversions] or [0]
+        where, params = f"c.id IN ({', '.join('?' * len(ids))})", ids
     touches = defaultdict(list)
     for t in _touch_rows(db, where, params):
         touches[t["conversion_id"]].append(t)
-    rows = []
-    for c in db.query(
-        "SELECT c.id, c.occurred_at, c.goal, c.value_minor, c.currency, c.visitor_id,"
-        f" c.customer_id FROM conversions c WHERE {where} ORDER BY c.occurred_at, c.id",
-        params,
-    ):
-        journey = touches.get(c["id"], [])
-        first = journey[0] if journey else None
-        last = journey[-1] if journey else None
-        rows.append(
-            {
-                "conversion_id": c["id"],
-                "occurred_at": c["occurred_at"],
-                "goal": c["goal"],
-                "value": format_minor(c["value_minor"], c["currency"]),
-                "currency": c["currency"],
-                "visitor_id": c["visitor_id"],
-                "customer_id": c["customer_id"],
-                "touches": len(journey),
-                "first_touch_at": first and first["ts"],
-                "first_touch_channel": first["channel"] if first else DIRECT_CHANNEL,
-                "first_touch_campaign": first and first["campaign"],
-                "middle_touches": " > ".join(_label(t) for t in journey[1:-1]),
-                "converting_touch_at": last and last["ts"],
-                "converting_touch_channel": last["channel"] if last else DIRECT_CHANNEL,
-                "converting_touch_campaign": last and last["campaign"],
-                "days_from_first_touch": _days_from_first(journey, c["occurred_at"]),
-            }
-        )
-    return rows
+    return [_journey_row(c, touches.get(c["id"], [])) for c in conversions]
+
+
+def _journey_row(c: dict, journey: list[dict]) -> dict:
+    first = journey[0] if journey else None
+    last = journey[-1] if journey else None
+    return {
+        "conversion_id": c["id"],
+        "occurred_at": c["occurred_at"],
+        "goal": c["goal"],
+        "value": format_minor(c["value_minor"], c["currency"]),
+        "currency": c["currency"],
+        "visitor_id": c["visitor_id"],
+        "customer_id": c["customer_id"],
+        "touches": len(journey),
+        "first_touch_at": first and first["ts"],
+        "first_touch_channel": first["channel"] if first else DIRECT_CHANNEL,
+        "first_touch_campaign": first and first["campaign"],
+        "middle_touches": " > ".join(_label(t) for t in journey[1:-1]),
+        "converting_touch_at": last and last["ts"],
+        "converting_touch_channel": last["channel"] if last else DIRECT_CHANNEL,
+        "converting_touch_campaign": last and last["campaign"],
+        "days_from_first_touch": _days_from_first(journey, c["occurred_at"]),
+    }
 
 
 def _share(ppm: int) -> float:

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlite_utils import Database
 
-from .aggregates import DIRECT, refresh, union
+from .aggregates import DIRECT, channel_click_rows, channel_credit_rows, refresh, union
 from .analytics import bucket_start as bucket_of
 from .analytics import data_span, next_bucket
 from .attribution import MODELS
@@ -103,6 +103,30 @@ def link_stats(db: Database, link_ids, period: Period, model: str) -> dict[int, 
     return stats
 
 
+def _total_click_rows(db: Database, period: Period, filters: Filters):
+    """`click_rows` for headline totals: whole channels read the channel
+    rollups (a row per channel and month, days at the edges), which stay
+    few however long the period; a campaign reads its links' days."""
+    if filters.campaign:
+        return click_rows(db, period, filters, "channel")
+    channel = filters.channel.lower() if filters.channel else None
+    return channel_click_rows(db, period.start, period.end, channel)
+
+
+def _total_credit_rows(db: Database, period: Period, filters: Filters, model: str):
+    """`credit_rows` for headline totals, from the channel rollups as above;
+    the key is None for direct conversions, as there."""
+    if filters.campaign:
+        return credit_rows(db, period, filters, model, "channel")
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r}")
+    channel = filters.channel.lower() if filters.channel else None
+    return (
+        {**r, "key": None if r["channel"] == DIRECT_CHANNEL else r["channel"]}
+        for r in channel_credit_rows(db, model, period.start, period.end, channel, filters.goal)
+    )
+
+
 def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTERS) -> dict:
     """The headline figures of a page. Visitors are distinct over all the
     links in view (a visitor of two channels counts once); conversions
@@ -110,14 +134,14 @@ def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTE
     refresh(db)
     clicks = human = 0
     visitor_blobs = []
-    for r in click_rows(db, period, filters, "channel"):
+    for r in _total_click_rows(db, period, filters):
         clicks += r["clicks"]
         human += r["human_clicks"]
         visitor_blobs.append(r["visitors"])
     ppm = 0
     revenue = defaultdict(int)
     converter_blobs, linked_converter_blobs = [], []
-    for r in credit_rows(db, period, filters, model, "channel"):
+    for r in _total_credit_rows(db, period, filters, model):
         ppm += r["conversions_ppm"]
         revenue[r["currency"]] += r["revenue_minor"]
         converter_blobs.append(r["converters"])
@@ -137,17 +161,22 @@ def totals(db: Database, period: Period, model: str, filters: Filters = NO_FILTE
     }
 
 
-# the longest periods drawn (or listed) by day and by week: a chart of a
-# year by day is 365 points, a Growth table of it 365 rows per channel
-DAYS_BY_DAY = 62
-DAYS_BY_WEEK = 366
+# the longest periods drawn (or listed) by day and by week: a quarter by day
+# is 92 points, two years by week 105; a Growth table has that many rows per
+# channel (a hundred to a page)
+DAYS_BY_DAY = 92
+DAYS_BY_WEEK = 731
 
 
-def bucket_size(start: date, end: date) -> str:
+def bucket_size(start: date, end: date, all_time: bool = False) -> str:
     """Day, week or month, whichever keeps a chart (or a Growth table) of
-    the period readable: two months by day, a year by week, more by month."""
+    the period readable: a quarter by day, two years by week, more by month.
+    All time (`start` is then the first day with data) goes by month once it
+    is longer than a quarter: it is read for the long trend."""
     span = (end - start).days + 1
-    return "day" if span <= DAYS_BY_DAY else "week" if span <= DAYS_BY_WEEK else "month"
+    if span <= DAYS_BY_DAY:
+        return "day"
+    return "week" if span <= DAYS_BY_WEEK and not all_time else "month"
 
 
 def period_bucket(db: Database, period: Period, today: date) -> str:
@@ -159,7 +188,7 @@ def period_bucket(db: Database, period: Period, today: date) -> str:
         first, _ = data_span(db)
         start = first or today
     end = period.end or today
-    return bucket_size(min(start, end), end)
+    return bucket_size(min(start, end), end, all_time=period.start is None)
 
 
 def buckets(start: date, end: date, size: str) -> list[date]:
@@ -183,7 +212,7 @@ def link_series(db: Database, link_id: int, period: Period, model: str, today: d
     days = [r["day"] for r in rows] + [r["day"] for r in credits]
     start = period.start or (date.fromisoformat(min(days)) if days else today)
     end = period.end or (max(today, date.fromisoformat(max(days))) if days else today)
-    size = bucket_size(start, end)
+    size = bucket_size(start, end, all_time=period.start is None)
     labels = buckets(start, end, size)
     index = {b: i for i, b in enumerate(labels)}
     names = ("clicks", "human_clicks", "qr_scans")

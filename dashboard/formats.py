@@ -237,6 +237,11 @@ def numeric_column(rows: list[dict], column: str) -> bool:
     return any(numeric(r.get(column)) for r in rows)
 
 
+def numeric_columns(rows: list[dict], columns: list[str]) -> set[str]:
+    """The columns of `columns` that hold numbers, in one pass over the rows."""
+    return {c for c in columns if numeric_column(rows, c)}
+
+
 def heading(column: str) -> str:
     """A report column in plain words: `roi_percent` -> "ROI %",
     `difference_low` -> "Lower bound of the difference"."""
@@ -263,4 +268,5 @@ FILTERS = {
     "heading": heading,
     "numeric": numeric,
     "numeric_column": numeric_column,
+    "numeric_columns": numeric_columns,
 }

@@ -16,6 +16,7 @@ from shortener.journal import catch_up
 
 from . import charts, integrations
 from .formats import amount_text
+from .link_pages import page_number
 from .params import MODEL_LABELS, PRESET_LABELS, read_view
 from .web import bp
 
@@ -65,6 +66,8 @@ DESCRIPTIONS = {
     " purchases.",
 }
 BUCKETS = ("day", "week", "month")
+# rows of a report's table per page (the CSV has them all)
+PAGE_ROWS = 100
 
 
 def report_args(view, name: str = "") -> dict:
@@ -124,9 +127,10 @@ def label(name: str) -> str:
     return LABELS.get(name, name.replace("_", " ").capitalize())
 
 
-def answer(name: str, args: dict) -> dict:
+def answer(name: str, args: dict, window: tuple[int, int] | None = None) -> dict:
     """The JSON body `GET /api/reports/<name>?args` answers, from the same
-    function the API view calls; raises the API's ApiError for bad input."""
+    function the API view calls; raises the API's ApiError for bad input.
+    A report read a page at a time answers only the `window`'s rows."""
     db = get_db()
     if name == "channels":
         from conversions import views
@@ -138,16 +142,18 @@ def answer(name: str, args: dict) -> dict:
         return reports_api.answer(db, name, args)[1]
     from conversions import analytics_views
 
-    return analytics_views.answer(db, name, args)[1]
+    return analytics_views.answer(db, name, args, window)[1]
 
 
-def run(name: str, args: dict) -> tuple[dict | None, str | None]:
+def run(
+    name: str, args: dict, window: tuple[int, int] | None = None
+) -> tuple[dict | None, str | None]:
     """(the API's answer, None) or (None, why it could not answer)."""
     if name not in report_names():
         return None, "this report is not part of this installation"
     query = {k: str(v) for k, v in args.items() if v is not None and v != ""}
     try:
-        return answer(name, query), None
+        return answer(name, query, window), None
     except ApiError as e:
         return None, e.message
 
@@ -241,6 +247,42 @@ def report_charts(name: str, rows: list[dict], answer: dict | None) -> tuple[lis
     return [], None
 
 
+def pages_of(total: int) -> int:
+    return max(1, -(-total // PAGE_ROWS))
+
+
+def paginate(name: str, rows: list[dict], total: int | None, number: int) -> dict:
+    """A page of the table: `rows` are the page's own when the report was
+    read a page at a time (`total` then counts them all), else every row.
+    A page past the last shows the last."""
+    if total is None:
+        total = len(rows)
+        number = min(number, pages_of(total))
+        start = (number - 1) * PAGE_ROWS
+        rows = rows[start : start + PAGE_ROWS]
+    pages = pages_of(total)
+    first = (number - 1) * PAGE_ROWS + 1 if rows else 0
+    return {
+        "rows": rows,
+        "number": number,
+        "pages": pages,
+        "total": total,
+        "first": first,
+        "last": first + len(rows) - 1 if rows else 0,
+        "prev": page_url(name, number - 1) if number > 1 else None,
+        "next": page_url(name, number + 1) if number < pages else None,
+    }
+
+
+def page_url(name: str, number: int) -> str:
+    """The report page's address with another page number (the rest of
+    its query kept)."""
+    args = {k: v for k, v in request.args.items() if k != "page"}
+    if number > 1:
+        args["page"] = number
+    return url_for("dashboard.report_page", name=name, **args)
+
+
 @bp.get("/reports/<name>")
 def report_page(name):
     if name not in report_names():
@@ -251,11 +293,17 @@ def report_page(name):
 def render_report(name: str, status: int = 200, prices: dict | None = None):
     view = read_view()
     args = report_args(view, name)
-    answer, problem = run(name, args)
+    number = page_number()
+    answer, problem = run(name, args, (PAGE_ROWS, (number - 1) * PAGE_ROWS))
+    if answer and answer.get("total") is not None and number > pages_of(answer["total"]):
+        number = pages_of(answer["total"])  # past the last page: the last
+        answer, problem = run(name, args, (PAGE_ROWS, (number - 1) * PAGE_ROWS))
     rows = answer["rows"] if answer else []
     every = request.args.get("columns") == "all"
     columns, total = shown_columns(name, rows, every)
+    # charts draw every row; the table shows a page of them
     drawn, growth = report_charts(name, rows, answer)
+    pager = paginate(name, rows, answer.get("total") if answer else None, number)
     here = {k: v for k, v in request.args.items() if k != "columns"}
     return render_template(
         "dashboard/report.html",
@@ -267,7 +315,8 @@ def render_report(name: str, status: int = 200, prices: dict | None = None):
         models=MODEL_LABELS,
         answer=answer,
         problem=problem,
-        rows=rows,
+        rows=pager["rows"],
+        pager=pager,
         columns=columns,
         every=every,
         total_columns=total,

@@ -84,7 +84,8 @@ def test_growth_picks_its_step_from_the_periods_length(client):
     year, link = growth("period=custom&from=2025-04-01&to=2026-03-31")
     assert "period=week" in link and "a row per week" in year
     table = year[year.index('id="report-table"') :]
-    assert table.count('data-col="period"') == 4 * 53
+    # 4 * 53 rows, a hundred to a page
+    assert table.count('data-col="period"') == 100 and "rows 1–100 of 212" in year
     three_years, link = growth("period=custom&from=2023-04-01&to=2026-03-31")
     assert "period=month" in link and "a row per month" in three_years
     # chosen by hand, it stays as chosen
@@ -99,6 +100,32 @@ def test_growth_picks_its_step_from_the_periods_length(client):
     assert twitter["human_clicks"][data["labels"].index("2026-03-02")] == 2
 
 
+def test_growth_goes_by_day_for_a_quarter_and_by_month_for_all_time(client):
+    from datetime import date
+
+    # the four channel and currency rows of the data set (see above)
+    def growth(query):
+        return client.get(f"/dashboard/reports/growth?{query}").get_data(as_text=True)
+
+    # 2026-01-01 to 04-01 is 91 days: a row per day, 4 * 91 = 364 rows
+    quarter = growth("period=custom&from=2026-01-01&to=2026-04-01")
+    assert "a row per day" in quarter and "rows 1–100 of 364" in quarter
+    # the last 90 days, by day too (the data set has none in them)
+    assert "a row per day" in growth("period=90d")
+    # 2026-01-01 to 2026-06-30 is 181 days: by week, Monday 2025-12-29 to Monday
+    # 2026-06-29, 27 weeks
+    half = growth("period=custom&from=2026-01-01&to=2026-06-30")
+    assert "a row per week" in half and ">108 rows</h2>" in half
+    # all time runs from the first data (2026-03-01) to today, over a quarter: by month,
+    # March 2026 to this month
+    today = date.today()
+    months = (today.year - 2026) * 12 + today.month - 3 + 1
+    every = growth("period=all")
+    assert "a row per month" in every and f">{4 * months} rows</h2>" in every
+    # chosen by hand, it stays as chosen
+    assert "a row per week" in growth("period=all&bucket=week")
+
+
 def test_every_report_page_gets_exactly_what_the_api_answers(client, app):
     """The pages call the API views' own report functions: for every report
     the catalogue lists, the answer the page renders equals the API's JSON
@@ -110,7 +137,10 @@ def test_every_report_page_gets_exactly_what_the_api_answers(client, app):
         names = report_catalogue.report_names()
         assert {"channels", "attribution", "growth", "advocates"} <= set(names)
         for name in names:
-            args = {"from": "2026-01-01", "to": "2026-12-31", "model": "linear"}
+            # a past as_of: the customer and advocate reports measure tenure up to
+            # it, not up to each call's own "now" (the two calls are moments apart)
+            args = {"from": "2026-01-01", "to": "2026-06-30", "as_of": "2026-06-30",
+                    "model": "linear"}  # fmt: skip
             answer, problem = report_catalogue.run(name, args)
             expected = api.get(f"/api/reports/{name}", query_string=args, headers=AUTH)
             assert expected.status_code == 200, (name, expected.get_json())

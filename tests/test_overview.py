@@ -109,6 +109,35 @@ def test_totals(data):
     assert email["conversion_rate"] == 0.0
 
 
+def test_totals_from_the_channel_rollups_equal_the_link_days(data):
+    """Whole channels read their rollups (months, days at the edges); the
+    figures are the ones summed from every link's days."""
+    db, _ = data
+
+    def from_link_days(period, model, filters):
+        got = {}
+        original = overview._total_click_rows, overview._total_credit_rows
+        overview._total_click_rows = lambda d, p, f: overview.click_rows(d, p, f, "channel")
+        overview._total_credit_rows = lambda d, p, f, m: overview.credit_rows(d, p, f, m, "channel")
+        try:
+            got = overview.totals(db, period, model, filters)
+        finally:
+            overview._total_click_rows, overview._total_credit_rows = original
+        return got
+
+    periods = [Period(), Period(date(2026, 3, 2), date(2026, 3, 5)), Period(date(2026, 2, 1), None)]
+    filters = [Filters(), Filters(channel="Twitter"), Filters(goal="purchase"),
+               Filters(channel="email", goal="purchase")]  # fmt: skip
+    for period in periods:
+        for f in filters:
+            for model in ("last_touch", "first_touch", "linear"):
+                expected = from_link_days(period, model, f)
+                assert overview.totals(db, period, model, f) == expected, (period, f, model)
+    # 03-02 to 03-05: v1's em-spring click, v3's two; v1's purchase, v4's lead, v3's purchase
+    narrow = overview.totals(db, Period(date(2026, 3, 2), date(2026, 3, 5)), "last_touch")
+    assert (narrow["human_clicks"], narrow["unique_visitors"], narrow["conversions"]) == (3, 2, 3)
+
+
 def test_growth_series_has_every_day_with_zeros(data):
     db, _ = data
     got = stats.growth_series(
@@ -126,15 +155,17 @@ def test_growth_series_has_every_day_with_zeros(data):
 
 
 def test_long_periods_are_drawn_by_week_or_month():
-    # two months by day, a year by week, longer by month
+    # a quarter by day, two years by week, longer by month
     assert overview.bucket_size(date(2026, 3, 1), date(2026, 3, 30)) == "day"  # 30 days
-    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 3)) == "day"  # 62 days
-    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 4)) == "week"  # 63 days
-    assert overview.bucket_size(date(2026, 1, 1), date(2026, 3, 31)) == "week"  # 90 days
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 4, 2)) == "day"  # 92 days
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 4, 3)) == "week"  # 93 days
     assert overview.bucket_size(date(2025, 3, 10), date(2026, 3, 9)) == "week"  # 365 days
-    assert overview.bucket_size(date(2024, 1, 1), date(2024, 12, 31)) == "week"  # 366 days
-    assert overview.bucket_size(date(2024, 1, 1), date(2025, 1, 1)) == "month"  # 367 days
+    assert overview.bucket_size(date(2024, 1, 1), date(2025, 12, 31)) == "week"  # 731 days
+    assert overview.bucket_size(date(2024, 1, 1), date(2026, 1, 1)) == "month"  # 732 days
     assert overview.bucket_size(date(2024, 1, 1), date(2026, 12, 31)) == "month"
+    # all time, from the first day with data: by day up to a quarter, then by month
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 4, 2), all_time=True) == "day"
+    assert overview.bucket_size(date(2026, 1, 1), date(2026, 4, 3), all_time=True) == "month"
     # weeks start on Monday; 2026-03-05 is a Thursday
     assert overview.buckets(date(2026, 3, 5), date(2026, 3, 16), "week") == [
         date(2026, 3, 2), date(2026, 3, 9), date(2026, 3, 16),
@@ -167,15 +198,17 @@ def test_a_links_series_by_day_and_by_week(data):
         date(2026, 3, 9),
     )  # fmt: skip
     assert first["conversions"] == [1, 1, 0]
-    # tw-autumn over 70 days is drawn by week (Mondays): v3's two clicks of Thursday
-    # 03-05 fall in the week of 03-02, one visitor; his purchase with them
+    # tw-autumn over 101 days is drawn by week (Mondays): v3's two clicks of Thursday
+    # 03-05 fall in the week of 03-02, one visitor; his purchase with them. Thursday
+    # 2026-01-01 is in the week of Monday 2025-12-29, Saturday 04-11 in that of 04-06:
+    # 98 days apart, 15 weeks
     weekly = overview.link_series(
-        db, ids["tw-autumn"], Period(date(2026, 2, 1), date(2026, 4, 11)), "last_touch",
+        db, ids["tw-autumn"], Period(date(2026, 1, 1), date(2026, 4, 11)), "last_touch",
         date(2026, 4, 11),
     )  # fmt: skip
     assert weekly["bucket"] == "week"
     at = weekly["labels"].index("2026-03-02")
-    assert weekly["labels"][0] == "2026-01-26" and len(weekly["labels"]) == 11
+    assert weekly["labels"][0] == "2025-12-29" and len(weekly["labels"]) == 15
     assert (weekly["human_clicks"][at], weekly["unique_visitors"][at]) == (2, 1)
     assert weekly["conversions"][at] == 1
     assert sum(weekly["human_clicks"]) == 2 and sum(weekly["conversions"]) == 1
@@ -183,12 +216,18 @@ def test_a_links_series_by_day_and_by_week(data):
 
 def test_the_growth_step_of_an_open_period_starts_at_the_first_data(data):
     db, _ = data
-    # the data set's first day is 2026-03-01: to 2026-03-20 is 20 days, to 2026-09-01
-    # 185 days, to 2027-06-01 458 days
+    # the data set's first day is 2026-03-01: to 2026-03-20 is 20 days, to 2026-05-31
+    # 92, to 2026-06-01 93, to 2026-09-01 185 days, to 2027-06-01 458 days; all time
+    # past a quarter goes by month
     assert overview.period_bucket(db, Period(), date(2026, 3, 20)) == "day"
-    assert overview.period_bucket(db, Period(), date(2026, 9, 1)) == "week"
+    assert overview.period_bucket(db, Period(), date(2026, 5, 31)) == "day"
+    assert overview.period_bucket(db, Period(), date(2026, 6, 1)) == "month"
+    assert overview.period_bucket(db, Period(), date(2026, 9, 1)) == "month"
     assert overview.period_bucket(db, Period(), date(2027, 6, 1)) == "month"
-    assert overview.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 3, 20)) == "week"
+    # a period with a start goes by its length: 2026-01-01 to 03-20 is 79 days, to
+    # 09-01 244 days
+    assert overview.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 3, 20)) == "day"
+    assert overview.period_bucket(db, Period(date(2026, 1, 1), None), date(2026, 9, 1)) == "week"
 
 
 def test_conversions_with_their_journeys(data):
