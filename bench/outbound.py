@@ -15,10 +15,15 @@ The endpoint is a local HTTP receiver in this process answering 204. The
 table gives req/s and latency per run, deliveries made during it and the
 backlog left when the load stopped.
 
+Every run starts from a fresh copy in a directory of its own: SQLite would
+apply a previous run's `-wal` and `-shm` (and the click journal its
+`-clicks` files) to a new file of the same name and call it malformed.
+
 Usage: python bench/outbound.py [--rounds 2] [--seconds 8]
 """
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -122,8 +127,17 @@ def pending(path: str) -> int:
         db.close()
 
 
+def load_text() -> str:
+    """The load average now, flagged when it is above the core count (the
+    figures beside it were then measured on a busy machine)."""
+    load = os.getloadavg()
+    busy = " under load" if load[0] > (os.cpu_count() or 1) else ""
+    return "/".join(f"{x:.1f}" for x in load) + busy
+
+
 def run(mode: str, base: str, work: Path, receiver: Receiver, script: Path, seconds: int):
-    path = str(work / f"{mode}.db")
+    fresh = Path(tempfile.mkdtemp(prefix=f"{mode}-", dir=work))
+    path = str(fresh / f"{mode}.db")
     shutil.copy(base, path)
     if mode != "none":
         db = connect(path)
@@ -166,7 +180,9 @@ def run(mode: str, base: str, work: Path, receiver: Receiver, script: Path, seco
         "p50": result["p50_ms"],
         "p99": result["p99_ms"],
         "delivered": delivered,
+        "per_second": delivered / seconds,
         "backlog": backlog,
+        "load": load_text(),
     }
 
 
@@ -189,13 +205,15 @@ def main(argv=None):
                 r = run(mode, base, work, receiver, script, args.seconds)
                 by_mode.setdefault(mode, []).append(r)
                 rows.append([n, mode, f"{r['rps']:.0f}", f"{r['p50']:.2f}", f"{r['p99']:.2f}",
-                             r["delivered"], r["backlog"]])  # fmt: skip
+                             r["delivered"], f"{r['per_second']:.0f}", r["backlog"],
+                             r["load"]])  # fmt: skip
         print(machine())
-        print_table(["round", "deliverer", "req/s", "p50 ms", "p99 ms", "delivered", "backlog"],
-                    rows)  # fmt: skip
+        print_table(["round", "deliverer", "req/s", "p50 ms", "p99 ms", "delivered",
+                     "deliveries/s", "backlog", "load 1/5/15"], rows)  # fmt: skip
         none = median([r["rps"] for r in by_mode["none"]])
         ratios = {m: median([r["rps"] for r in by_mode[m]]) / none for m in ("thread", "process")}
-        print(f"KEY thread/none {ratios['thread']:.2f} process/none {ratios['process']:.2f}")
+        print(f"KEY thread/none {ratios['thread']:.2f} process/none {ratios['process']:.2f}"
+              f" load {load_text()}")  # fmt: skip
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
