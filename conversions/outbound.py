@@ -287,6 +287,31 @@ def list_deliveries(db: Database, endpoint_id: int, status=None, limit=100, offs
     return list(rows), total.fetchone()[0]
 
 
+def retry_delivery(db: Database, delivery_id: int, now: datetime) -> dict:
+    """Make one delivery due now, by hand: a failed one (given up after its
+    attempts) is pending again for one more attempt, a pending one waiting
+    out its back-off goes at the next round. Order still holds: until it
+    succeeds or fails again it holds back its endpoint's later deliveries."""
+    with immediate(db):
+        row = db.execute(
+            "SELECT d.status, e.disabled FROM webhook_deliveries d"
+            " JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?",
+            [delivery_id],
+        ).fetchone()
+        if row is None:
+            raise ApiError(f"no webhook delivery {delivery_id}", 404, field="id")
+        if row[0] == "delivered":
+            raise ApiError("this delivery was delivered already", 409, field="id")
+        if row[1]:
+            raise ApiError("its endpoint is disabled; enable it first", 409, field="id")
+        db.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?",
+            [to_db(now), delivery_id],
+        )
+    sql = f"SELECT {DELIVERY_COLUMNS}, endpoint_id FROM webhook_deliveries WHERE id = ?"
+    return next(iter(db.query(sql, [delivery_id])))
+
+
 # -- events ---------------------------------------------------------------
 
 

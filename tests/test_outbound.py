@@ -359,6 +359,64 @@ def test_given_up_after_max_attempts_then_the_next_one_goes(tmp_path, receiver):
                       headers=AUTH).status_code == 400  # fmt: skip
 
 
+def test_a_failed_delivery_is_retried_by_hand_from_the_api_and_the_cli(tmp_path, receiver):
+    app = private_ok(tmp_path, WEBHOOK_MAX_ATTEMPTS=1)
+    client = browser(app)
+    receiver.status = 500
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="lost")
+    assert run(app, T0)["failed"] == 1  # one attempt allowed: given up at once
+    [failed] = deliveries(client, endpoint["id"], "?status=failed")["deliveries"]
+    receiver.status = 204
+    run(app, T0 + timedelta(hours=1))
+    assert len(receiver.requests) == 1  # a failed delivery is not sent again by itself
+    answer = client.post(f"/api/webhooks/deliveries/{failed['id']}/retry", headers=AUTH)
+    assert answer.status_code == 200
+    retried = answer.get_json()
+    assert (retried["status"], retried["attempts"]) == ("pending", 1)
+    # due from the moment of the retry (the API's own clock)
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    assert [e["data"]["code"] for e in receiver.events()] == ["lost", "lost"]
+    [done] = deliveries(client, endpoint["id"])["deliveries"]
+    assert (done["status"], done["attempts"], done["last_status"]) == ("delivered", 2, 204)
+    # delivered already: nothing to retry; and no such delivery
+    again = client.post(f"/api/webhooks/deliveries/{failed['id']}/retry", headers=AUTH)
+    assert again.status_code == 409 and again.get_json()["field"] == "id"
+    missing = client.post("/api/webhooks/deliveries/999/retry", headers=AUTH)
+    assert missing.status_code == 404 and missing.get_json()["field"] == "id"
+    assert client.post(f"/api/webhooks/deliveries/{failed['id']}/retry").status_code == 401
+    # the CLI: a second failure, retried by hand from the command line
+    receiver.status = 500
+    make_link(client, code="cli")
+    assert run(app, T0 + timedelta(hours=3))["failed"] == 1
+    [failed] = deliveries(client, endpoint["id"], "?status=failed")["deliveries"]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["webhooks", "retry", str(failed["id"])])
+    assert result.exit_code == 0 and "pending" in result.output, result.output
+    receiver.status = 200
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    assert [e["data"]["code"] for e in receiver.events()][-1] == "cli"
+    refused = runner.invoke(args=["webhooks", "retry", str(failed["id"])])
+    assert refused.exit_code != 0 and "delivered already" in refused.output
+
+
+def test_a_retry_by_hand_cuts_the_back_off_short(local_app, receiver):
+    client = browser(local_app)
+    receiver.status = 503
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="wait")
+    run(local_app, T0)
+    [waiting] = deliveries(client, endpoint["id"])["deliveries"]
+    assert waiting["next_attempt_at"] == "2026-03-02T09:00:30.000000Z"
+    with local_app.app_context():
+        from shortener.db import get_db
+
+        outbound.retry_delivery(get_db(), waiting["id"], T0 + timedelta(seconds=5))
+    receiver.status = 200
+    assert run(local_app, T0 + timedelta(seconds=5))["delivered"] == 1
+    assert len(receiver.requests) == 2
+
+
 def test_redirects_are_not_followed(local_app, receivers):
     target = receivers()
     redirecting = receivers(status=302, location=target.url)
