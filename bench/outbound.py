@@ -74,6 +74,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps connections alive, as web servers do
+
             def do_POST(self):
                 self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.count += 1
