@@ -28,22 +28,29 @@ class Receiver:
     """An HTTP endpoint on 127.0.0.1 that records what it is sent and
     answers with `status` (changeable while it runs)."""
 
-    def __init__(self, status=200, location=None):
+    def __init__(self, status=200, location=None, keep_alive=False, hang_up=False):
         self.status = status
         self.location = location
         self.requests: list[tuple[dict, bytes]] = []
+        self.connections: list[int] = []  # the client port of each request
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.0 closes after each answer; 1.1 keeps the connection open
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.connections.append(self.client_address[1])
                 self.send_response(receiver.status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"no")
+                # an idle timeout at its shortest: closed without saying so
+                self.close_connection = hang_up
 
             def do_GET(self):
                 receiver.requests.append(({"method": "GET"}, b""))
@@ -415,6 +422,30 @@ def test_a_retry_by_hand_cuts_the_back_off_short(local_app, receiver):
     receiver.status = 200
     assert run(local_app, T0 + timedelta(seconds=5))["delivered"] == 1
     assert len(receiver.requests) == 2
+
+
+def test_a_round_posts_on_one_kept_alive_connection_in_order(local_app, receivers):
+    receiver = receivers(keep_alive=True)
+    client = browser(local_app)
+    register(client, receiver.url, ["link.created"])
+    for code in ("keep-1", "keep-2", "keep-3"):
+        make_link(client, code=code)
+    assert run(local_app, T0)["delivered"] == 3
+    assert [e["data"]["code"] for e in receiver.events()] == ["keep-1", "keep-2", "keep-3"]
+    assert len(set(receiver.connections)) == 1
+
+
+def test_a_receiver_closing_kept_alive_connections_still_gets_everything(local_app, receivers):
+    receiver = receivers(keep_alive=True, hang_up=True)
+    client = browser(local_app)
+    endpoint = register(client, receiver.url, ["link.created"])
+    for code in ("hang-1", "hang-2", "hang-3"):
+        make_link(client, code=code)
+    # each request after the first meets a closed socket and goes again on a new one
+    assert run(local_app, T0) == {"queued": 3, "delivered": 3, "retrying": 0, "failed": 0}
+    assert [e["data"]["code"] for e in receiver.events()] == ["hang-1", "hang-2", "hang-3"]
+    assert len(set(receiver.connections)) == 3
+    assert [d["attempts"] for d in deliveries(client, endpoint["id"])["deliveries"]] == [1, 1, 1]
 
 
 def test_redirects_are_not_followed(local_app, receivers):
