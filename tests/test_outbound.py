@@ -407,6 +407,38 @@ def test_a_failed_delivery_is_retried_by_hand_from_the_api_and_the_cli(tmp_path,
     assert refused.exit_code != 0 and "delivered already" in refused.output
 
 
+def test_the_dashboard_lists_failed_deliveries_and_retries_one(tmp_path, receiver):
+    from dashboard_support import signed_in
+
+    app = private_ok(tmp_path, WEBHOOK_MAX_ATTEMPTS=1)
+    client, token = signed_in(app)
+    receiver.status = 500
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="shown")
+    assert run(app, T0)["failed"] == 1
+    [failed] = deliveries(client, endpoint["id"])["deliveries"]
+    page = client.get("/dashboard/webhooks").get_data(as_text=True)
+    assert f'<tr data-delivery="{failed["id"]}">' in page
+    assert '<span data-col="failed">1</span>' in page and "HTTP 500" in page
+    retry = f"/dashboard/webhooks/deliveries/{failed['id']}/retry"
+    assert client.post(retry).status_code == 400  # no CSRF token: nothing changes
+    assert deliveries(client, endpoint["id"])["deliveries"][0]["status"] == "failed"
+    answer = client.post(retry, data={"csrf_token": token})
+    assert answer.status_code == 303 and answer.location.endswith("/dashboard/webhooks")
+    assert deliveries(client, endpoint["id"])["deliveries"][0]["status"] == "pending"
+    receiver.status = 204
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    page = client.get("/dashboard/webhooks").get_data(as_text=True)
+    assert 'data-delivery="' not in page and '<span data-col="failed">0</span>' in page
+    # delivered already: said on the page, nothing changes
+    client.post(retry, data={"csrf_token": token})
+    assert "was not retried: this delivery was delivered already" in client.get(
+        "/dashboard/webhooks"
+    ).get_data(as_text=True)
+    missing = "/dashboard/webhooks/deliveries/999/retry"
+    assert client.post(missing, data={"csrf_token": token}).status_code == 404
+
+
 def test_a_retry_by_hand_cuts_the_back_off_short(local_app, receiver):
     client = browser(local_app)
     receiver.status = 503
