@@ -549,8 +549,9 @@ def deliver_due(db: Database, now: datetime, options: Options) -> dict:
         if budget <= 0:
             break
         due = _due(db, endpoint["id"], now, budget)
-        budget -= len(due)
-        for state in _send_in_order(db, endpoint, due, now, options):
+        states = _send_in_order(db, endpoint, due, now, options)
+        budget -= len(states)  # those sent: one that failed leaves the rest to the others
+        for state in states:
             done[state] += 1
     return done
 

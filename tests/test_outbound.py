@@ -480,6 +480,23 @@ def test_a_receiver_closing_kept_alive_connections_still_gets_everything(local_a
     assert [d["attempts"] for d in deliveries(client, endpoint["id"])["deliveries"]] == [1, 1, 1]
 
 
+def test_a_failing_endpoint_holds_back_only_its_own_deliveries(local_app, receivers, monkeypatch):
+    monkeypatch.setattr(outbound, "MAX_SENDS_PER_ROUND", 3)  # fewer sends a round than queued
+    failing, fine = receivers(status=500), receivers()
+    client = browser(local_app)
+    register(client, failing.url, ["link.created"])  # first in the round
+    register(client, fine.url, ["link.created"])
+    for n in range(4):
+        make_link(client, code=f"both-{n}")
+    done = run(local_app, T0)
+    assert (done["retrying"], done["delivered"]) == (1, 2)  # 1 + 2 sends: the round's 3
+    assert [e["data"]["code"] for e in failing.events()] == ["both-0"]
+    assert [e["data"]["code"] for e in fine.events()] == ["both-0", "both-1"]
+    run(local_app, T0 + timedelta(seconds=1))  # the failing one waits out its back-off
+    assert len(failing.requests) == 1
+    assert [e["data"]["code"] for e in fine.events()] == ["both-0", "both-1", "both-2", "both-3"]
+
+
 def test_redirects_are_not_followed(local_app, receivers):
     target = receivers()
     redirecting = receivers(status=302, location=target.url)
