@@ -170,7 +170,7 @@ def link_figures(db: Database, link_ids, q) -> dict[int, Figures]:
         f = figures[link_id]
         f.human_clicks += human
         f.reach |= bitmap(visitors)
-    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("TRUE", [])
     for link_id, currency, ppm, revenue, converters in db.execute(
         "SELECT link_id, currency, conversions_ppm, revenue_minor, converters FROM credit_day"
         f" WHERE link_id IN (SELECT value FROM json_each(?)) AND model = ? AND {day_sql}"
@@ -224,7 +224,7 @@ def self_figures(db: Database, advocate: dict, link_ids: list[int], q) -> Self:
             [_json(visitor_ids), ids, *ts_params],
         ).fetchone()[0]
     at_sql, at_params = time_bounds(q.period, "co.occurred_at")
-    goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("TRUE", [])
     for conversion_id, currency, ppm, revenue in db.execute(
         "SELECT co.id, co.currency, cr.weight_ppm, cr.revenue_minor FROM conversions co"
         " JOIN credits cr ON cr.conversion_id = co.id"
@@ -321,7 +321,7 @@ def refunds(db: Database, links: list[dict], q) -> list[tuple]:
     a shop refunded in part, that part of it (rounded down)."""
     advocate_of = {link["id"]: link["advocate_id"] for link in links}
     at_sql, at_params = time_bounds(q.period, "co.occurred_at")
-    goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    goal_sql, goal_params = ("co.goal = ?", [q.filters.goal]) if q.filters.goal else ("TRUE", [])
     out = []
     for link_id, currency, revenue, visitor_id, customer_id, whole, part, value in db.execute(
         "SELECT cr.link_id, co.currency, cr.revenue_minor, co.visitor_id, co.customer_id,"

@@ -55,7 +55,8 @@ def _set_watermark(db: Database, name: str, last_id: int) -> None:
 def visitor_numbers(db: Database, visitor_ids) -> dict[str, int]:
     ids = sorted(set(v for v in visitor_ids if v))
     db.conn.executemany(
-        "INSERT OR IGNORE INTO visitors (visitor_id) VALUES (?)", [(v,) for v in ids]
+        "INSERT INTO visitors (visitor_id) VALUES (?) ON CONFLICT DO NOTHING",
+        [(v,) for v in ids],
     )
     numbers = {}
     for start in range(0, len(ids), 500):
@@ -135,11 +136,11 @@ def _fold_clicks(db: Database) -> int:
         db.execute(
             "INSERT INTO link_day (day, link_id, clicks, human_clicks, visitors, unique_clicks,"
             " qr_scans) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (day, link_id) DO UPDATE SET"
-            " clicks = clicks + excluded.clicks,"
-            " human_clicks = human_clicks + excluded.human_clicks,"
+            " clicks = link_day.clicks + excluded.clicks,"
+            " human_clicks = link_day.human_clicks + excluded.human_clicks,"
             " visitors = excluded.visitors,"
-            " unique_clicks = unique_clicks + excluded.unique_clicks,"
-            " qr_scans = qr_scans + excluded.qr_scans",
+            " unique_clicks = link_day.unique_clicks + excluded.unique_clicks,"
+            " qr_scans = link_day.qr_scans + excluded.qr_scans",
             [day, link_id, clicks, human, merged.serialize(), uniques[(day, link_id)], scans],
         )
     _set_watermark(db, "clicks", rows[-1]["id"])
@@ -183,8 +184,8 @@ def _fold_credits(db: Database) -> int:
             "INSERT INTO credit_day (day, link_id, model, goal, currency, verified,"
             " conversions_ppm, revenue_minor, converters) VALUES (?,?,?,?,?,?,?,?,?)"
             " ON CONFLICT (day, link_id, model, goal, currency, verified) DO UPDATE SET"
-            " conversions_ppm = conversions_ppm + excluded.conversions_ppm,"
-            " revenue_minor = revenue_minor + excluded.revenue_minor,"
+            " conversions_ppm = credit_day.conversions_ppm + excluded.conversions_ppm,"
+            " revenue_minor = credit_day.revenue_minor + excluded.revenue_minor,"
             " converters = excluded.converters",
             [*key, ppm, revenue, merged.serialize()],
         )
@@ -346,8 +347,10 @@ def _fold_breakdown_clicks(db: Database) -> int:
         upserts.append((*key, clicks, human, merged.serialize()))
     db.conn.executemany(
         "INSERT INTO breakdown_day (link_id, dimension, day, value, clicks, human_clicks,"
-        " visitors) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-        " clicks = clicks + excluded.clicks, human_clicks = human_clicks + excluded.human_clicks,"
+        " visitors) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (link_id, dimension, day, value) DO UPDATE SET"
+        " clicks = breakdown_day.clicks + excluded.clicks,"
+        " human_clicks = breakdown_day.human_clicks + excluded.human_clicks,"
         " visitors = excluded.visitors",
         upserts,
     )
@@ -397,9 +400,11 @@ def _fold_breakdown_credits(db: Database) -> int:
     db.conn.executemany(
         "INSERT INTO breakdown_credit_day (link_id, dimension, model, day, value, goal,"
         " currency, verified, conversions_ppm, revenue_minor, converters)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET"
-        " conversions_ppm = conversions_ppm + excluded.conversions_ppm,"
-        " revenue_minor = revenue_minor + excluded.revenue_minor,"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (link_id, dimension, model, day, value, goal, currency, verified)"
+        " DO UPDATE SET"
+        " conversions_ppm = breakdown_credit_day.conversions_ppm + excluded.conversions_ppm,"
+        " revenue_minor = breakdown_credit_day.revenue_minor + excluded.revenue_minor,"
         " converters = excluded.converters",
         upserts,
     )
@@ -629,7 +634,8 @@ def roll_up(db: Database) -> int:
                 "DELETE FROM rollup_dirty WHERE kind = ? AND day = ? AND channel = ?", dirty
             )
             db.conn.executemany(
-                "INSERT OR IGNORE INTO rollup_dirty (kind, day, channel) VALUES (?, ?, ?)",
+                "INSERT INTO rollup_dirty (kind, day, channel) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 {(k, TOTAL, c) for k, _, c in dirty},
             )
         done += len(dirty)
@@ -724,7 +730,7 @@ def _rollup_sources(table: str, start, end) -> list[tuple[str, str, list]]:
     sources = []
     if months is not None:
         low, high = months
-        where, params = ["1"], []
+        where, params = ["TRUE"], []
         if low:
             where.append("month >= ?")
             params.append(low)
@@ -741,7 +747,7 @@ def _rollup_sources(table: str, start, end) -> list[tuple[str, str, list]]:
 def channel_click_rows(db: Database, start=None, end=None, channel: str | None = None):
     """(channel, clicks, human_clicks, visitors, unique_clicks, qr_scans)
     from the rollups, covering the days start..end (inclusive; None: unbounded)."""
-    channel_sql = "channel = ? AND channel != ?" if channel else "1"
+    channel_sql = "channel = ? AND channel != ?" if channel else "TRUE"
     channel_params = [channel, DIRECT_CHANNEL] if channel else []
     keys = ("channel", "clicks", "human_clicks", "visitors", "unique_clicks", "qr_scans")
     for table, where, params in _rollup_sources("channel", start, end):
@@ -779,7 +785,7 @@ def channel_click_totals(db: Database, channel: str | None = None):
     """(channel, clicks, human_clicks, unique_clicks, qr_scans, unique_visitors)
     over all time."""
     where, params = ("channel = ? AND channel != ?", [channel, DIRECT_CHANNEL]) if channel else (
-        "1", [])  # fmt: skip
+        "TRUE", [])  # fmt: skip
     keys = ("channel", "clicks", "human_clicks", "unique_clicks", "qr_scans", "unique_visitors")
     for row in db.conn.execute(
         "SELECT channel, clicks, human_clicks, unique_clicks, qr_scans, visitor_count"

@@ -170,7 +170,7 @@ def _credit_where(period: Period, filters: Filters, models, goal) -> tuple[str, 
     if _filtered(filters):
         link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
     goal = goal if goal is not None else filters.goal
-    goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("1", [])
+    goal_sql, goal_params = ("c.goal = ?", [goal]) if goal else ("TRUE", [])
     models = list(models)
     return (
         f"c.model IN ({','.join('?' * len(models))}) AND {day_sql} AND {link_sql} AND {goal_sql}",
@@ -187,7 +187,8 @@ def credit_sums(db: Database, period: Period, filters: Filters, models, goal=Non
         f"SELECT l.channel, l.campaign{day}, c.model, c.goal, c.currency,"
         " sum(c.conversions_ppm) AS conversions_ppm, sum(c.revenue_minor) AS revenue_minor"
         f" FROM credit_day c LEFT JOIN links l ON l.id = c.link_id WHERE {where}"
-        f" GROUP BY c.link_id, c.model, c.goal, c.currency{day}",
+        # the link's channel and campaign follow from its id; PostgreSQL wants them named
+        f" GROUP BY c.link_id, l.channel, l.campaign, c.model, c.goal, c.currency{day}",
         params,
     )
 
@@ -199,7 +200,7 @@ def click_sums(db: Database, period: Period, filters: Filters):
     return db.query(
         "SELECT l.channel, l.campaign, sum(d.human_clicks) AS human_clicks"
         f" FROM link_day d JOIN links l ON l.id = d.link_id WHERE {day_sql} AND {link_sql}"
-        " GROUP BY d.link_id",
+        " GROUP BY d.link_id, l.channel, l.campaign",
         [*day_params, *link_params],
     )
 
@@ -721,9 +722,9 @@ def _growth_by_channel(db: Database, q: Query, periods: list, index: dict):
         else:
             day_ranges.append((lo.isoformat(), hi.isoformat()))
     channel = q.filters.channel.lower() if q.filters.channel else None
-    channel_sql = "channel = ? AND channel != ?" if channel else "1"
+    channel_sql = "channel = ? AND channel != ?" if channel else "TRUE"
     channel_params = [channel, DIRECT_CHANNEL] if channel else []
-    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("1", [])
+    goal_sql, goal_params = ("goal = ?", [q.filters.goal]) if q.filters.goal else ("TRUE", [])
     day_sql, day_params = _day_ranges(day_ranges)
     month_sql = f"month IN ({','.join('?' * len(months))})"
 

@@ -146,6 +146,9 @@ OPERATIONS = {
             query("offset", {"type": "integer", "minimum": 0, "maximum": 10**9}),
         ],
     },
+    ("/api/webhooks/deliveries/{delivery_id}/retry", "post"): {
+        "summary": "Send a failed or backing-off delivery again at the next round"
+    },
     ("/api/reports/{name}", "get"): {
         "summary": "An analytics report by name",
         "parameters": [

@@ -109,7 +109,7 @@ def _click_rows(db: Database, by: str, period: Period, filters: Filters, link_id
     if by in LINK_VALUES:
         day_sql, params = period.where("d.day")
         link_sql, link_params = filters.link_where()
-        one = "d.link_id = ?" if link_id is not None else "1"
+        one = "d.link_id = ?" if link_id is not None else "TRUE"
         return db.conn.execute(
             f"SELECT {LINK_VALUES[by]}, {figures} FROM link_day d"
             f" JOIN links l ON l.id = d.link_id WHERE {one} AND {day_sql} AND {link_sql}{group}",
@@ -129,11 +129,11 @@ def _credit_rows(
     """(value, currency, conversions_ppm, revenue_minor, converters bitmap)
     rows: per day, or without `visitors` summed per value and currency."""
     figures, group = CREDIT_FIGURES[visitors]
-    goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("1", [])
+    goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("TRUE", [])
     if by in LINK_VALUES:
         day_sql, params = period.where("c.day")
         link_sql, link_params = filters.link_where()
-        one = "c.link_id = ?" if link_id is not None else "1"
+        one = "c.link_id = ?" if link_id is not None else "TRUE"
         return db.conn.execute(
             f"SELECT {LINK_VALUES[by]}, {figures} FROM credit_day c"
             " JOIN links l ON l.id = c.link_id"

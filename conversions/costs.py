@@ -293,7 +293,7 @@ def overlapping(
         params.append(filters.campaign)
     if advocates_only:
         where.append("c.advocate_id IS NOT NULL")
-    sql = " AND ".join(where) or "1"
+    sql = " AND ".join(where) or "TRUE"
     return _with_handles(db, db.query(f"{SELECT} WHERE {sql} ORDER BY c.start_day, c.id", params))
 
 

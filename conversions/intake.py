@@ -125,8 +125,7 @@ def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict
     conversion, credits = _prepare(db, c, policy)
     try:
         with immediate(db, durable=True):
-            cursor = db.conn.execute(INSERT_CONVERSION, conversion)
-            conversion_id = cursor.lastrowid
+            [(conversion_id,)] = db.conn.execute(INSERT_CONVERSION, conversion).fetchall()
             db.conn.executemany(INSERT_CREDIT, [(conversion_id, *row) for row in credits])
             row = _row(db, conversion_id)
             send(conversion_stored, db=db, conversion=row, replaced=False)
@@ -144,7 +143,7 @@ def record_conversion(db: Database, c: Conversion, policy: Policy) -> tuple[dict
 INSERT_CONVERSION = (
     "INSERT INTO conversions (goal, value_minor, currency, order_id, webhook_id,"
     " click_id, visitor_id, customer_id, source, verified, occurred_at, received_at)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id"
 )
 INSERT_CREDIT = (
     "INSERT INTO credits (conversion_id, model, click_row, link_id, weight_ppm,"

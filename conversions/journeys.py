@@ -84,7 +84,7 @@ def conversion_where(period: Period, filters) -> tuple[str, list]:
             f" WHERE x.conversion_id = c.id AND x.model = ? AND {link_sql})"
         )
         params += [EVERY_TOUCH_MODEL, *link_params]
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or "TRUE", params
 
 
 def journey_rows(db: Database, q, s=None) -> list[dict]:

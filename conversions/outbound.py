@@ -12,8 +12,9 @@ Guarantees:
 - nothing is lost on a restart: a cursor only moves in the transaction
   that stores the deliveries for the events it passes, and a delivery is
   pending until a 2xx answer is recorded;
-- nothing is sent twice after a recorded success (a crash between the
-  receiver's 2xx and our write can repeat one delivery: receivers dedupe on
+- nothing is sent twice after a recorded success (outcomes are recorded
+  RECORD_EVERY at a time, so a crash between the receivers' 2xx and our
+  write can repeat up to that many deliveries: receivers dedupe on
   `webhook-id`, which a retry keeps);
 - one endpoint's deliveries go in order: a failing one holds back the later
   ones until it succeeds or is given up after WEBHOOK_MAX_ATTEMPTS;
@@ -34,6 +35,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -43,12 +45,13 @@ from sqlite_utils import Database, Migrations
 from shortener import hosts
 from shortener.clock import from_db, to_db, utcnow
 from shortener.db import connect, immediate, is_ready, migration_set
+from shortener.dialect import is_postgres
 from shortener.errors import ApiError
 from shortener.journal import replay_all
 from shortener.links import COLUMNS, as_dict, normalise_destination
 
 from .money import format_minor
-from .signing import sign
+from .signing import signer
 
 EVENT_TYPES = ("click.created", "conversion.created", "link.created")
 # event type -> (cursor column, source table)
@@ -63,6 +66,8 @@ MAX_SENDS_PER_ROUND = 200
 FIRST_RETRY_SECONDS = 30
 MAX_RETRY_SECONDS = 6 * 3600
 MAX_ERROR = 300
+MAX_DRAIN = 64 * 1024  # an answer body read to the end to keep the connection
+RECORD_EVERY = 50  # outcomes per transaction: a crash can resend at most these
 ENDPOINT_COLUMNS = "id, url, events, description, disabled, created_at, updated_at"
 DELIVERY_COLUMNS = (
     "id, event_type, webhook_id, status, attempts, next_attempt_at, last_status,"
@@ -287,6 +292,31 @@ def list_deliveries(db: Database, endpoint_id: int, status=None, limit=100, offs
     return list(rows), total.fetchone()[0]
 
 
+def retry_delivery(db: Database, delivery_id: int, now: datetime) -> dict:
+    """Make one delivery due now, by hand: a failed one (given up after its
+    attempts) is pending again for one more attempt, a pending one waiting
+    out its back-off goes at the next round. Order still holds: until it
+    succeeds or fails again it holds back its endpoint's later deliveries."""
+    with immediate(db):
+        row = db.execute(
+            "SELECT d.status, e.disabled FROM webhook_deliveries d"
+            " JOIN webhook_endpoints e ON e.id = d.endpoint_id WHERE d.id = ?",
+            [delivery_id],
+        ).fetchone()
+        if row is None:
+            raise ApiError(f"no webhook delivery {delivery_id}", 404, field="id")
+        if row[0] == "delivered":
+            raise ApiError("this delivery was delivered already", 409, field="id")
+        if row[1]:
+            raise ApiError("its endpoint is disabled; enable it first", 409, field="id")
+        db.execute(
+            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ? WHERE id = ?",
+            [to_db(now), delivery_id],
+        )
+    sql = f"SELECT {DELIVERY_COLUMNS}, endpoint_id FROM webhook_deliveries WHERE id = ?"
+    return next(iter(db.query(sql, [delivery_id])))
+
+
 # -- events ---------------------------------------------------------------
 
 
@@ -407,59 +437,104 @@ def _addresses(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def post(url: str, body: bytes, headers: dict, options: Options) -> Outcome:
-    """POST once, to an address checked against the SSRF rule and then used
-    for the connection itself (a second DNS answer cannot swap it).
-    Redirects are not followed: a 3xx is a failure like any non-2xx."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        addresses = _addresses(host, port)
-    except (OSError, UnicodeError) as e:
-        return Outcome(False, error=f"cannot resolve {host}: {e}")
-    if not options.allow_private:
-        addresses = [a for a in addresses if not _refused_address(_ip(a))]
-        if not addresses:
-            return Outcome(False, error=f"{host} resolves only to private or local addresses")
-    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    conn = cls(host, port, timeout=options.timeout)
-    address = addresses[0]
-    conn._create_connection = lambda _addr, timeout, source=None: socket.create_connection(
-        (address, port), timeout, source
-    )
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.request("POST", path, body=body, headers=headers)
-        response = conn.getresponse()
+class Connection:
+    """One endpoint's HTTP connection for a round of deliveries. Its host is
+    resolved and checked against the SSRF rule once, on first use, and the
+    connection goes to that checked address (a second DNS answer cannot
+    swap it); it is kept alive between deliveries, and opened again, to the
+    same address, when the receiver closes it. Redirects are not followed:
+    a 3xx is a failure like any non-2xx."""
+
+    def __init__(self, url: str, options: Options):
+        parts = urlsplit(url)
+        self.https = parts.scheme == "https"
+        self.host = parts.hostname or ""
+        self.port = parts.port or (443 if self.https else 80)
+        self.path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self.options = options
+        self.conn: http.client.HTTPConnection | None = None
+
+    def _open(self) -> Outcome | None:
+        """Resolve, check and prepare the connection; a failure to report
+        when there is no address to use."""
+        try:
+            addresses = _addresses(self.host, self.port)
+        except (OSError, UnicodeError) as e:
+            return Outcome(False, error=f"cannot resolve {self.host}: {e}")
+        if not self.options.allow_private:
+            addresses = [a for a in addresses if not _refused_address(_ip(a))]
+            if not addresses:
+                return Outcome(
+                    False, error=f"{self.host} resolves only to private or local addresses"
+                )
+        cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+        conn = cls(self.host, self.port, timeout=self.options.timeout)
+        address, port = addresses[0], self.port
+        conn._create_connection = lambda _addr, timeout, source=None: socket.create_connection(
+            (address, port), timeout, source
+        )
+        self.conn = conn
+        return None
+
+    def post(self, body: bytes, headers: dict) -> Outcome:
+        if self.conn is None and (refused := self._open()) is not None:
+            return refused
+        reused = self.conn.sock is not None
+        try:
+            return self._exchange(body, headers)
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected) as e:
+            self.conn.close()
+            if not reused:
+                return Outcome(False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR])
+        except (OSError, http.client.HTTPException) as e:
+            self.conn.close()
+            return Outcome(False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR])
+        # the receiver closed the kept-alive connection before reading this
+        # request (an idle timeout): once more on a new one
+        try:
+            return self._exchange(body, headers)
+        except (OSError, http.client.HTTPException) as e:
+            self.conn.close()
+            return Outcome(False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR])
+
+    def _exchange(self, body: bytes, headers: dict) -> Outcome:
+        self.conn.request("POST", self.path, body=body, headers=headers)
+        response = self.conn.getresponse()
         text = response.read(MAX_ERROR).decode("utf-8", "replace")
-    except (OSError, http.client.HTTPException) as e:
-        return Outcome(False, error=f"{type(e).__name__}: {e}"[:MAX_ERROR])
-    finally:
-        conn.close()
-    if 200 <= response.status < 300:
-        return Outcome(True, response.status)
-    if 300 <= response.status < 400:
-        where = response.getheader("Location", "")
-        return Outcome(False, response.status, f"redirect to {where} not followed"[:MAX_ERROR])
-    return Outcome(False, response.status, f"HTTP {response.status}: {text}"[:MAX_ERROR])
+        response.read(MAX_DRAIN)  # the rest of a short answer: the connection can be reused
+        if not response.isclosed():
+            self.conn.close()  # a long answer is not worth reading: a new connection next
+        if 200 <= response.status < 300:
+            return Outcome(True, response.status)
+        if 300 <= response.status < 400:
+            where = response.getheader("Location", "")
+            return Outcome(False, response.status, f"redirect to {where} not followed"[:MAX_ERROR])
+        return Outcome(False, response.status, f"HTTP {response.status}: {text}"[:MAX_ERROR])
+
+    def close(self) -> None:
+        if self.conn is not None:
+            self.conn.close()
 
 
-def signed_headers(secret: str, msg_id: str, now: datetime, body: bytes) -> dict:
+def post(url: str, body: bytes, headers: dict, options: Options) -> Outcome:
+    """POST once, on a connection of its own."""
+    with closing(Connection(url, options)) as connection:
+        return connection.post(body, headers)
+
+
+def signed_headers(sign_with: Callable, msg_id: str, now: datetime, body: bytes) -> dict:
+    """`sign_with`: the endpoint's `signing.signer`."""
     timestamp = int(now.timestamp())
     return {
         "Content-Type": "application/json",
         "User-Agent": "clicktrail-webhooks/1",
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "webhook-signature": sign_with(msg_id, timestamp, body),
     }
 
 
-Sender = Callable[[str, bytes, dict, Options], Outcome]
-
-
-def deliver_due(db: Database, now: datetime, options: Options, send: Sender = post) -> dict:
+def deliver_due(db: Database, now: datetime, options: Options) -> dict:
     """Send what is due, oldest first per endpoint; an endpoint stops at its
     first failure (order is kept). Returns counts of what happened."""
     done = {"delivered": 0, "retrying": 0, "failed": 0}
@@ -472,49 +547,78 @@ def deliver_due(db: Database, now: datetime, options: Options, send: Sender = po
     )
     budget = MAX_SENDS_PER_ROUND
     for endpoint in endpoints:
-        while budget > 0:
-            oldest = list(
-                db.query(
-                    "SELECT id, webhook_id, payload, attempts, next_attempt_at"
-                    " FROM webhook_deliveries WHERE endpoint_id = ? AND status = 'pending'"
-                    " ORDER BY id LIMIT 1",
-                    [endpoint["id"]],
-                )
-            )
-            delivery = oldest[0] if oldest else None
-            if delivery is None or from_db(delivery["next_attempt_at"]) > now:
-                break
-            budget -= 1
-            body = delivery["payload"].encode()
-            headers = signed_headers(endpoint["secret"], delivery["webhook_id"], now, body)
-            outcome = send(endpoint["url"], body, headers, options)
-            state = _record(db, delivery, outcome, now, options.max_attempts)
+        if budget <= 0:
+            break
+        due = _due(db, endpoint["id"], now, budget)
+        states = _send_in_order(db, endpoint, due, now, options)
+        budget -= len(states)  # those sent: one that failed leaves the rest to the others
+        for state in states:
             done[state] += 1
-            if state != "delivered":
-                break
     return done
 
 
-def _record(db: Database, delivery: dict, outcome: Outcome, now, max_attempts: int) -> str:
-    attempts = delivery["attempts"] + 1
-    if outcome.ok:
-        state, next_at, delivered = "delivered", None, to_db(now)
-    elif attempts >= max_attempts:
-        state, next_at, delivered = "failed", None, None
-    else:
-        state, next_at, delivered = "pending", to_db(now + retry_delay(attempts)), None
-    with immediate(db):
-        db.execute(
-            "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
-            " last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
-            [state, attempts, next_at, outcome.status, outcome.error, delivered, delivery["id"]],
+def _due(db: Database, endpoint_id: int, now: datetime, limit: int) -> list[dict]:
+    """The endpoint's oldest pending deliveries up to the first not yet due
+    (one waiting out its back-off holds back those after it)."""
+    pending = db.query(
+        "SELECT id, webhook_id, payload, attempts, next_attempt_at FROM webhook_deliveries"
+        " WHERE endpoint_id = ? AND status = 'pending' ORDER BY id LIMIT ?",
+        [endpoint_id, limit],
+    )
+    due = []
+    for delivery in pending:
+        if from_db(delivery["next_attempt_at"]) > now:
+            break
+        due.append(delivery)
+    return due
+
+
+def _send_in_order(db, endpoint: dict, due: list[dict], now, options: Options) -> list[str]:
+    """Post `due` one after another on one connection until one fails; the
+    outcomes are recorded RECORD_EVERY at a time, in one transaction each."""
+    sign_with = signer(endpoint["secret"])
+    states, outcomes = [], []
+    with closing(Connection(endpoint["url"], options)) as connection:
+        for delivery in due:
+            body = delivery["payload"].encode()
+            headers = signed_headers(sign_with, delivery["webhook_id"], now, body)
+            outcome = connection.post(body, headers)
+            outcomes.append((delivery, outcome))
+            if len(outcomes) == RECORD_EVERY or not outcome.ok:
+                states += _record(db, outcomes, now, options.max_attempts)
+                outcomes = []
+            if not outcome.ok:
+                break
+    return states + _record(db, outcomes, now, options.max_attempts)
+
+
+def _record(db: Database, outcomes: list, now, max_attempts: int) -> list[str]:
+    rows, states = [], []
+    for delivery, outcome in outcomes:
+        attempts = delivery["attempts"] + 1
+        if outcome.ok:
+            state, next_at, delivered = "delivered", None, to_db(now)
+        elif attempts >= max_attempts:
+            state, next_at, delivered = "failed", None, None
+        else:
+            state, next_at, delivered = "pending", to_db(now + retry_delay(attempts)), None
+        rows.append(
+            (state, attempts, next_at, outcome.status, outcome.error, delivered, delivery["id"])
         )
-    return "retrying" if state == "pending" else state
+        states.append("retrying" if state == "pending" else state)
+    if rows:
+        with immediate(db):
+            db.conn.executemany(
+                "UPDATE webhook_deliveries SET status = ?, attempts = ?, next_attempt_at = ?,"
+                " last_status = ?, last_error = ?, delivered_at = ? WHERE id = ?",
+                rows,
+            )
+    return states
 
 
-def run_once(db: Database, now: datetime, options: Options, send: Sender = post) -> dict:
+def run_once(db: Database, now: datetime, options: Options) -> dict:
     queued = enqueue(db, now, options.base_url)
-    return {"queued": queued, **deliver_due(db, now, options, send)}
+    return {"queued": queued, **deliver_due(db, now, options)}
 
 
 def prune(db: Database, before: datetime) -> int:
@@ -620,6 +724,9 @@ def start_background(app) -> threading.Thread | None:
     post_worker_init calls it in every worker; one at a time delivers)."""
     config = getattr(app, "config", None)
     if not config or not config.get("WEBHOOK_DELIVERY_THREAD"):
+        return None
+    if is_postgres(config["DATABASE"]):  # its SQL and lock file are SQLite's so far
+        app.logger.warning("outbound webhooks are not delivered on PostgreSQL yet (README)")
         return None
     stop = threading.Event()
     poll = float(config["WEBHOOK_POLL_SECONDS"])

@@ -11,7 +11,7 @@ from shortener.api import json_body, page
 from shortener.auth import require_api_key
 from shortener.clock import utcnow
 from shortener.db import get_db, migration_set
-from shortener.errors import or_404
+from shortener.errors import ApiError, or_404
 from shortener.journal import catch_up
 
 from . import outbound
@@ -81,6 +81,28 @@ def deliveries(endpoint_id):
     limit, offset = page()
     rows, total = outbound.list_deliveries(get_db(), endpoint_id, status, limit, offset)
     return jsonify({"deliveries": rows, "limit": limit, "offset": offset, "total": total})
+
+
+@bp.post("/webhooks/deliveries/<int:delivery_id>/retry")
+@require_api_key
+def retry(delivery_id):
+    """Send a failed (or backing-off) delivery again at the next round."""
+    return jsonify(outbound.retry_delivery(get_db(), delivery_id, utcnow()))
+
+
+@webhooks_cli.command("retry")
+@click.argument("delivery_id", type=int)
+def retry_command(delivery_id):
+    """Send delivery DELIVERY_ID again at the deliverer's next round (a
+    failed one gets one more attempt; order per endpoint still holds).
+
+    Example: flask --app shortener webhooks retry 42
+    """
+    try:
+        delivery = outbound.retry_delivery(get_db(), delivery_id, utcnow())
+    except ApiError as e:
+        raise click.ClickException(e.message) from None
+    click.echo(f"delivery {delivery['id']} is pending, due {delivery['next_attempt_at']}")
 
 
 @webhooks_cli.command("deliver")

@@ -59,7 +59,7 @@ def credit_rows(db: Database, period: Period, filters: Filters, model: str, by: 
     link_sql, link_params = _link_clause(filters, link_ids)
     if filters.channel or filters.campaign or link_ids is not None:
         link_sql = f"c.link_id != {DIRECT} AND {link_sql}"
-    goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("1", [])
+    goal_sql, goal_params = ("c.goal = ?", [filters.goal]) if filters.goal else ("TRUE", [])
     return db.query(
         f"SELECT {GROUPS[by]} AS key, c.day, c.currency, c.conversions_ppm, c.revenue_minor,"
         " c.converters FROM credit_day c LEFT JOIN links l ON l.id = c.link_id"

@@ -58,7 +58,7 @@ def credit_sums(
     """Credited conversions (ppm), revenue (minor units) and converted
     visitors per (post, currency), for conversions in the period."""
     when, params = period.moments("co.occurred_at")
-    goal_sql, goal_params = ("co.goal = ?", [goal]) if goal else ("1", [])
+    goal_sql, goal_params = ("co.goal = ?", [goal]) if goal else ("TRUE", [])
     rows = db.conn.execute(
         "SELECT ck.post, co.currency, sum(cr.weight_ppm), sum(cr.revenue_minor),"
         " count(DISTINCT CASE WHEN cr.weight_ppm > 0 THEN co.visitor_id END)"

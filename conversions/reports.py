@@ -52,7 +52,7 @@ class Period:
         if self.end:
             clauses.append(f"{column} <= ?")
             params.append(self.end.isoformat())
-        return " AND ".join(clauses) or "1", params
+        return " AND ".join(clauses) or "TRUE", params
 
     def moments(self, column: str) -> tuple[str, list]:
         """`where` for a stored timestamp column: the period's whole UTC days
@@ -64,7 +64,7 @@ class Period:
         if self.end:
             clauses.append(f"{column} < ?")
             params.append((self.end + timedelta(days=1)).isoformat())
-        return " AND ".join(clauses) or "1", params
+        return " AND ".join(clauses) or "TRUE", params
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class Filters:
         if self.campaign:
             clauses.append(f"{alias}.campaign = ?")
             params.append(self.campaign)
-        return " AND ".join(clauses) or "1", params
+        return " AND ".join(clauses) or "TRUE", params
 
 
 def conversions_number(ppm: int) -> int | float:
@@ -131,7 +131,7 @@ def credit_totals(
     if verified is not None:  # webhook (verified) or pixel (unverified) conversions only
         day_sql, day_params = f"{day_sql} AND c.verified = ?", [*day_params, int(verified)]
     link_sql, link_params = filters.link_where()
-    goal_sql = "c.goal = ?" if filters.goal else "1"
+    goal_sql = "c.goal = ?" if filters.goal else "TRUE"
     goal_params = [filters.goal] if filters.goal else []
     if filters.channel or filters.campaign:
         link_sql = f"c.link_id != {DIRECT} AND {link_sql}"

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import re
+from collections.abc import Callable
 
 SECRET_PREFIX = "whsec_"
 MESSAGE_ID = re.compile(r"^[\x21-\x7e]{1,128}$")
@@ -35,10 +36,22 @@ def secret_key(secret: str) -> bytes:
     return key
 
 
+def signer(secret: str) -> Callable[[str, int | str, bytes], str]:
+    """`sign` for many messages under one secret: the key is decoded and the
+    HMAC keyed once, then copied per message."""
+    keyed = hmac.new(secret_key(secret), digestmod=hashlib.sha256)
+
+    def sign_one(msg_id: str, timestamp: int | str, body: bytes) -> str:
+        mac = keyed.copy()
+        mac.update(f"{msg_id}.{timestamp}.".encode())
+        mac.update(body)
+        return "v1," + base64.b64encode(mac.digest()).decode()
+
+    return sign_one
+
+
 def sign(secret: str, msg_id: str, timestamp: int | str, body: bytes) -> str:
-    signed = f"{msg_id}.{timestamp}.".encode() + body
-    digest = hmac.new(secret_key(secret), signed, hashlib.sha256).digest()
-    return "v1," + base64.b64encode(digest).decode()
+    return signer(secret)(msg_id, timestamp, body)
 
 
 def verify(

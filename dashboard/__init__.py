@@ -21,6 +21,7 @@ def init_app(app):
         sessions,
         setup_pages,
         signin,
+        webhook_pages,
     )
     from .web import bp
 

@@ -1,10 +1,14 @@
-"""SQLite connections: one per worker thread, reused across requests.
+"""Database connections: SQLite, or PostgreSQL when DATABASE is a
+`postgresql://` URL (shortener.dialect says which; shortener.pg gives a
+PostgreSQL connection SQLite's surface).
 
-Opening a connection and setting its pragmas costs more than a whole
+SQLite: opening a connection and setting its pragmas costs more than a whole
 redirect, so each thread keeps its own open connection in the app's
 extensions (never a module-level global: every app, and so every test,
-has its own). `get_db()` hands it to the request; `close_db()` makes sure
-no transaction outlives the request.
+has its own). PostgreSQL: the app's psycopg_pool ConnectionPool lends a
+connection to each request. `get_db()` hands it to the request; `close_db()`
+makes sure no transaction outlives the request (and gives a PostgreSQL
+connection back to the pool).
 """
 
 import contextlib
@@ -20,14 +24,18 @@ from flask import current_app, g
 from flask.cli import with_appcontext
 from sqlite_utils import Database, Migrations
 
-from . import health
+from . import dialect, health, pg
 
 BUSY_TIMEOUT_MS = 10_000
 SCHEMA_RETRY_SECONDS = 5.0
 
 
-def connect(path: str) -> Database:
-    """Open the database with the settings every connection must have."""
+def connect(path: str, files: str | None = None) -> Database:
+    """Open the database with the settings every connection must have.
+    A PostgreSQL URL gets a connection of its own (not the pool's), its side
+    files named after `files` (see `files_of`)."""
+    if dialect.is_postgres(path):
+        return pg.connect(path, files)
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     mode = conn.execute("PRAGMA journal_mode = wal").fetchone()[0]
@@ -77,11 +85,22 @@ def write_lock(db: Database):
         fcntl.lockf(fd, fcntl.LOCK_UN)
 
 
+def files_of(app) -> str:
+    """The path the database's side files (click journals, counters) are
+    named after: the SQLite file itself, or for a PostgreSQL database one in
+    CLICK_JOURNAL_DIR (else the instance folder)."""
+    folder = app.config.get("CLICK_JOURNAL_DIR") or app.instance_path
+    return dialect.files_path(app.config["DATABASE"], folder)
+
+
 def get_db() -> Database:
     """This thread's connection, and nothing more: a reader that needs
     every click answered so far catches up the click log itself
     (`shortener.journal.catch_up`), so the redirect and the requests that
     never read clicks do not wait for it."""
+    if "db" not in g and dialect.is_postgres(current_app.config["DATABASE"]):
+        app = current_app._get_current_object()  # the pool lives as long as the app
+        g.db = pg.from_pool(pool_of(app), files_of(app))
     if "db" not in g:
         pool = current_app.extensions["clicktrail.db"]
         db = getattr(pool, "db", None)
@@ -96,8 +115,37 @@ def get_db() -> Database:
 
 def close_db(exc=None):
     db = g.pop("db", None)
-    if db is not None and db.conn.in_transaction:
+    if isinstance(db, pg.PgDatabase):
+        db.close()  # rolled back and given back to the pool
+    elif db is not None and db.conn.in_transaction:
         db.conn.rollback()
+
+
+POOL_KEY = "clicktrail.pg_pool"
+
+
+def pool_of(app):
+    """The app's PostgreSQL pool, opened on first use in this process (a
+    forked worker opens its own: the parent's pool threads are not in it)."""
+    holder = app.extensions[POOL_KEY]
+    with holder["lock"]:
+        if holder["pool"] is None or holder["pid"] != os.getpid():
+            holder["pool"] = pg.open_pool(app.config["DATABASE"])
+            holder["pid"] = os.getpid()
+            weakref.finalize(app, holder["pool"].close)  # at exit at the latest
+        return holder["pool"]
+
+
+def close_pool(app) -> None:
+    """Close the app's PostgreSQL pool now (its threads end); a later
+    request opens a new one."""
+    holder = app.extensions.get(POOL_KEY)
+    if holder is None:
+        return
+    with holder["lock"]:
+        pool, holder["pool"] = holder["pool"], None
+        if pool is not None and holder["pid"] == os.getpid():
+            pool.close()
 
 
 @contextlib.contextmanager
@@ -119,6 +167,10 @@ def immediate(db: Database, durable: bool = False):
     WAL that is reused after a checkpoint has already been copied into the
     database file and synced, so a flush never misses an earlier commit.
     """
+    if getattr(db, "engine", None) == "postgresql":
+        with _pg_immediate(db):
+            yield db
+        return
     wal = getattr(db, "wal_path", None)
     full = durable and wal is None  # not in WAL mode: let SQLite sync
     changes = db.conn.total_changes
@@ -146,6 +198,34 @@ def immediate(db: Database, durable: bool = False):
         stored(db)
 
 
+# the key of the advisory lock every write transaction takes on PostgreSQL
+WRITE_LOCK_KEY = 0x636C6B74  # "clkt"
+
+
+@contextlib.contextmanager
+def _pg_immediate(db):
+    """PostgreSQL's `immediate`: a transaction that first takes one
+    transaction-level advisory lock, so writers take turns as with SQLite's
+    write lock (the house's read-then-write transactions rely on it). A
+    commit is durable already (synchronous_commit), and there is no side file."""
+    conn = db.conn
+    changes = conn.total_changes
+    try:
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", (WRITE_LOCK_KEY,))
+            yield db
+            conn.commit()
+        finally:
+            if conn.in_transaction:
+                conn.rollback()
+    except sqlite3.Error as e:  # shortener.pg raises psycopg's errors as sqlite3's
+        storage_failed(db, e)
+        raise
+    if conn.total_changes != changes:  # it wrote something: the server takes writes
+        stored(db)
+
+
 def storage_failed(db: Database, error: BaseException) -> str | None:
     """Remember a failed write for /healthz and have the connection opened
     afresh; returns the failure's reason (None: not the storage's fault)."""
@@ -161,7 +241,7 @@ def request_storage_failed(error: BaseException) -> str | None:
     db = g.get("db")
     if db is not None:
         return storage_failed(db, error)
-    return health.note(current_app.config["DATABASE"], "database", error)
+    return health.note(files_of(current_app), "database", error)
 
 
 def stored(db: Database) -> None:
@@ -188,7 +268,12 @@ def init_db(path: str, migrations: Migrations) -> list[str]:
     migration once: the others wait, then find nothing pending. The lock is
     taken before the first connection too: opening a new file switches it to
     WAL, which a second process doing the same at that moment can find
-    locked. A database that is up to date is only read."""
+    locked. A database that is up to date is only read. PostgreSQL:
+    shortener.pgschema."""
+    if dialect.is_postgres(path):
+        from . import pgschema
+
+        return pgschema.init_db(path, migrations)
     with migration_lock(path):
         db = connect(path)
         try:
@@ -239,11 +324,13 @@ def ensure_schema(app) -> bool:
         except (sqlite3.Error, OSError) as e:
             app.logger.error(
                 "cannot migrate the database at %s (%s): run `flask --app shortener init-db`",
-                database, e,
+                dialect.shown(database), e,
             )  # fmt: skip
             return False
         if applied:
-            app.logger.warning("database at %s migrated: %s", database, ", ".join(applied))
+            app.logger.warning(
+                "database at %s migrated: %s", dialect.shown(database), ", ".join(applied)
+            )
         state["ready"] = True
         return True
 
@@ -253,6 +340,10 @@ def is_ready(db: Database, migrations: Migrations | None = None) -> bool:
     unless given."""
     if migrations is None:
         migrations = migration_set(current_app)
+    if getattr(db, "engine", None) == "postgresql":
+        from . import pgschema
+
+        return not pgschema.pending(db, migrations)
     return not migrations.pending(db)
 
 
@@ -274,7 +365,7 @@ def init_db_command():
         applied = init_db(current_app.config["DATABASE"], migration_set(current_app))
     except sqlite3.Error as e:
         raise click.ClickException(f"cannot initialise the database: {e}") from e
-    where = current_app.config["DATABASE"]
+    where = dialect.shown(current_app.config["DATABASE"])
     if applied:
         click.echo(f"Database ready at {where} (applied: {', '.join(applied)})")
     else:
@@ -285,6 +376,7 @@ def init_app(app, migrations: Migrations):
     """`migrations` is the whole house's set, given by the composition root:
     this module cannot know the parts above it."""
     app.extensions["clicktrail.db"] = threading.local()
+    app.extensions[POOL_KEY] = {"pool": None, "pid": None, "lock": threading.Lock()}
     app.extensions["clicktrail.schema"] = {"ready": False, "tried": float("-inf"),
                                            "lock": threading.Lock(),
                                            "migrations": migrations}  # fmt: skip

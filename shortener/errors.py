@@ -7,7 +7,7 @@ from flask import current_app, jsonify, request
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from . import health
-from .db import get_db, is_ready, request_storage_failed
+from .db import files_of, get_db, is_ready, request_storage_failed
 
 
 class ApiError(Exception):
@@ -71,7 +71,7 @@ def handle_storage_error(e: Exception):
     if reason is None:
         raise e
     request_storage_failed(e)
-    health.count(current_app.config["DATABASE"], "answered_503", reason)
+    health.count(files_of(current_app), "answered_503", reason)
     return handle_http_error(unavailable(reason))
 
 

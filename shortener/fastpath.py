@@ -37,7 +37,7 @@ from werkzeug.http import dump_cookie
 from . import clickids, cookie, posts, previews, ratelimit
 from .clicks import classify, click_row, record_click
 from .clock import utcnow
-from .db import connect, ensure_schema
+from .db import connect, ensure_schema, files_of
 from .decide import REDIRECT, Facts, Site, decide
 from .destinations import configured_names, destination_template, installation_names
 from .journal import UNFURL
@@ -291,7 +291,7 @@ class FastRedirect:
         try:
             db = getattr(self.pool, "db", None)
             if db is None:
-                db = self.pool.db = connect(self.config["DATABASE"])
+                db = self.pool.db = connect(self.config["DATABASE"], files_of(self.app))
             plan = self.cache.get(db, match[1])
         except sqlite3.Error:  # the database cannot be read: the view answers with the reason
             return None

@@ -48,8 +48,8 @@ import weakref
 import orjson
 from sqlite_utils import Database
 
-from . import health, previews
-from .db import connect, immediate, storage_failed
+from . import dialect, health, previews
+from .db import connect, files_of, immediate, storage_failed
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,17 @@ def directory(database: str) -> str:
 
 
 def database_path(db: Database) -> str:
+    if getattr(db, "engine", None) == "postgresql":
+        if db.path is None:
+            raise ValueError("a PostgreSQL connection opened without its side files' path")
+        return db.path  # the name its side files are kept under (shortener.db.files_of)
     return next(r[2] for r in db.conn.execute("PRAGMA database_list") if r[1] == "main")
 
 
 class Journal:
-    """This process's journal file for one database (one per app)."""
+    """This process's journal file for one database (one per app).
+    `database` is the path its files are named after (shortener.db.files_of);
+    `url` the DATABASE to replay into when that is not the same (PostgreSQL)."""
 
     def __init__(
         self,
@@ -82,8 +88,10 @@ class Journal:
         sync: bool = False,
         background: bool = False,
         hold_limit: int = HOLD_LIMIT,
+        url: str | None = None,
     ):
         self.database = database
+        self.url = url or database
         self.dir = directory(database)
         self.batch = batch
         # sync (under TESTING): each click is replayed before its response goes out
@@ -282,7 +290,7 @@ class Journal:
             if self.pending:
                 try:
                     if db is None:
-                        db = connect(self.database)
+                        db = connect(self.url, self.database)
                     self.replay_own(db)
                 except (sqlite3.Error, OSError) as e:
                     self._replay_failed(e)
@@ -355,7 +363,8 @@ def init_app(app) -> None:
     journal = None
     if config["CLICK_JOURNAL"]:
         journal = Journal(
-            config["DATABASE"],
+            files_of(app),
+            url=config["DATABASE"],
             batch=max(1, int(config["CLICK_JOURNAL_BATCH"])),
             max_delay=config["CLICK_JOURNAL_MAX_DELAY_MS"] / 1000,
             sync=app.testing,
@@ -404,16 +413,16 @@ _columns_cache: dict[str, frozenset] = {}
 def _columns(db: Database, folder: str, fresh: bool = False) -> frozenset:
     cached = None if fresh else _columns_cache.get(folder)
     if cached is None:
-        cached = frozenset(r[1] for r in db.conn.execute("PRAGMA table_info(clicks)"))
+        cached = frozenset(dialect.columns(db, "clicks"))
         _columns_cache[folder] = cached
     return cached
 
 
 def _insert(db: Database, rows: list[dict], folder: str) -> None:
     """Rows grouped by their keys (a journal may hold lines written before
-    and after a column was added). `OR IGNORE` on the unique click id makes
-    a line replayed twice (a power cut can roll back an offset the kernel
-    had already written the lines for) count once."""
+    and after a column was added). `ON CONFLICT DO NOTHING` on the unique
+    click id makes a line replayed twice (a power cut can roll back an
+    offset the kernel had already written the lines for) count once."""
     groups: dict[tuple, list[tuple]] = {}
     crawled = []
     for row in rows:
@@ -432,8 +441,8 @@ def _insert(db: Database, rows: list[dict], folder: str) -> None:
             keys = tuple(keys[i] for i in known)
             values = [tuple(v[i] for i in known) for v in values]
         sql = (
-            f"INSERT OR IGNORE INTO clicks ({', '.join(keys)})"
-            f" VALUES ({', '.join('?' * len(keys))})"
+            f"INSERT INTO clicks ({', '.join(keys)})"
+            f" VALUES ({', '.join('?' * len(keys))}) ON CONFLICT DO NOTHING"
         )
         try:
             db.conn.executemany(sql, values)

@@ -17,6 +17,7 @@ from werkzeug.security import generate_password_hash
 from . import audit
 from .clock import parse_moment, to_db, utcnow
 from .destination_checks import check_destination, looping_code, normalise_destination
+from .dialect import json_values, like
 from .errors import ApiError
 from .linkoptions import as_json, feature_columns
 from .signals import link_updated, send
@@ -312,7 +313,7 @@ def _like(text: str) -> str:
 STATUSES = ("all", "active", "disabled")
 
 
-def _filters(channel=None, campaign=None, tag=None, q=None, status="all") -> tuple[str, list]:
+def _filters(db, channel=None, campaign=None, tag=None, q=None, status="all") -> tuple[str, list]:
     """WHERE clause for the link list. A tag matches one element of the
     tags array exactly (json_each), never a substring of the JSON text; `q`
     is a case-insensitive substring of code, url, campaign or title;
@@ -328,13 +329,13 @@ def _filters(channel=None, campaign=None, tag=None, q=None, status="all") -> tup
         where.append("campaign = ?")
         params.append(campaign)
     if tag:
-        where.append("EXISTS (SELECT 1 FROM json_each(links.tags) WHERE value = ?)")
+        where.append(
+            f"EXISTS (SELECT 1 FROM {json_values(db, 'links.tags', 't')} WHERE t.value = ?)"
+        )
         params.append(tag.strip())
     if q:
-        where.append(
-            "(code LIKE ? ESCAPE '\\' OR url LIKE ? ESCAPE '\\'"
-            " OR campaign LIKE ? ESCAPE '\\' OR title LIKE ? ESCAPE '\\')"
-        )
+        match = f"{like(db)} ? ESCAPE '\\'"
+        where.append(f"(code {match} OR url {match} OR campaign {match} OR title {match})")
         params += [_like(q.strip())] * 4
     return (" WHERE " + " AND ".join(where) if where else ""), params
 
@@ -346,7 +347,7 @@ def list_links(
     """A page of links (the API's listing and the dashboard's links page).
     `sort="clicks"` orders by all-time human clicks as kept in the link_day
     aggregate (ties: newest first), never by counting the click log."""
-    where, params = _filters(channel, campaign, tag, q, status)
+    where, params = _filters(db, channel, campaign, tag, q, status)
     if sort == "clicks":
         sql = (
             f"SELECT {COLUMNS} FROM links{where} ORDER BY (SELECT coalesce(sum(human_clicks), 0)"
@@ -358,7 +359,7 @@ def list_links(
 
 
 def count_links(db: Database, channel=None, campaign=None, tag=None, q=None, status="all") -> int:
-    where, params = _filters(channel, campaign, tag, q, status)
+    where, params = _filters(db, channel, campaign, tag, q, status)
     return next(db.query(f"SELECT count(*) AS n FROM links{where}", params))["n"]
 
 
@@ -374,7 +375,8 @@ def filter_choices(db: Database) -> dict[str, list[str]]:
         "tags": [
             r["value"]
             for r in db.query(
-                "SELECT DISTINCT j.value FROM links, json_each(links.tags) j ORDER BY j.value"
+                f"SELECT DISTINCT j.value FROM links, {json_values(db, 'links.tags', 'j')}"
+                " ORDER BY j.value"
             )
         ],
     }

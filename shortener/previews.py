@@ -48,7 +48,8 @@ def count_unfurls(db: Database, counts: dict[tuple[int, str, str], int]) -> None
     (the click journal's replay: the redirect itself writes nothing)."""
     db.conn.executemany(
         "INSERT INTO unfurls (link_id, day, platform, count) VALUES (?, ?, ?, ?)"
-        " ON CONFLICT (link_id, day, platform) DO UPDATE SET count = count + excluded.count",
+        " ON CONFLICT (link_id, day, platform)"
+        " DO UPDATE SET count = unfurls.count + excluded.count",  # unfurls.: PostgreSQL asks
         [(*key, n) for key, n in counts.items()],
     )
 

@@ -36,7 +36,7 @@ TOKEN_MAX_AGE_SECONDS = 3600  # a form left open longer is refused: reload and t
 MAX_REFERRER = 1024
 UPSERT_WRONG = (
     "INSERT INTO wrong_passwords (link_id, day, count) VALUES (?, ?, 1)"
-    " ON CONFLICT (link_id, day) DO UPDATE SET count = count + 1"
+    " ON CONFLICT (link_id, day) DO UPDATE SET count = wrong_passwords.count + 1"
 )
 WRONG = "Wrong password. Try again."
 EXPIRED_FORM = "The form had expired. Enter the password again."

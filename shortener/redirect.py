@@ -13,9 +13,10 @@ from . import clickids, cookie, health, posts, previews, protect, ratelimit, tar
 from .bots import is_prefetch
 from .clicks import classify, record_click
 from .clock import utcnow
-from .db import get_db, is_ready, storage_failed
+from .db import files_of, get_db, is_ready, storage_failed
 from .decide import LOOP, NOT_FOUND, PROTECTED, Decision, Facts, Site, decide, loops_back
 from .destinations import build_destination, configured_names, installation_names
+from .dialect import is_postgres
 from .geo import country_of
 from .journal import of as journal_of
 
@@ -58,8 +59,8 @@ def healthz():
     to serve links and the database and the click journals can be written
     (not a full or read-only file system, no write failing in this worker).
     `unsaved` counts what this worker could not store since it started."""
-    database = current_app.config["DATABASE"]
-    if not os.path.exists(database):
+    database = files_of(current_app)  # a PostgreSQL database's: its journals' folder
+    if not is_postgres(current_app.config["DATABASE"]) and not os.path.exists(database):
         return _down("database file missing: run init-db")
     try:
         ready = is_ready(get_db())
@@ -82,7 +83,7 @@ def _unsaved(database: str) -> dict:
 
 def _down(reason: str):
     body = {"status": "down", "database": reason}
-    body["unsaved"] = _unsaved(current_app.config["DATABASE"])
+    body["unsaved"] = _unsaved(files_of(current_app))
     return jsonify(body), 503
 
 
@@ -150,9 +151,7 @@ def request_facts(db, link: dict | None, post: str | None) -> Facts:
     user_agent = request.headers.get("User-Agent", "")[:512]
     clicks_so_far = None
     if link is not None and link["max_clicks"] is not None:
-        clicks_so_far = targeting.human_clicks_so_far(
-            db, current_app.config["DATABASE"], link["id"]
-        )
+        clicks_so_far = targeting.human_clicks_so_far(db, files_of(current_app), link["id"])
     return Facts(
         agent=classify(user_agent),
         new_visitor=cookie.new_visitor_id(),
@@ -230,7 +229,7 @@ def _click_redirect(db, facts: Facts, decision: Decision, now, referrer: str | N
         click_id=clickids.new_click_id(click.link_id, clickids.app_keys(current_app)[0]),
     )
     if click.limited:
-        targeting.count_click(current_app.config["DATABASE"], click.link_id)
+        targeting.count_click(files_of(current_app), click.link_id)
     response = _redirect(build_destination(decision.url, dict(decision.utm), click_id))
     if decision.cookie_visitor:
         cookie.set_visitor_cookie(response, decision.cookie_visitor)
@@ -251,7 +250,7 @@ def _count_expired(db, link_id: int) -> None:
         reason = storage_failed(db, e)
         if reason is None:
             raise
-        health.count(current_app.config["DATABASE"], "expired_hits", reason)
+        health.count(files_of(current_app), "expired_hits", reason)
 
 
 def opted_out() -> bool:

@@ -52,7 +52,8 @@ SETTINGS = [
     Setting(
         "DATABASE",
         None,
-        "Path of the SQLite file; default `clicktrail.db` in the instance folder.",
+        "Path of the SQLite file, or a PostgreSQL server's `postgresql://user@host:port/dbname` "
+        "URL; default `clicktrail.db` in the instance folder.",
     ),
     Setting(
         "BASE_URL",
@@ -114,6 +115,12 @@ SETTINGS = [
         "CLICK_JOURNAL_MAX_DELAY_MS",
         1000,
         "Longest a journalled click waits for its worker's next replay, while it has traffic.",
+    ),
+    Setting(
+        "CLICK_JOURNAL_DIR",
+        None,
+        "Folder for the click journals of a PostgreSQL DATABASE (default: the instance "
+        "folder); a SQLite DATABASE keeps them beside its file.",
     ),
     Setting(
         "LINK_CACHE_SECONDS",

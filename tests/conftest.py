@@ -6,11 +6,12 @@ import pytest
 
 from shortener import create_app
 from shortener.app import init_db
-from shortener.db import connect
+from shortener.db import close_pool, connect
 
 # leaks: nothing a test starts (threads, processes) outlives it;
-# lagging: an app whose clicks wait in the journal (the lagging_app fixture)
-pytest_plugins = ["leaks", "lagging"]
+# lagging: an app whose clicks wait in the journal (the lagging_app fixture);
+# pgserver: a throwaway PostgreSQL server (pg_server) and a fresh database per test (pg_url)
+pytest_plugins = ["leaks", "lagging", "pgserver"]
 
 API_KEY = "test-api-key"
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"clicktrail-test-webhook-secret!!").decode()
@@ -43,6 +44,21 @@ def app(tmp_path):
     config = app_config(tmp_path)
     init_db(config["DATABASE"])
     return create_app(config)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_app(request, tmp_path):
+    """The app on each engine: a SQLite file, and a fresh database of the
+    throwaway PostgreSQL server (its pool closed after the test)."""
+    if request.param == "sqlite":
+        config = app_config(tmp_path)
+    else:
+        url = request.getfixturevalue("pg_url")
+        config = app_config(tmp_path, DATABASE=url, CLICK_JOURNAL_DIR=str(tmp_path))
+    init_db(config["DATABASE"])
+    app = create_app(config)
+    yield app
+    close_pool(app)
 
 
 def browser(app, user_agent=BROWSER_UA):

@@ -28,22 +28,29 @@ class Receiver:
     """An HTTP endpoint on 127.0.0.1 that records what it is sent and
     answers with `status` (changeable while it runs)."""
 
-    def __init__(self, status=200, location=None):
+    def __init__(self, status=200, location=None, keep_alive=False, hang_up=False):
         self.status = status
         self.location = location
         self.requests: list[tuple[dict, bytes]] = []
+        self.connections: list[int] = []  # the client port of each request
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            # HTTP/1.0 closes after each answer; 1.1 keeps the connection open
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                receiver.connections.append(self.client_address[1])
                 self.send_response(receiver.status)
                 if receiver.location:
                     self.send_header("Location", receiver.location)
                 self.send_header("Content-Length", "2")
                 self.end_headers()
                 self.wfile.write(b"no")
+                # an idle timeout at its shortest: closed without saying so
+                self.close_connection = hang_up
 
             def do_GET(self):
                 receiver.requests.append(({"method": "GET"}, b""))
@@ -357,6 +364,137 @@ def test_given_up_after_max_attempts_then_the_next_one_goes(tmp_path, receiver):
     assert failed[0]["attempts"] == 2 and failed[0]["next_attempt_at"] is None
     assert client.get(f"/api/webhooks/{endpoint['id']}/deliveries?status=x",
                       headers=AUTH).status_code == 400  # fmt: skip
+
+
+def test_a_failed_delivery_is_retried_by_hand_from_the_api_and_the_cli(tmp_path, receiver):
+    app = private_ok(tmp_path, WEBHOOK_MAX_ATTEMPTS=1)
+    client = browser(app)
+    receiver.status = 500
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="lost")
+    assert run(app, T0)["failed"] == 1  # one attempt allowed: given up at once
+    [failed] = deliveries(client, endpoint["id"], "?status=failed")["deliveries"]
+    receiver.status = 204
+    run(app, T0 + timedelta(hours=1))
+    assert len(receiver.requests) == 1  # a failed delivery is not sent again by itself
+    answer = client.post(f"/api/webhooks/deliveries/{failed['id']}/retry", headers=AUTH)
+    assert answer.status_code == 200
+    retried = answer.get_json()
+    assert (retried["status"], retried["attempts"]) == ("pending", 1)
+    # due from the moment of the retry (the API's own clock)
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    assert [e["data"]["code"] for e in receiver.events()] == ["lost", "lost"]
+    [done] = deliveries(client, endpoint["id"])["deliveries"]
+    assert (done["status"], done["attempts"], done["last_status"]) == ("delivered", 2, 204)
+    # delivered already: nothing to retry; and no such delivery
+    again = client.post(f"/api/webhooks/deliveries/{failed['id']}/retry", headers=AUTH)
+    assert again.status_code == 409 and again.get_json()["field"] == "id"
+    missing = client.post("/api/webhooks/deliveries/999/retry", headers=AUTH)
+    assert missing.status_code == 404 and missing.get_json()["field"] == "id"
+    assert client.post(f"/api/webhooks/deliveries/{failed['id']}/retry").status_code == 401
+    # the CLI: a second failure, retried by hand from the command line
+    receiver.status = 500
+    make_link(client, code="cli")
+    assert run(app, T0 + timedelta(hours=3))["failed"] == 1
+    [failed] = deliveries(client, endpoint["id"], "?status=failed")["deliveries"]
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["webhooks", "retry", str(failed["id"])])
+    assert result.exit_code == 0 and "pending" in result.output, result.output
+    receiver.status = 200
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    assert [e["data"]["code"] for e in receiver.events()][-1] == "cli"
+    refused = runner.invoke(args=["webhooks", "retry", str(failed["id"])])
+    assert refused.exit_code != 0 and "delivered already" in refused.output
+
+
+def test_the_dashboard_lists_failed_deliveries_and_retries_one(tmp_path, receiver):
+    from dashboard_support import signed_in
+
+    app = private_ok(tmp_path, WEBHOOK_MAX_ATTEMPTS=1)
+    client, token = signed_in(app)
+    receiver.status = 500
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="shown")
+    assert run(app, T0)["failed"] == 1
+    [failed] = deliveries(client, endpoint["id"])["deliveries"]
+    page = client.get("/dashboard/webhooks").get_data(as_text=True)
+    assert f'<tr data-delivery="{failed["id"]}">' in page
+    assert '<span data-col="failed">1</span>' in page and "HTTP 500" in page
+    retry = f"/dashboard/webhooks/deliveries/{failed['id']}/retry"
+    assert client.post(retry).status_code == 400  # no CSRF token: nothing changes
+    assert deliveries(client, endpoint["id"])["deliveries"][0]["status"] == "failed"
+    answer = client.post(retry, data={"csrf_token": token})
+    assert answer.status_code == 303 and answer.location.endswith("/dashboard/webhooks")
+    assert deliveries(client, endpoint["id"])["deliveries"][0]["status"] == "pending"
+    receiver.status = 204
+    assert run(app, datetime.now(UTC))["delivered"] == 1
+    page = client.get("/dashboard/webhooks").get_data(as_text=True)
+    assert 'data-delivery="' not in page and '<span data-col="failed">0</span>' in page
+    # delivered already: said on the page, nothing changes
+    client.post(retry, data={"csrf_token": token})
+    assert "was not retried: this delivery was delivered already" in client.get(
+        "/dashboard/webhooks"
+    ).get_data(as_text=True)
+    missing = "/dashboard/webhooks/deliveries/999/retry"
+    assert client.post(missing, data={"csrf_token": token}).status_code == 404
+
+
+def test_a_retry_by_hand_cuts_the_back_off_short(local_app, receiver):
+    client = browser(local_app)
+    receiver.status = 503
+    endpoint = register(client, receiver.url, ["link.created"])
+    make_link(client, code="wait")
+    run(local_app, T0)
+    [waiting] = deliveries(client, endpoint["id"])["deliveries"]
+    assert waiting["next_attempt_at"] == "2026-03-02T09:00:30.000000Z"
+    with local_app.app_context():
+        from shortener.db import get_db
+
+        outbound.retry_delivery(get_db(), waiting["id"], T0 + timedelta(seconds=5))
+    receiver.status = 200
+    assert run(local_app, T0 + timedelta(seconds=5))["delivered"] == 1
+    assert len(receiver.requests) == 2
+
+
+def test_a_round_posts_on_one_kept_alive_connection_in_order(local_app, receivers):
+    receiver = receivers(keep_alive=True)
+    client = browser(local_app)
+    register(client, receiver.url, ["link.created"])
+    for code in ("keep-1", "keep-2", "keep-3"):
+        make_link(client, code=code)
+    assert run(local_app, T0)["delivered"] == 3
+    assert [e["data"]["code"] for e in receiver.events()] == ["keep-1", "keep-2", "keep-3"]
+    assert len(set(receiver.connections)) == 1
+
+
+def test_a_receiver_closing_kept_alive_connections_still_gets_everything(local_app, receivers):
+    receiver = receivers(keep_alive=True, hang_up=True)
+    client = browser(local_app)
+    endpoint = register(client, receiver.url, ["link.created"])
+    for code in ("hang-1", "hang-2", "hang-3"):
+        make_link(client, code=code)
+    # each request after the first meets a closed socket and goes again on a new one
+    assert run(local_app, T0) == {"queued": 3, "delivered": 3, "retrying": 0, "failed": 0}
+    assert [e["data"]["code"] for e in receiver.events()] == ["hang-1", "hang-2", "hang-3"]
+    assert len(set(receiver.connections)) == 3
+    assert [d["attempts"] for d in deliveries(client, endpoint["id"])["deliveries"]] == [1, 1, 1]
+
+
+def test_a_failing_endpoint_holds_back_only_its_own_deliveries(local_app, receivers, monkeypatch):
+    monkeypatch.setattr(outbound, "MAX_SENDS_PER_ROUND", 3)  # fewer sends a round than queued
+    failing, fine = receivers(status=500), receivers()
+    client = browser(local_app)
+    register(client, failing.url, ["link.created"])  # first in the round
+    register(client, fine.url, ["link.created"])
+    for n in range(4):
+        make_link(client, code=f"both-{n}")
+    done = run(local_app, T0)
+    assert (done["retrying"], done["delivered"]) == (1, 2)  # 1 + 2 sends: the round's 3
+    assert [e["data"]["code"] for e in failing.events()] == ["both-0"]
+    assert [e["data"]["code"] for e in fine.events()] == ["both-0", "both-1"]
+    run(local_app, T0 + timedelta(seconds=1))  # the failing one waits out its back-off
+    assert len(failing.requests) == 1
+    assert [e["data"]["code"] for e in fine.events()] == ["both-0", "both-1", "both-2", "both-3"]
 
 
 def test_redirects_are_not_followed(local_app, receivers):
