@@ -71,12 +71,16 @@ def _filters(object_type=None, key=None, actor=None, start=None, end=None) -> tu
 
 
 def entries(db: Database, limit=100, offset=0, **filters) -> list[dict]:
-    """A page of entries, newest first; `changes` decoded."""
+    """A page of entries, newest first (`limit` None: all of them, for the
+    CSV); `changes` decoded."""
     where, params = _filters(**filters)
-    rows = db.query(
-        f"SELECT * FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
-        [*params, -1 if limit is None else limit, offset],
-    )
+    if limit is None:
+        rows = db.query(f"SELECT * FROM audit{where} ORDER BY id DESC", params)
+    else:
+        rows = db.query(
+            f"SELECT * FROM audit{where} ORDER BY id DESC LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        )
     return [{**r, "changes": json.loads(r["changes"])} for r in rows]
 
 

@@ -272,3 +272,17 @@ def rows_at(database, sql):
         return list(db.query(sql))
     finally:
         db.close()
+
+
+def test_the_audit_log_records_a_destination_change_alike(any_app):
+    client = browser(any_app)
+    make_link(client, code="audited", url="https://shop.example.com/old")
+    new = "https://shop.example.com/new"
+    assert client.patch("/api/links/audited", json={"url": new}, headers=AUTH).status_code == 200
+    body = client.get("/api/audit?object_type=link&key=audited&limit=1", headers=AUTH).get_json()
+    assert body["total"] == 2
+    [entry] = body["entries"]
+    assert (entry["actor"], entry["action"]) == ("key:admin", "link.update")
+    assert entry["changes"] == {"url": ["https://shop.example.com/old", new]}
+    csv_text = client.get("/api/audit?format=csv&key=audited", headers=AUTH).get_data(as_text=True)
+    assert csv_text.count("\r\n") == 3 and "link.create" in csv_text
