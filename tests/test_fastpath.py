@@ -3,6 +3,7 @@ does, leaves everything else to the view, and follows link changes."""
 
 import re
 import time
+from email.utils import parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -49,13 +50,27 @@ def call(wsgi, path="/promo", **kwargs):
 
 
 def normalised(headers) -> list:
-    """Headers with the random parts (click id, signed cookie) blanked."""
+    """Headers with the random parts (click id, signed cookie) blanked, and
+    a cookie's Expires that is its Max-Age from now (the two answers may
+    fall in different seconds) written as such; any other Expires stays."""
     out = []
     for name, value in headers:
         value = re.sub(r"ct_click=[\w-]+", "ct_click=*", value)
         value = re.sub(r"^ct_vid=[\w.-]+", "ct_vid=*", value)
+        value = expires_as_max_age(value)
         out.append((name, value))
     return out
+
+
+def expires_as_max_age(cookie: str) -> str:
+    expires = re.search(r"Expires=([^;]+)", cookie)
+    max_age = re.search(r"Max-Age=(\d+)", cookie)
+    if expires is None or max_age is None:
+        return cookie
+    moment = parsedate_to_datetime(expires[1]).timestamp()
+    if abs(moment - (time.time() + int(max_age[1]))) > 5:
+        return cookie  # not Max-Age from now: left for the comparison to show
+    return cookie.replace(expires[0], "Expires=(now + Max-Age)")
 
 
 def stored(db) -> list[dict]:
