@@ -172,16 +172,16 @@ class PgConnection:
             self.raw.execute("RELEASE SAVEPOINT clicktrail_statement")
 
     def commit(self) -> None:
-        if self.in_transaction:
-            try:
-                self.raw.execute("COMMIT")
-            except psycopg.Error as e:
-                raise _sqlite_error(e) from e
+        self._end("COMMIT")
 
     def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def _end(self, statement: str) -> None:
+        """End the open transaction, if any, as sqlite3 does (a no-op without one)."""
         if self.in_transaction:
             try:
-                self.raw.execute("ROLLBACK")
+                self.raw.execute(statement)
             except psycopg.Error as e:
                 raise _sqlite_error(e) from e
 
